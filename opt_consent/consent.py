@@ -1,0 +1,131 @@
+"""Frappe adapter over the pure consent engine: read a record's state, ask the engine, write once."""
+
+from __future__ import annotations
+
+import frappe
+from frappe import _
+from frappe.model.document import Document
+from frappe.utils import now_datetime
+
+from opt_consent import engine
+
+SOURCE_DESK = "Desk"
+SOURCE_API = "API"
+
+
+class ConsentRefusedError(frappe.ValidationError):
+	"""The consent rules refused an action; nothing was written."""
+
+
+def translate(refusal: engine.Refused) -> str:
+	args = [_(arg) if isinstance(arg, str) else arg for arg in refusal.args_]
+	return _(refusal.message).format(*args)
+
+
+def refuse(refusal: engine.Refused, title: str | None = None):
+	frappe.throw(translate(refusal), exc=ConsentRefusedError, title=title or _("Not recorded"))
+
+
+def request_source() -> str:
+	"""Desk when the call comes from the desk (which sends a CSRF token), API otherwise."""
+	if getattr(frappe.local, "request", None) is not None and frappe.get_request_header("X-Frappe-CSRF-Token"):
+		return SOURCE_DESK
+	return SOURCE_API
+
+
+def get_method(name) -> engine.Method | None:
+	if not name or not isinstance(name, str):
+		return None
+	row = frappe.db.get_value(
+		"Opt Method", name, ["name", "enabled", "for_opt_in", "for_opt_out"], as_dict=True, cache=True
+	)
+	if not row:
+		return None
+	return engine.Method(row.name, bool(row.enabled), bool(row.for_opt_in), bool(row.for_opt_out))
+
+
+def get_policy() -> engine.Policy:
+	return engine.Policy()
+
+
+def last_event(doc: Document, channel: str) -> engine.LastEvent | None:
+	"""The latest logged event of ``channel`` on ``doc``, from the rows already loaded with it."""
+	latest = None
+	for row in doc.get("opt_logs") or ():
+		if row.channel != channel:
+			continue
+		at = engine.event_datetime(row.event_date, row.event_time)
+		if latest is None or at >= latest.at:
+			latest = engine.LastEvent(at=at, action=row.action)
+	return latest
+
+
+def require(**arguments) -> None:
+	"""Refuse, with a clear message, a call that lacks an argument."""
+	for name, value in arguments.items():
+		if value is None or (isinstance(value, str) and not value.strip()):
+			frappe.throw(_("{0} is required.").format(_(name.replace("_", " ").title())), title=_("Not recorded"))
+
+
+def record_action(
+	doctype: str | None,
+	name: str | None,
+	action: str,
+	channel: str | None,
+	date,
+	time,
+	method: str | None,
+	*,
+	source: str | None = None,
+	note: str | None = None,
+	check_permission: bool = True,
+) -> Document:
+	"""Apply one consent action to one record: lock it, check, decide, append the log row, save once.
+
+	Runs in the caller's transaction: any error leaves the database as it was.
+	"""
+	require(doctype=doctype, name=name, channel=channel)
+	if doctype not in engine.DOCTYPES:
+		refuse(engine.Refused("bad_doctype", engine._("Consent can only be recorded on a Phone or an Email.")))
+	doc = frappe.get_doc(doctype, name, for_update=True)
+	if check_permission:
+		doc.check_permission("write")
+
+	now = now_datetime()
+	try:
+		outcome = engine.decide(
+			doctype,
+			doc,
+			action,
+			channel,
+			date,
+			time,
+			method,
+			get_method(method),
+			now=now,
+			last=last_event(doc, channel),
+			phone_type=doc.get("phone_type"),
+			policy=get_policy(),
+		)
+	except engine.Refused as refusal:
+		refuse(refusal)
+
+	apply_outcome(doc, outcome, now=now, source=source or request_source(), note=note)
+	doc.save(ignore_permissions=not check_permission)
+	return doc
+
+
+def apply_outcome(doc: Document, outcome: engine.Outcome, *, now, source: str, note: str | None = None) -> None:
+	"""Set the changed fields and append the log row, marking the save as a consent action."""
+	doc.update(outcome.changes)
+	doc.append(
+		"opt_logs",
+		{
+			**outcome.log,
+			"recorded_by": frappe.session.user,
+			"recorded_at": now,
+			"source": source,
+			"note": note,
+		},
+	)
+	doc.flags.consent_action = True

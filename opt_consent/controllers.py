@@ -1,0 +1,138 @@
+"""The shared controller of Phone and Email: consent fields and the log are owned by the consent actions."""
+
+from __future__ import annotations
+
+import frappe
+from frappe import _
+from frappe.model.document import Document
+from frappe.utils import cint, cstr, get_datetime, getdate
+
+from opt_consent import engine
+from opt_consent.consent import refuse
+
+# Log row fields that make up the evidence. Anything else on a row is bookkeeping.
+LOG_FIELDS = (
+	"channel",
+	"action",
+	"event_date",
+	"event_time",
+	"method",
+	"recorded_by",
+	"recorded_at",
+	"source",
+	"note",
+)
+
+
+class ConsentTamperError(frappe.ValidationError):
+	"""A save tried to change consent fields or the log outside a consent action."""
+
+
+class ConsentRecord(Document):
+	"""Base of Phone and Email. Subclasses set ``address_field`` and ``key_field`` and ``normalize``."""
+
+	address_field: str = ""
+	key_field: str = ""
+
+	def validate(self):
+		self.set_address_key()
+		self.guard_address_change()
+		self.guard_consent_fields()
+		self.guard_log()
+
+	def on_trash(self):
+		self.guard_delete()
+
+	def normalize(self, address: str) -> str:
+		raise NotImplementedError
+
+	def set_address_key(self):
+		address = cstr(self.get(self.address_field)).strip()
+		try:
+			self.set(self.key_field, self.normalize(address))
+		except engine.Refused as refusal:
+			refuse(refusal, title=_("Invalid address"))
+		self.set(self.address_field, address)
+
+	def guard_address_change(self):
+		"""Consent was given for one address: once logged, the record cannot point at another."""
+		before = self.get_doc_before_save()
+		if before and before.get("opt_logs") and before.get(self.key_field) != self.get(self.key_field):
+			frappe.throw(
+				_("This record has consent history for {0}; create a new record for {1}.").format(
+					before.get(self.address_field), self.get(self.address_field)
+				),
+				exc=ConsentTamperError,
+			)
+
+	def guard_consent_fields(self):
+		"""Only a consent action changes the opt checkboxes, dates and methods."""
+		if self.flags.consent_action:
+			return
+		before = self.get_doc_before_save()
+		reference = before if before else engine.initial_state(self.doctype)
+		changed = [
+			self.meta.get_label(f)
+			for f in engine.owned_fields(self.doctype)
+			if self._norm(f, self.get(f)) != self._norm(f, reference.get(f))
+		]
+		if changed:
+			frappe.throw(
+				_("{0} can only be changed by recording an opt in, opt out or reauthorisation.").format(
+					", ".join(_(label) for label in changed)
+				),
+				exc=ConsentTamperError,
+				title=_("Not saved"),
+			)
+
+	def guard_log(self):
+		"""The log is append-only, and only a consent action appends (exactly one row)."""
+		before = self.get_doc_before_save()
+		stored = [log_signature(row) for row in (before.get("opt_logs") if before else [])]
+		sent = [log_signature(row) for row in self.get("opt_logs")]
+		expected_new = 1 if self.flags.consent_action else 0
+		if len(sent) != len(stored) + expected_new or sent[: len(stored)] != stored:
+			frappe.throw(
+				_("The Opt In/Out Log is append-only: its rows cannot be added, edited, removed or reordered by hand."),
+				exc=ConsentTamperError,
+				title=_("Not saved"),
+			)
+
+	def guard_delete(self):
+		if self.get("opt_logs") and "System Manager" not in frappe.get_roles():
+			frappe.throw(
+				_("{0} {1} has consent history and can only be deleted by a System Manager.").format(
+					_(self.doctype), self.name
+				),
+				exc=frappe.PermissionError,
+			)
+
+	def _norm(self, fieldname: str, value):
+		return normalize_value(self.meta.get_field(fieldname).fieldtype, value)
+
+
+def normalize_value(fieldtype: str, value):
+	"""One comparable form for a value as the database returns it and as JSON sends it."""
+	if fieldtype in ("Check", "Int"):
+		return cint(value)
+	if value is None or value == "":
+		return None
+	try:
+		if fieldtype == "Date":
+			return getdate(value).isoformat()
+		if fieldtype == "Time":
+			return engine.parse_time(value).isoformat()
+		if fieldtype == "Datetime":
+			return get_datetime(value).isoformat()
+	except (ValueError, TypeError, engine.Refused):
+		return cstr(value)
+	return cstr(value)
+
+
+def log_signature(row) -> tuple:
+	meta = frappe.get_meta("Opt Log")
+	return (
+		row.get("name"),
+		cint(row.get("idx")),
+		*(normalize_value(meta.get_field(f).fieldtype, row.get(f)) for f in LOG_FIELDS),
+	)

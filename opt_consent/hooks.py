@@ -1,0 +1,14 @@
+app_name = "opt_consent"
+app_title = "Opt Consent"
+app_publisher = "opt_consent developers"
+app_description = "Consent to call, text and email, recorded as evidence in the Frappe desk"
+app_email = "opt-consent@example.com"
+app_license = "mit"
+
+required_apps = ["frappe"]
+
+# Every whitelisted method states the types of its arguments.
+require_type_annotated_api_methods = True
+
+after_install = "opt_consent.install.after_install"
+after_migrate = "opt_consent.install.after_migrate"
