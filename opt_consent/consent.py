@@ -36,8 +36,8 @@ def request_source() -> str:
 def get_method(name) -> engine.Method | None:
 	if not name or not isinstance(name, str):
 		return None
-	row = frappe.db.get_value(
-		"Opt Method", name, ["name", "enabled", "for_opt_in", "for_opt_out"], as_dict=True, cache=True
+	row = frappe.get_cached_value(
+		"Opt Method", name, ["name", "enabled", "for_opt_in", "for_opt_out"], as_dict=True
 	)
 	if not row:
 		return None

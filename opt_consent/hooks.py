@@ -5,8 +5,6 @@ app_description = "Consent to call, text and email, recorded as evidence in the 
 app_email = "opt-consent@example.com"
 app_license = "mit"
 
-required_apps = ["frappe"]
-
 # Every whitelisted method states the types of its arguments.
 require_type_annotated_api_methods = True
 

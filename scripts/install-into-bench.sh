@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Install this checkout into an existing bench (as a link, so edits are live), then migrate and build.
+# Usage: scripts/install-into-bench.sh [BENCH_DIR] [SITE]
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+bench_dir=${1:-${OPT_CONSENT_BENCH:-$HOME/frappe-bench}}
+bench_dir=$(cd "$bench_dir" && pwd)
+site=${2:-${OPT_CONSENT_SITE:-}}
+if [ -z "$site" ]; then
+	site=$(cat "$bench_dir/sites/currentsite.txt" 2>/dev/null ||
+		python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("default_site", ""))' \
+			"$bench_dir/sites/common_site_config.json")
+fi
+[ -n "$site" ] || { echo "install-into-bench: no site given and no default site in $bench_dir" >&2; exit 2; }
+command -v bench >/dev/null || python3 -m pip install --quiet frappe-bench
+
+cd "$bench_dir"
+if [ "$(readlink -f apps/opt_consent 2>/dev/null)" != "$repo" ]; then
+	rm -rf apps/opt_consent
+	ln -s "$repo" apps/opt_consent
+fi
+grep -qx opt_consent sites/apps.txt || printf '\nopt_consent\n' >> sites/apps.txt
+sed -i '/^$/d' sites/apps.txt
+if command -v uv >/dev/null 2>&1; then
+	uv pip install --quiet --python env/bin/python -e apps/opt_consent
+else
+	env/bin/python -m pip install --quiet -e apps/opt_consent
+fi
+if ! bench --site "$site" list-apps 2>/dev/null | grep -q '^opt_consent'; then
+	bench --site "$site" install-app opt_consent
+fi
+bench --site "$site" migrate
+bench build --app opt_consent

@@ -1,0 +1,117 @@
+"""make_* factories for the integration suites: users, methods, Phones and Emails."""
+
+import random
+
+import frappe
+import phonenumbers
+
+PASSWORD = "Opt-Consent-Test-9!"
+USERS = {
+	"user": ("oc-user@example.com", ["Opt Consent User"]),
+	"manager": ("oc-manager@example.com", ["Opt Consent Manager"]),
+	"auditor": ("oc-auditor@example.com", ["Opt Consent Auditor"]),
+	"outsider": ("oc-outsider@example.com", ["Blogger"]),
+}
+# API secrets of the test users, set afresh each session (Frappe stores only a hash of the secret).
+API_KEYS: dict[str, str] = {}
+# Records the web server committed, removed at the end of the session.
+COMMITTED: list[tuple[str, str]] = []
+
+_AREA_CODES = ("212", "303", "415", "512", "617", "702", "808")
+
+
+def make_test_users() -> None:
+	for key, (email, roles) in USERS.items():
+		make_user(email, roles)
+		user = frappe.get_doc("User", email)
+		user.api_key = user.api_key or frappe.generate_hash(length=15)
+		secret = frappe.generate_hash(length=15)
+		user.api_secret = secret
+		user.save(ignore_permissions=True)
+		API_KEYS[key] = f"token {user.api_key}:{secret}"
+
+
+def make_user(email: str, roles: list[str]) -> str:
+	roles = [role for role in roles if frappe.db.exists("Role", role)]
+	if not frappe.db.exists("User", email):
+		frappe.get_doc(
+			{
+				"doctype": "User",
+				"email": email,
+				"first_name": email.split("@")[0],
+				"new_password": PASSWORD,
+				"send_welcome_email": 0,
+				"user_type": "System User",
+				"roles": [{"role": role} for role in roles],
+			}
+		).insert(ignore_permissions=True)
+	else:
+		user = frappe.get_doc("User", email)
+		missing = [role for role in roles if role not in {r.role for r in user.roles}]
+		if missing:
+			user.add_roles(*missing)
+	return email
+
+
+def user(key: str) -> str:
+	return USERS[key][0]
+
+
+def random_number(region_code: str = "US") -> str:
+	while True:
+		number = f"+1 {random.choice(_AREA_CODES)} {random.randint(200, 999)} {random.randint(0, 9999):04d}"
+		if phonenumbers.is_valid_number(phonenumbers.parse(number)):
+			return number
+
+
+def random_email() -> str:
+	return f"person-{frappe.generate_hash(length=10)}@example.com"
+
+
+def make_phone(phone: str | None = None, phone_type: str = "Cell", **fields):
+	return frappe.get_doc(
+		{"doctype": "Phone", "phone": phone or random_number(), "phone_type": phone_type, **fields}
+	).insert(ignore_permissions=True)
+
+
+def make_email(email_id: str | None = None, **fields):
+	return frappe.get_doc({"doctype": "Email", "email_id": email_id or random_email(), **fields}).insert(
+		ignore_permissions=True
+	)
+
+
+def make_method(name: str, enabled: int = 1, for_opt_in: int = 1, for_opt_out: int = 1) -> str:
+	if frappe.db.exists("Opt Method", name):
+		frappe.db.set_value(
+			"Opt Method", name, {"enabled": enabled, "for_opt_in": for_opt_in, "for_opt_out": for_opt_out}
+		)
+	else:
+		frappe.get_doc(
+			{
+				"doctype": "Opt Method",
+				"method_name": name,
+				"enabled": enabled,
+				"for_opt_in": for_opt_in,
+				"for_opt_out": for_opt_out,
+			}
+		).insert(ignore_permissions=True)
+	return name
+
+
+def snapshot(doctype: str, name: str) -> dict:
+	"""Everything the database holds for a record and its log, for byte-for-byte comparison."""
+	return {
+		"record": frappe.db.get_all(doctype, filters={"name": name}, fields=["*"]),
+		"logs": frappe.db.get_all(
+			"Opt Log", filters={"parent": name, "parenttype": doctype}, fields=["*"], order_by="idx asc"
+		),
+		"versions": frappe.db.count("Version", {"ref_doctype": doctype, "docname": name}),
+	}
+
+
+def remove_committed_records() -> None:
+	frappe.set_user("Administrator")
+	for doctype, name in reversed(COMMITTED):
+		if frappe.db.exists(doctype, name):
+			frappe.delete_doc(doctype, name, force=True, ignore_permissions=True)
+	COMMITTED.clear()
