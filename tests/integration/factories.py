@@ -4,6 +4,7 @@ import random
 
 import frappe
 import phonenumbers
+from frappe.utils.password import get_decrypted_password
 
 PASSWORD = "Opt-Consent-Test-9!"
 USERS = {
@@ -12,7 +13,7 @@ USERS = {
 	"auditor": ("oc-auditor@example.com", ["Opt Consent Auditor"]),
 	"outsider": ("oc-outsider@example.com", ["Blogger"]),
 }
-# API secrets of the test users, set afresh each session (Frappe stores only a hash of the secret).
+# Authorization headers of the test users. Fixed values, so that parallel test sessions agree.
 API_KEYS: dict[str, str] = {}
 # Records the web server committed, removed at the end of the session.
 COMMITTED: list[tuple[str, str]] = []
@@ -23,12 +24,13 @@ _AREA_CODES = ("212", "303", "415", "512", "617", "702", "808")
 def make_test_users() -> None:
 	for key, (email, roles) in USERS.items():
 		make_user(email, roles)
-		user = frappe.get_doc("User", email)
-		user.api_key = user.api_key or frappe.generate_hash(length=15)
-		secret = frappe.generate_hash(length=15)
-		user.api_secret = secret
-		user.save(ignore_permissions=True)
-		API_KEYS[key] = f"token {user.api_key}:{secret}"
+		api_key, api_secret = f"oc-test-{key}", f"oc-test-secret-{key}"
+		stored = get_decrypted_password("User", email, "api_secret", raise_exception=False)
+		if frappe.db.get_value("User", email, "api_key") != api_key or stored != api_secret:
+			user = frappe.get_doc("User", email)
+			user.api_key, user.api_secret = api_key, api_secret
+			user.save(ignore_permissions=True)
+		API_KEYS[key] = f"token {api_key}:{api_secret}"
 
 
 def make_user(email: str, roles: list[str]) -> str:
