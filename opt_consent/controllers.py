@@ -21,6 +21,11 @@ LOG_FIELDS = (
 	"recorded_at",
 	"source",
 	"note",
+	"message_id",
+	"honour_by",
+	"hash_scheme",
+	"prev_hash",
+	"row_hash",
 )
 
 
