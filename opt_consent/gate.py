@@ -1,0 +1,185 @@
+"""The gate: may we call, text or email an address now (or at a past moment)? Plus inbound keywords and
+the business-day clock of revocations.
+
+Pure Python on purpose: no ``import frappe``. :mod:`opt_consent.gate_adapter` reads the records and the
+settings, and calls these functions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from opt_consent import engine
+
+# --- inbound keywords ---------------------------------------------------------------------------------
+
+OPT_OUT_KEYWORDS = frozenset(
+	{"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
+)
+OPT_IN_KEYWORDS = frozenset({"START", "YES", "UNSTOP"})
+HELP_KEYWORDS = frozenset({"HELP", "INFO"})
+
+KEYWORD_OPT_OUT = "opt_out"
+KEYWORD_OPT_IN = "opt_in"
+KEYWORD_HELP = "help"
+
+
+def parse_keyword(text: str | None) -> str | None:
+	"""The keyword family of an inbound text: ``opt_out``, ``opt_in``, ``help``, or None.
+
+	Only a message that is exactly one keyword counts, in any letter case and with any surrounding
+	white space: " stop " and "Stop" match, "stop please" and "stop." do not (those are kept for review).
+	"""
+	word = (text or "").strip().upper()
+	if not word or any(ch.isspace() for ch in word):
+		return None
+	if word in OPT_OUT_KEYWORDS:
+		return KEYWORD_OPT_OUT
+	if word in OPT_IN_KEYWORDS:
+		return KEYWORD_OPT_IN
+	if word in HELP_KEYWORDS:
+		return KEYWORD_HELP
+	return None
+
+
+# --- the decision for one record ----------------------------------------------------------------------
+
+OPTED_IN = "opted_in"
+NOT_OPTED_IN = "not_opted_in"
+OPTED_OUT = "opted_out"
+DO_NOT_CALL = "do_not_call"
+DO_NOT_EMAIL = "do_not_email"
+INACTIVE = "inactive"
+LAPSED = "lapsed"
+NOT_CELL = "not_cell"
+UNKNOWN_ADDRESS = "unknown_address"
+INVALID_ADDRESS = "invalid_address"
+
+# Most restrictive first. A record's reason is the first of these that applies to it; across several
+# records for one address, the refusal ranked highest here wins. ``not_cell`` only counts when no record
+# for the address is a Cell phone (a Home line with the same number does not decide about texts).
+PRECEDENCE = (OPTED_OUT, DO_NOT_CALL, DO_NOT_EMAIL, INACTIVE, LAPSED, NOT_OPTED_IN, NOT_CELL, OPTED_IN)
+_RANK = {reason: rank for rank, reason in enumerate(PRECEDENCE)}
+
+
+@dataclass(frozen=True)
+class Decision:
+	allowed: bool
+	reason: str
+
+
+def decide(
+	channel: str,
+	state: Mapping,
+	*,
+	last_action: str | None = None,
+	phone_type: str | None = None,
+	lapsed: bool = False,
+) -> Decision:
+	"""May ``channel`` be used on one record in ``state``?
+
+	``last_action`` is the latest logged action of the channel on the record (None when none),
+	``lapsed`` whether the reauthorisation rules say texting consent has run out.
+
+	Order: the person revoked (``opted_out``: the opt box is off and the latest event is an Opt Out)
+	> the record is blocked (Do Not Call / Do Not Email) > it is not Active > a Text on a phone that is
+	not a Cell phone (``not_cell``) > texting consent lapsed > never opted in > ``opted_in``.
+	"""
+	spec = engine.CHANNELS[channel]
+	opted_in = bool(int(state.get(spec.opt_field) or 0))
+	if not opted_in and last_action == engine.OPT_OUT:
+		return Decision(False, OPTED_OUT)
+	if int(state.get(spec.block_field) or 0):
+		return Decision(False, DO_NOT_EMAIL if spec.block_field == "do_not_email" else DO_NOT_CALL)
+	if not int(state.get("active") or 0):
+		return Decision(False, INACTIVE)
+	if channel == engine.TEXT and phone_type != engine.CELL:
+		return Decision(False, NOT_CELL)
+	if (opted_in and lapsed) or (not opted_in and last_action == engine.LAPSED):
+		return Decision(False, LAPSED)
+	if not opted_in:
+		return Decision(False, NOT_OPTED_IN)
+	return Decision(True, OPTED_IN)
+
+
+def most_restrictive(decisions: Sequence[Decision]) -> int | None:
+	"""The index of the decision that stands for all of them, or None when there are none.
+
+	Any refusal beats any permission; among refusals the one ranked highest in :data:`PRECEDENCE`
+	wins; ties go to the first. ``not_cell`` records are skipped while another record exists.
+	"""
+	if not decisions:
+		return None
+	candidates = [i for i, d in enumerate(decisions) if d.reason != NOT_CELL] or list(range(len(decisions)))
+	refused = [i for i in candidates if not decisions[i].allowed]
+	pool = refused or candidates
+	return min(pool, key=lambda i: (_RANK.get(decisions[i].reason, -1), i))
+
+
+# --- what was true at a past moment -------------------------------------------------------------------
+
+
+def row_datetime(row: Mapping) -> dt.datetime:
+	return engine.event_datetime(row["event_date"], row["event_time"])
+
+
+def logs_until(logs: Iterable[Mapping], at: dt.datetime) -> list[Mapping]:
+	"""The log rows whose event happened at or before ``at``, in event order (stable for ties)."""
+	rows = [row for row in logs if row_datetime(row) <= at]
+	return sorted(rows, key=row_datetime)
+
+
+def state_at(
+	doctype: str, logs: Iterable[Mapping], at: dt.datetime, policy: engine.Policy = engine.Policy()
+) -> tuple[dict, dict[str, str]]:
+	"""The record's consent state at ``at`` replayed from its log, and the latest action per channel."""
+	rows = logs_until(logs, at)
+	last: dict[str, str] = {}
+	for row in rows:
+		last[row["channel"]] = row["action"]
+	return engine.replay(doctype, rows, policy), last
+
+
+def last_actions(logs: Iterable[Mapping]) -> dict[str, str]:
+	"""The latest action per channel of a whole log (event order; the later row wins a tie)."""
+	last: dict[str, tuple[dt.datetime, str]] = {}
+	for row in logs:
+		at = row_datetime(row)
+		current = last.get(row["channel"])
+		if current is None or at >= current[0]:
+			last[row["channel"]] = (at, row["action"])
+	return {channel: action for channel, (_at, action) in last.items()}
+
+
+# --- business days ------------------------------------------------------------------------------------
+
+WEEKEND = frozenset({5, 6})  # Saturday, Sunday (date.weekday())
+DEFAULT_REVOCATION_DAYS = 10
+
+
+def is_business_day(day: dt.date, holidays: Collection[dt.date] = (), weekend: Collection[int] = WEEKEND) -> bool:
+	return day.weekday() not in weekend and day not in holidays
+
+
+def add_business_days(
+	start: dt.date, days: int, holidays: Collection[dt.date] = (), weekend: Collection[int] = WEEKEND
+) -> dt.date:
+	"""The date ``days`` business days after ``start`` (``start`` itself is not counted).
+
+	A business day is a day that is neither in ``weekend`` (weekday numbers, Monday = 0) nor in
+	``holidays``. ``days`` = 0 gives ``start``.
+	"""
+	if days < 0:
+		raise ValueError("days must not be negative")
+	if len(set(weekend)) >= 7:
+		raise ValueError("a week needs at least one business day")
+	holidays = set(holidays)
+	day = start
+	remaining = days
+	while remaining:
+		day += dt.timedelta(days=1)
+		if is_business_day(day, holidays, weekend):
+			remaining -= 1
+	return day

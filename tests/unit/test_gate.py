@@ -1,0 +1,239 @@
+"""The gate's pure rules: keywords, the decision per record, the most restrictive rule, business days,
+and replaying a log up to a moment."""
+
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from opt_consent import engine, gate
+from opt_consent.gate import Decision
+
+# --- keywords -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("word", sorted(gate.OPT_OUT_KEYWORDS))
+def test_every_opt_out_keyword_in_any_case_and_padding(word):
+	for text in (word, word.lower(), word.title(), f"  {word.lower()}\n", f"\t{word}  "):
+		assert gate.parse_keyword(text) == gate.KEYWORD_OPT_OUT
+
+
+@pytest.mark.parametrize("word", ["START", "YES", "UNSTOP"])
+def test_opt_in_keywords(word):
+	assert gate.parse_keyword(f" {word.lower()} ") == gate.KEYWORD_OPT_IN
+
+
+@pytest.mark.parametrize("word", ["HELP", "help", " Info "])
+def test_help_keywords(word):
+	assert gate.parse_keyword(word) == gate.KEYWORD_HELP
+
+
+def test_the_families_are_exactly_the_issue_lists():
+	assert gate.OPT_OUT_KEYWORDS == {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
+	assert gate.OPT_IN_KEYWORDS == {"START", "YES", "UNSTOP"}
+	assert gate.HELP_KEYWORDS == {"HELP", "INFO"}
+
+
+@pytest.mark.parametrize(
+	"text",
+	["stop please", "please stop", "st op", "stop.", "STOP!", "stopp", "no", "", "   ", None, "yes yes", "opt out"],
+)
+def test_anything_but_one_keyword_is_unrecognised(text):
+	assert gate.parse_keyword(text) is None
+
+
+@given(st.text(max_size=30))
+def test_a_recognised_message_is_one_known_word(text):
+	family = gate.parse_keyword(text)
+	if family is not None:
+		word = text.strip().upper()
+		assert word in gate.OPT_OUT_KEYWORDS | gate.OPT_IN_KEYWORDS | gate.HELP_KEYWORDS
+
+
+# --- one record ---------------------------------------------------------------------------------------
+
+
+def phone(**fields):
+	state = engine.initial_state(engine.PHONE)
+	state.update(fields)
+	return state
+
+
+def email(**fields):
+	state = engine.initial_state(engine.EMAIL)
+	state.update(fields)
+	return state
+
+
+def test_new_phone_is_not_opted_in():
+	assert gate.decide("Call", phone()) == Decision(False, gate.NOT_OPTED_IN)
+	assert gate.decide("Text", phone(), phone_type="Cell") == Decision(False, gate.NOT_OPTED_IN)
+
+
+def test_opted_in_channels_are_allowed():
+	assert gate.decide("Call", phone(call_opt=1), last_action="Opt In") == Decision(True, gate.OPTED_IN)
+	assert gate.decide("Text", phone(text_opt=1), last_action="Text Reauth", phone_type="Cell").allowed
+	assert gate.decide("Email", email(email_opt=1), last_action="Opt In") == Decision(True, gate.OPTED_IN)
+
+
+def test_opt_out_beats_the_blocks_it_sets():
+	state = phone(call_opt=0, active=0, do_not_call=1)
+	assert gate.decide("Call", state, last_action="Opt Out") == Decision(False, gate.OPTED_OUT)
+
+
+def test_a_call_opt_out_blocks_texts_through_do_not_call():
+	state = phone(call_opt=0, text_opt=1, active=0, do_not_call=1)
+	assert gate.decide("Text", state, last_action="Opt In", phone_type="Cell") == Decision(False, gate.DO_NOT_CALL)
+
+
+def test_do_not_email_and_inactive():
+	assert gate.decide("Email", email(email_opt=1, do_not_email=1)) == Decision(False, gate.DO_NOT_EMAIL)
+	assert gate.decide("Email", email(email_opt=1, active=0)) == Decision(False, gate.INACTIVE)
+	assert gate.decide("Call", phone(call_opt=1, active=0)) == Decision(False, gate.INACTIVE)
+
+
+def test_text_needs_a_cell_phone():
+	assert gate.decide("Text", phone(text_opt=1), phone_type="Home") == Decision(False, gate.NOT_CELL)
+	assert gate.decide("Call", phone(call_opt=1), phone_type="Home").allowed
+
+
+def test_lapsed_texting():
+	assert gate.decide("Text", phone(text_opt=1), phone_type="Cell", lapsed=True) == Decision(False, gate.LAPSED)
+	after_lapse_row = phone(text_opt=0)
+	assert gate.decide("Text", after_lapse_row, last_action="Lapsed", phone_type="Cell").reason == gate.LAPSED
+
+
+def test_opted_out_then_back_in_is_allowed():
+	assert gate.decide("Call", phone(call_opt=1), last_action="Opt In").allowed
+
+
+# --- several records ----------------------------------------------------------------------------------
+
+
+def test_no_records_gives_none():
+	assert gate.most_restrictive([]) is None
+
+
+def test_any_refusal_beats_permissions():
+	decisions = [Decision(True, gate.OPTED_IN), Decision(False, gate.NOT_OPTED_IN), Decision(True, gate.OPTED_IN)]
+	assert gate.most_restrictive(decisions) == 1
+
+
+def test_the_highest_ranked_refusal_wins():
+	decisions = [
+		Decision(False, gate.NOT_OPTED_IN),
+		Decision(False, gate.INACTIVE),
+		Decision(False, gate.OPTED_OUT),
+		Decision(False, gate.DO_NOT_CALL),
+	]
+	assert gate.most_restrictive(decisions) == 2
+
+
+def test_a_home_line_does_not_decide_texts_when_a_cell_record_exists():
+	decisions = [Decision(False, gate.NOT_CELL), Decision(True, gate.OPTED_IN)]
+	assert gate.most_restrictive(decisions) == 1
+	assert gate.most_restrictive([Decision(False, gate.NOT_CELL)]) == 0
+
+
+@given(st.lists(st.sampled_from(gate.PRECEDENCE), min_size=1, max_size=6))
+def test_most_restrictive_is_order_independent_in_reason(reasons):
+	decisions = [Decision(reason == gate.OPTED_IN, reason) for reason in reasons]
+	chosen = decisions[gate.most_restrictive(decisions)]
+	reversed_choice = list(reversed(decisions))[gate.most_restrictive(list(reversed(decisions)))]
+	assert chosen.reason == reversed_choice.reason
+	if any(not d.allowed and d.reason != gate.NOT_CELL for d in decisions):
+		assert not chosen.allowed
+	ranks = [gate.PRECEDENCE.index(d.reason) for d in decisions if d.reason != gate.NOT_CELL]
+	if ranks:
+		assert gate.PRECEDENCE.index(chosen.reason) == min(ranks)
+
+
+# --- replay up to a moment ----------------------------------------------------------------------------
+
+
+def row(channel, action, date, time="10:00:00", method="Verbal"):
+	return {"channel": channel, "action": action, "event_date": date, "event_time": time, "method": method}
+
+
+LOG = [
+	row("Call", "Opt In", "2026-01-05"),
+	row("Text", "Opt In", "2026-01-06"),
+	row("Call", "Opt Out", "2026-02-01", "09:00:00"),
+	row("Call", "Opt In", "2026-03-01"),
+]
+
+
+def test_state_at_each_moment():
+	state, last = gate.state_at(engine.PHONE, LOG, dt.datetime(2026, 1, 1))
+	assert (state["call_opt"], last) == (0, {})
+	state, last = gate.state_at(engine.PHONE, LOG, dt.datetime(2026, 1, 6, 10, 0))
+	assert (state["call_opt"], state["text_opt"], last) == (1, 1, {"Call": "Opt In", "Text": "Opt In"})
+	state, last = gate.state_at(engine.PHONE, LOG, dt.datetime(2026, 2, 1, 8, 59, 59))
+	assert state["call_opt"] == 1
+	state, last = gate.state_at(engine.PHONE, LOG, dt.datetime(2026, 2, 15))
+	assert (state["call_opt"], state["do_not_call"], state["active"], last["Call"]) == (0, 1, 0, "Opt Out")
+	assert gate.decide("Call", state, last_action=last["Call"]).reason == gate.OPTED_OUT
+	state, last = gate.state_at(engine.PHONE, LOG, dt.datetime(2026, 3, 2))
+	assert gate.decide("Call", state, last_action=last["Call"]).allowed
+
+
+def test_rows_are_replayed_in_event_order_whatever_the_list_order():
+	shuffled = [LOG[3], LOG[1], LOG[0], LOG[2]]
+	assert gate.state_at(engine.PHONE, shuffled, dt.datetime(2026, 2, 15)) == gate.state_at(
+		engine.PHONE, LOG, dt.datetime(2026, 2, 15)
+	)
+
+
+def test_last_actions_of_the_whole_log():
+	assert gate.last_actions(LOG) == {"Call": "Opt In", "Text": "Opt In"}
+	assert gate.last_actions([]) == {}
+
+
+# --- business days ------------------------------------------------------------------------------------
+
+MONDAY = dt.date(2026, 11, 23)
+
+
+def test_ten_business_days_after_a_monday_is_the_monday_two_weeks_on():
+	assert gate.add_business_days(MONDAY, 10) == dt.date(2026, 12, 7)
+
+
+def test_weekend_receipt_counts_from_the_next_monday():
+	saturday = dt.date(2026, 11, 28)
+	assert gate.add_business_days(saturday, 1) == dt.date(2026, 11, 30)
+	assert gate.add_business_days(saturday, 10) == dt.date(2026, 12, 11)
+
+
+def test_friday_plus_one_is_monday():
+	assert gate.add_business_days(dt.date(2026, 11, 27), 1) == dt.date(2026, 11, 30)
+
+
+def test_holidays_are_skipped():
+	thanksgiving = dt.date(2026, 11, 26)
+	assert gate.add_business_days(MONDAY, 10, {thanksgiving, dt.date(2026, 11, 27)}) == dt.date(2026, 12, 9)
+
+
+def test_a_holiday_list_may_define_its_own_weekend():
+	# An empty weekend: only the listed days are off.
+	assert gate.add_business_days(MONDAY, 7, holidays=(), weekend=()) == dt.date(2026, 11, 30)
+
+
+def test_zero_days_is_the_same_day_and_negative_is_refused():
+	assert gate.add_business_days(MONDAY, 0) == MONDAY
+	with pytest.raises(ValueError):
+		gate.add_business_days(MONDAY, -1)
+	with pytest.raises(ValueError):
+		gate.add_business_days(MONDAY, 1, weekend=range(7))
+
+
+@given(
+	st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2090, 1, 1)),
+	st.integers(min_value=0, max_value=40),
+	st.sets(st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2090, 3, 1)), max_size=20),
+)
+def test_business_days_counted_exactly(start, days, holidays):
+	end = gate.add_business_days(start, days, holidays)
+	between = [start + dt.timedelta(days=i) for i in range(1, (end - start).days + 1)]
+	assert sum(gate.is_business_day(d, holidays) for d in between) == days
+	assert days == 0 or gate.is_business_day(end, holidays)
