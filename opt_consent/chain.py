@@ -1,0 +1,257 @@
+"""Tamper evidence for the consent log: each row's hash covers its evidence and the previous row's hash.
+
+Pure Python on purpose: no ``import frappe``. The Frappe side (:mod:`opt_consent.integrity`) reads rows
+and calls :func:`seal` when it writes them and :func:`verify` when it checks them.
+
+A row is sealed under a numbered *scheme*, stored on the row (``hash_scheme``). Scheme 1 is SHA-256 over a
+canonical JSON serialisation of the row's evidence fields, the record it belongs to and the previous row's
+hash. A later scheme is added to :data:`SCHEMES` next to it; rows sealed under an older scheme keep
+verifying under that scheme, so a chain can hold rows of several schemes.
+
+Values are canonicalised so that the forms the database returns (``date``, ``timedelta`` for a Time column,
+``datetime``) and the forms JSON carries (strings) hash identically.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from opt_consent.engine import Policy, Refused, _, owned_fields, replay
+
+# The scheme new rows are sealed with.
+CURRENT_SCHEME = 1
+
+# Evidence fields of a row covered by scheme 1, with how each is canonicalised.
+_TEXT, _DATE, _TIME, _DATETIME = "text", "date", "time", "datetime"
+SCHEME_1_FIELDS: tuple[tuple[str, str], ...] = (
+	("channel", _TEXT),
+	("action", _TEXT),
+	("event_date", _DATE),
+	("event_time", _TIME),
+	("method", _TEXT),
+	("recorded_by", _TEXT),
+	("recorded_at", _DATETIME),
+	("source", _TEXT),
+	("note", _TEXT),
+	("message_id", _TEXT),
+	("honour_by", _DATE),
+)
+
+_TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?$")
+
+
+class Unreadable(ValueError):
+	"""A stored value that cannot be read as its field's type (itself a sign of tampering)."""
+
+
+def _get(row, fieldname: str):
+	return row.get(fieldname) if isinstance(row, Mapping) or hasattr(row, "get") else getattr(row, fieldname)
+
+
+def _set(row, fieldname: str, value) -> None:
+	if isinstance(row, dict):
+		row[fieldname] = value
+	else:
+		setattr(row, fieldname, value)
+
+
+def canonical(kind: str, value) -> str:
+	"""One text form of ``value`` whether it comes from the database or from JSON. Empty is ``""``."""
+	if value is None or value == "":
+		return ""
+	if kind == _TEXT:
+		return str(value)
+	if kind == _DATE:
+		if isinstance(value, dt.datetime):
+			return value.date().isoformat()
+		if isinstance(value, dt.date):
+			return value.isoformat()
+		try:
+			return dt.date.fromisoformat(str(value).strip()[:10]).isoformat()
+		except ValueError:
+			raise Unreadable(value) from None
+	if kind == _TIME:
+		return _time(value).strftime("%H:%M:%S.%f")
+	if kind == _DATETIME:
+		if isinstance(value, dt.datetime):
+			at = value
+		elif isinstance(value, dt.date):
+			at = dt.datetime.combine(value, dt.time())
+		else:
+			try:
+				at = dt.datetime.fromisoformat(str(value).strip())
+			except ValueError:
+				raise Unreadable(value) from None
+		return at.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+	raise ValueError(kind)
+
+
+def _time(value) -> dt.time:
+	if isinstance(value, dt.datetime):
+		return value.time()
+	if isinstance(value, dt.time):
+		return value.replace(tzinfo=None)
+	if isinstance(value, dt.timedelta):
+		if 0 <= value.total_seconds() < 86400:
+			return (dt.datetime.min + value).time()
+		raise Unreadable(value)
+	match = _TIME_RE.match(str(value).strip())
+	if match:
+		hour, minute, second, fraction = match.groups()
+		try:
+			return dt.time(int(hour), int(minute), int(second or 0), int((fraction or "0").ljust(6, "0")))
+		except ValueError:
+			pass
+	raise Unreadable(value)
+
+
+def serialise_v1(row, doctype: str, name: str, prev_hash: str) -> bytes:
+	"""The bytes scheme 1 hashes: a JSON array, so no value can spill into the next field."""
+	values = [["scheme", 1], ["parenttype", str(doctype)], ["parent", str(name)]]
+	values += [[field, canonical(kind, _get(row, field))] for field, kind in SCHEME_1_FIELDS]
+	values.append(["prev_hash", prev_hash or ""])
+	return json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def hash_v1(row, doctype: str, name: str, prev_hash: str) -> str:
+	return hashlib.sha256(serialise_v1(row, doctype, name, prev_hash)).hexdigest()
+
+
+# Every scheme ever used, by number. Add new schemes here; never change or remove an old one.
+SCHEMES: dict[int, Callable[..., str]] = {1: hash_v1}
+
+
+def row_hash(row, doctype: str, name: str, prev_hash: str, scheme: int = CURRENT_SCHEME) -> str:
+	"""The hash of ``row`` of record ``doctype`` ``name`` chained to ``prev_hash`` under ``scheme``."""
+	return SCHEMES[scheme](row, doctype, name, prev_hash or "")
+
+
+def seal(
+	rows: Iterable, doctype: str, name: str, prev_hash: str | None = "", scheme: int = CURRENT_SCHEME
+) -> str:
+	"""Set ``hash_scheme``, ``prev_hash`` and ``row_hash`` on ``rows`` (new rows of one record, in order).
+
+	``prev_hash`` is the ``row_hash`` of the record's last row already stored ("" when there is none).
+	Call it after every evidence field of the rows is final. Returns the hash of the last row sealed, to
+	chain the next batch to. Works on dicts and on Frappe child documents alike.
+	"""
+	prev = prev_hash or ""
+	for row in rows:
+		current = row_hash(row, doctype, name, prev, scheme)
+		_set(row, "hash_scheme", scheme)
+		_set(row, "prev_hash", prev)
+		_set(row, "row_hash", current)
+		prev = current
+	return prev
+
+
+@dataclass(frozen=True)
+class Break:
+	"""The first row of a record's log where the chain does not hold."""
+
+	idx: int | None  # the row's position as stored (None: the log as a whole)
+	row: str | None  # the row's name
+	code: str
+	message: str  # untranslated template; ``args`` fill it
+	args: tuple = ()
+
+	def text(self) -> str:
+		return self.message.format(*self.args)
+
+
+def verify(rows: Sequence, doctype: str, name: str) -> Break | None:
+	"""Walk ``rows`` (one record's log, in stored ``idx`` order) and return the first break, or None.
+
+	Detected: an edited evidence field or hash (the row's hash no longer matches), a deleted, inserted or
+	reordered row (the row does not chain to the row before it, or positions are not 1, 2, 3 ...), a row
+	moved from another record (the record is part of the hash), an unknown scheme and a row never sealed.
+	"""
+	prev = ""
+	for position, row in enumerate(rows, 1):
+		idx = _int(_get(row, "idx"))
+		row_name = _get(row, "name")
+		scheme = _int(_get(row, "hash_scheme"))
+		stored_hash = _get(row, "row_hash") or ""
+		if not scheme and not stored_hash:
+			message = _("Row {0} carries no hash: it was not written by a consent action.")
+			return Break(idx, row_name, "unsealed", message, (idx,))
+		if scheme not in SCHEMES:
+			message = _("Row {0} claims hash scheme {1}, which does not exist.")
+			return Break(idx, row_name, "unknown_scheme", message, (idx, scheme))
+		if idx != position:
+			return Break(
+				idx,
+				row_name,
+				"position",
+				_("Row {0} is found at position {1} of the log: rows were deleted or reordered."),
+				(idx, position),
+			)
+		if (_get(row, "prev_hash") or "") != prev:
+			return Break(
+				idx,
+				row_name,
+				"link",
+				_("Row {0} does not follow the row before it: a row was deleted, inserted or reordered."),
+				(idx,),
+			)
+		try:
+			expected = row_hash(row, doctype, name, prev, scheme)
+		except Unreadable:
+			expected = None
+		if expected != stored_hash:
+			return Break(
+				idx,
+				row_name,
+				"edited",
+				_("Row {0} was changed after it was recorded: its content no longer matches its hash."),
+				(idx,),
+			)
+		prev = stored_hash
+	return None
+
+
+def last_hash(rows: Sequence) -> str:
+	"""The hash a new row chains to: the ``row_hash`` of the row with the highest ``idx`` ("" if none)."""
+	if not rows:
+		return ""
+	return _get(max(rows, key=lambda row: _int(_get(row, "idx"))), "row_hash") or ""
+
+
+def _int(value) -> int:
+	try:
+		return int(value or 0)
+	except (TypeError, ValueError):
+		return -1
+
+
+def verify_state(doctype: str, record: Mapping, rows: Sequence, policy: Policy | None = None) -> Break | None:
+	"""A break when the record's consent fields differ from what replaying its log gives.
+
+	The chain cannot tell that its last rows were deleted; the record's fields can, because every action
+	that changes them is logged. Only the fields the consent actions own are compared.
+	"""
+	try:
+		replayed = replay(doctype, rows, policy or Policy())
+	except (Refused, KeyError, ValueError):
+		return Break(None, None, "state", _("The log cannot be replayed: a row holds an unreadable value."))
+	for field in owned_fields(doctype):
+		kind = _DATE if field.endswith("_date") else _TEXT
+		want, have = replayed.get(field), record.get(field)
+		if field.endswith("_opt"):
+			want, have = _int(want), _int(have)
+		else:
+			want, have = canonical(kind, want), canonical(kind, have)
+		if want != have:
+			return Break(
+				None,
+				None,
+				"state",
+				_("{0} is {1} but the log gives {2}: log rows were deleted or the field was edited."),
+				(field, have if have != "" else _("empty"), want if want != "" else _("empty")),
+			)
+	return None

@@ -1,0 +1,250 @@
+"""The log's hash chain: sealing, canonical values, and naming the first broken row."""
+
+import datetime as dt
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from opt_consent import chain
+
+
+def make_row(i: int, **fields) -> dict:
+	row = {
+		"name": f"row{i}",
+		"idx": i,
+		"channel": "Call",
+		"action": "Opt In" if i % 2 else "Opt Out",
+		"event_date": dt.date(2026, 1, i),
+		"event_time": dt.time(10, i, 5),
+		"method": "Verbal",
+		"recorded_by": "someone@example.com",
+		"recorded_at": dt.datetime(2026, 1, i, 11, 0, 0, 123456),
+		"source": "Desk",
+		"note": None,
+		"message_id": None,
+		"honour_by": None,
+	}
+	row.update(fields)
+	return row
+
+
+def sealed(n: int = 4) -> list[dict]:
+	rows = [make_row(i) for i in range(1, n + 1)]
+	chain.seal(rows, "Phone", "PHN-00001")
+	return rows
+
+
+def as_json(rows):
+	"""The rows as JSON carries them (strings), as the desk or REST sends them back."""
+	return json.loads(json.dumps(rows, default=str))
+
+
+def as_db(rows):
+	"""The rows as MariaDB returns them: Time is a timedelta."""
+	out = []
+	for row in rows:
+		row = dict(row)
+		t = row["event_time"]
+		row["event_time"] = dt.timedelta(hours=t.hour, minutes=t.minute, seconds=t.second)
+		out.append(row)
+	return out
+
+
+def test_sealed_rows_verify_and_chain():
+	rows = sealed()
+	assert chain.verify(rows, "Phone", "PHN-00001") is None
+	assert rows[0]["prev_hash"] == ""
+	for before, after in zip(rows, rows[1:]):
+		assert after["prev_hash"] == before["row_hash"]
+	assert {row["hash_scheme"] for row in rows} == {1}
+	assert all(len(row["row_hash"]) == 64 for row in rows)
+	assert chain.last_hash(rows) == rows[-1]["row_hash"]
+
+
+def test_json_and_database_forms_hash_identically():
+	rows = sealed()
+	assert chain.verify(as_json(rows), "Phone", "PHN-00001") is None
+	assert chain.verify(as_db(rows), "Phone", "PHN-00001") is None
+	stringy = [dict(row, event_time=row["event_time"].strftime("%H:%M:%S")) for row in rows]
+	assert chain.verify(stringy, "Phone", "PHN-00001") is None
+
+
+def test_empty_and_none_are_the_same_value():
+	rows = [make_row(1, note=None)]
+	chain.seal(rows, "Phone", "P")
+	assert chain.verify([dict(rows[0], note="")], "Phone", "P") is None
+
+
+def test_seal_continues_a_stored_chain():
+	rows = sealed(2)
+	more = [make_row(3), make_row(4)]
+	last = chain.seal(more, "Phone", "PHN-00001", chain.last_hash(rows))
+	assert last == more[-1]["row_hash"]
+	assert chain.verify(rows + more, "Phone", "PHN-00001") is None
+
+
+@pytest.mark.parametrize(
+	"field, value",
+	[
+		("channel", "Text"),
+		("action", "Opt Out"),
+		("event_date", dt.date(2025, 1, 2)),
+		("event_time", dt.time(9, 0)),
+		("method", "Written"),
+		("recorded_by", "other@example.com"),
+		("recorded_at", dt.datetime(2026, 1, 2, 11, 0, 0, 123457)),
+		("source", "API"),
+		("note", "added later"),
+		("message_id", "SM123"),
+		("honour_by", dt.date(2026, 2, 1)),
+		("row_hash", "0" * 64),
+	],
+)
+def test_an_edited_field_names_its_row(field, value):
+	rows = sealed()
+	rows[2][field] = value
+	broken = chain.verify(rows, "Phone", "PHN-00001")
+	assert (broken.idx, broken.row, broken.code) == (3, "row3", "edited")
+	assert "Row 3 was changed" in broken.text()
+
+
+def test_an_edited_prev_hash_names_its_row():
+	rows = sealed()
+	rows[1]["prev_hash"] = "f" * 64
+	broken = chain.verify(rows, "Phone", "PHN-00001")
+	assert (broken.idx, broken.code) == (2, "link")
+
+
+def test_a_deleted_row_is_named_by_the_row_after_it():
+	rows = sealed()
+	del rows[1]
+	broken = chain.verify(rows, "Phone", "PHN-00001")
+	assert (broken.row, broken.code) == ("row3", "position")
+	# renumbered so positions hold: the chain still breaks at the same row
+	for i, row in enumerate(rows, 1):
+		row["idx"] = i
+	broken = chain.verify(rows, "Phone", "PHN-00001")
+	assert (broken.row, broken.code) == ("row3", "link")
+
+
+def test_reordered_rows_are_detected():
+	rows = sealed()
+	rows[1]["idx"], rows[2]["idx"] = 3, 2
+	rows.sort(key=lambda row: row["idx"])
+	broken = chain.verify(rows, "Phone", "PHN-00001")
+	assert (broken.idx, broken.row, broken.code) == (2, "row3", "link")
+
+
+def test_a_row_moved_to_another_record_does_not_verify():
+	rows = sealed(1)
+	assert chain.verify(rows, "Phone", "PHN-00002").code == "edited"
+	assert chain.verify(rows, "Email", "PHN-00001").code == "edited"
+
+
+def test_unknown_scheme_and_unsealed_rows():
+	rows = sealed()
+	rows[1]["hash_scheme"] = 7
+	broken = chain.verify(rows, "Phone", "PHN-00001")
+	assert (broken.idx, broken.code) == (2, "unknown_scheme")
+	assert "scheme 7" in broken.text()
+	rows = sealed()
+	rows[3].update(hash_scheme=None, row_hash=None, prev_hash=None)
+	assert chain.verify(rows, "Phone", "PHN-00001").code == "unsealed"
+
+
+def test_an_unreadable_value_is_a_break_not_a_crash():
+	rows = sealed()
+	rows[0]["event_time"] = "not a time"
+	assert chain.verify(rows, "Phone", "PHN-00001").code == "edited"
+
+
+def test_a_later_scheme_coexists_with_scheme_1(monkeypatch):
+	def hash_v2(row, doctype, name, prev_hash):
+		return "v2:" + chain.hash_v1(row, doctype, name, prev_hash)[:20]
+
+	monkeypatch.setitem(chain.SCHEMES, 2, hash_v2)
+	rows = sealed(2)
+	more = [make_row(3)]
+	chain.seal(more, "Phone", "PHN-00001", chain.last_hash(rows), scheme=2)
+	assert more[0]["row_hash"].startswith("v2:")
+	assert chain.verify(rows + more, "Phone", "PHN-00001") is None
+	rows[0]["hash_scheme"] = 2  # a scheme-1 row claimed as scheme 2 no longer verifies
+	assert chain.verify(rows + more, "Phone", "PHN-00001").code == "edited"
+
+
+def test_seal_works_on_objects_with_attributes():
+	class Row:
+		def __init__(self, fields):
+			self.__dict__.update(fields)
+
+		def get(self, key):
+			return self.__dict__.get(key)
+
+	rows = [Row(make_row(1)), Row(make_row(2))]
+	chain.seal(rows, "Phone", "P")
+	assert rows[1].prev_hash == rows[0].row_hash
+	assert chain.verify(rows, "Phone", "P") is None
+
+
+def test_canonical_forms():
+	assert chain.canonical("date", "2026-01-02") == chain.canonical("date", dt.date(2026, 1, 2))
+	assert chain.canonical("date", "2026-01-02") == "2026-01-02"
+	assert chain.canonical("date", dt.datetime(2026, 1, 2, 5)) == "2026-01-02"
+	assert (
+		chain.canonical("time", "9:05")
+		== chain.canonical("time", dt.timedelta(hours=9, minutes=5))
+		== chain.canonical("time", dt.time(9, 5))
+		== "09:05:00.000000"
+	)
+	assert chain.canonical("datetime", "2026-01-02 03:04:05") == "2026-01-02 03:04:05.000000"
+	assert chain.canonical("datetime", dt.datetime(2026, 1, 2, 3, 4, 5, 6)) == "2026-01-02 03:04:05.000006"
+	assert chain.canonical("text", None) == chain.canonical("date", "") == ""
+	with pytest.raises(chain.Unreadable):
+		chain.canonical("time", dt.timedelta(days=2))
+
+
+def test_state_check_finds_a_deleted_last_row():
+	rows = sealed(3)  # in, out, in on Call
+	record = {"call_opt": 1, "call_opt_in_date": "2026-01-03", "call_opt_in_method": "Verbal"}
+	record.update(call_opt_out_date=dt.date(2026, 1, 2), call_opt_out_method="Verbal")
+	assert chain.verify_state("Phone", record, rows) is None
+	broken = chain.verify_state("Phone", record, rows[:2])
+	assert broken.code == "state" and "call_opt" in broken.text()
+
+
+text = st.one_of(st.none(), st.text(max_size=30))
+
+
+@given(note=text, method=text, message_id=text, other=text)
+def test_any_change_of_a_text_field_changes_the_hash(note, method, message_id, other):
+	row = make_row(1, note=note, method=method, message_id=message_id)
+	base = chain.row_hash(row, "Phone", "P", "")
+	for field in ("note", "method", "message_id"):
+		if chain.canonical("text", other) != chain.canonical("text", row[field]):
+			assert chain.row_hash(dict(row, **{field: other}), "Phone", "P", "") != base
+
+
+@given(st.lists(st.sampled_from(["edit", "delete", "swap"]), min_size=1, max_size=3), st.integers(0, 5))
+def test_tampering_is_always_detected_at_or_before_the_tampered_row(operations, where):
+	rows = sealed(6)
+	first = len(rows)
+	for operation in operations:
+		i = where % len(rows)
+		if operation == "edit":
+			rows[i]["note"] = (rows[i]["note"] or "") + "x"
+		elif operation == "delete" and len(rows) > 1 and i < len(rows) - 1:
+			del rows[i]
+		elif operation == "swap" and i + 1 < len(rows):
+			rows[i], rows[i + 1] = rows[i + 1], rows[i]
+			rows[i]["idx"], rows[i + 1]["idx"] = i + 1, i + 2
+		else:
+			continue
+		first = min(first, i)
+	if rows == sealed(6):
+		return  # nothing was done, or it was undone (two swaps)
+	broken = chain.verify(rows, "Phone", "PHN-00001")
+	assert broken is not None
+	position = [row["name"] for row in rows].index(broken.row) + 1
+	assert position <= first + 1
