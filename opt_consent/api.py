@@ -2,9 +2,11 @@
 
 
 import frappe
+from frappe import _
 
 from opt_consent import engine
-from opt_consent.consent import record_action
+from opt_consent.consent import record_action, require
+from opt_consent.controllers import count_log_rows, log_rows
 
 
 @frappe.whitelist(methods=["POST"])
@@ -47,3 +49,19 @@ def text_reauth(
 	return record_action(
 		engine.PHONE, name, engine.TEXT_REAUTH, engine.TEXT, date, time, method, note=note
 	).as_dict()
+
+
+@frappe.whitelist()
+def get_log(
+	doctype: str | None = None, name: str | None = None, start: int = 0, page_length: int = 50
+) -> dict:
+	"""A page of a record's Opt In/Out Log, newest first, with the total count (the form loads the newest rows)."""
+	require(doctype=doctype, name=name)
+	if doctype not in engine.DOCTYPES:
+		frappe.throw(_("Consent is only recorded on a Phone or an Email."))
+	frappe.has_permission(doctype, "read", name, throw=True)
+	start, page_length = max(0, start), min(max(1, page_length), 500)
+	return {
+		"total": count_log_rows(doctype, name),
+		"rows": log_rows(doctype, name, limit=page_length, start=start, newest_first=True),
+	}

@@ -49,15 +49,22 @@ def get_policy() -> engine.Policy:
 
 
 def last_event(doc: Document, channel: str) -> engine.LastEvent | None:
-	"""The latest logged event of ``channel`` on ``doc``, from the rows already loaded with it."""
-	latest = None
-	for row in doc.get("opt_logs") or ():
-		if row.channel != channel:
-			continue
-		at = engine.event_datetime(row.event_date, row.event_time)
-		if latest is None or at >= latest.at:
-			latest = engine.LastEvent(at=at, action=row.action)
-	return latest
+	"""The latest logged event of ``channel`` on ``doc`` (the form holds only the newest rows: ask the table)."""
+	log = frappe.qb.DocType("Opt Log")
+	rows = (
+		frappe.qb.from_(log)
+		.select(log.event_date, log.event_time, log.action)
+		.where(log.parent == doc.name)
+		.where(log.parenttype == doc.doctype)
+		.where(log.channel == channel)
+		.orderby(log.event_date, order=frappe.qb.desc)
+		.orderby(log.event_time, order=frappe.qb.desc)
+		.orderby(log.idx, order=frappe.qb.desc)
+		.limit(1)
+	).run(as_dict=True)
+	if not rows:
+		return None
+	return engine.LastEvent(at=engine.event_datetime(rows[0].event_date, rows[0].event_time), action=rows[0].action)
 
 
 def require(**arguments) -> None:
@@ -118,10 +125,13 @@ def record_action(
 def apply_outcome(doc: Document, outcome: engine.Outcome, *, now, source: str, note: str | None = None) -> None:
 	"""Set the changed fields and append the log row, marking the save as a consent action."""
 	doc.update(outcome.changes)
+	loaded = doc.get("opt_logs") or []
 	doc.append(
 		"opt_logs",
 		{
 			**outcome.log,
+			# the form holds only the newest rows, so number after the last one, not after the count
+			"idx": (loaded[-1].idx if loaded else 0) + 1,
 			"recorded_by": frappe.session.user,
 			"recorded_at": now,
 			"source": source,

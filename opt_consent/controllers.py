@@ -29,6 +29,10 @@ LOG_FIELDS = (
 )
 
 
+# The newest log rows a record loads with (the form shows them; older ones page through api.get_log).
+LOG_WINDOW = 50
+
+
 class ConsentTamperError(frappe.ValidationError):
 	"""A save tried to change consent fields or the log outside a consent action."""
 
@@ -39,11 +43,20 @@ class ConsentRecord(Document):
 	address_field: str = ""
 	key_field: str = ""
 
+	def load_children_from_db(self):
+		"""Load only the newest ``LOG_WINDOW`` log rows: a record with a long history stays cheap to open and save."""
+		self.set("opt_logs", log_rows(self.doctype, self.name, limit=LOG_WINDOW))
+		return self
+
+	def onload(self):
+		self.set_onload("opt_log_count", count_log_rows(self.doctype, self.name))
+
 	def validate(self):
 		self.set_address_key()
 		self.guard_address_change()
 		self.guard_consent_fields()
 		self.guard_log()
+		self.keep_unloaded_log_rows()
 
 	def on_trash(self):
 		self.guard_delete()
@@ -91,10 +104,16 @@ class ConsentRecord(Document):
 			)
 
 	def guard_log(self):
-		"""The log is append-only, and only a consent action appends (exactly one row)."""
+		"""The log is append-only, and only a consent action appends (exactly one row).
+
+		The rows sent must be the stored ones, in order and unchanged; their ``idx`` is put back as stored, so
+		a client that renumbers rows cannot reorder the log.
+		"""
 		before = self.get_doc_before_save()
-		stored = [log_signature(row) for row in (before.get("opt_logs") if before else [])]
-		sent = [log_signature(row) for row in self.get("opt_logs")]
+		stored_rows = before.get("opt_logs") if before else []
+		stored = [log_signature(row) for row in stored_rows]
+		sent_rows = self.get("opt_logs")
+		sent = [log_signature(row) for row in sent_rows]
 		expected_new = 1 if self.flags.consent_action else 0
 		if len(sent) != len(stored) + expected_new or sent[: len(stored)] != stored:
 			frappe.throw(
@@ -102,6 +121,12 @@ class ConsentRecord(Document):
 				exc=ConsentTamperError,
 				title=_("Not saved"),
 			)
+		for row, stored_row in zip(sent_rows, stored_rows, strict=False):
+			row.idx = stored_row.idx
+
+	def keep_unloaded_log_rows(self):
+		"""Frappe deletes child rows a save does not carry; the older log rows were never loaded, so keep them."""
+		self.flags.ignore_children_type = ("Opt Log",)
 
 	def guard_delete(self):
 		if self.get("opt_logs") and "System Manager" not in frappe.get_roles():
@@ -136,8 +161,25 @@ def normalize_value(fieldtype: str, value):
 
 def log_signature(row) -> tuple:
 	meta = frappe.get_meta("Opt Log")
-	return (
-		row.get("name"),
-		cint(row.get("idx")),
-		*(normalize_value(meta.get_field(f).fieldtype, row.get(f)) for f in LOG_FIELDS),
+	return (row.get("name"), *(normalize_value(meta.get_field(f).fieldtype, row.get(f)) for f in LOG_FIELDS))
+
+
+def log_rows(doctype: str, name: str, limit: int | None = None, start: int = 0, newest_first: bool = False):
+	"""Log rows of one record: the newest ``limit`` (after skipping ``start``), in log order unless asked."""
+	log = frappe.qb.DocType("Opt Log")
+	query = (
+		frappe.qb.from_(log)
+		.select("*")
+		.where(log.parent == name)
+		.where(log.parenttype == doctype)
+		.where(log.parentfield == "opt_logs")
+		.orderby(log.idx, order=frappe.qb.desc)
 	)
+	if limit:
+		query = query.limit(limit).offset(start)
+	rows = query.run(as_dict=True)
+	return rows if newest_first else rows[::-1]
+
+
+def count_log_rows(doctype: str, name: str) -> int:
+	return frappe.db.count("Opt Log", {"parent": name, "parenttype": doctype, "parentfield": "opt_logs"})

@@ -8,5 +8,8 @@ app_license = "mit"
 # Every whitelisted method states the types of its arguments.
 require_type_annotated_api_methods = True
 
+# The desk: channel description, consent buttons, dialog, log and list views of Phone and Email.
+app_include_js = "opt_consent.bundle.js"
+
 after_install = "opt_consent.install.after_install"
 after_migrate = "opt_consent.install.after_migrate"

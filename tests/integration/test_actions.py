@@ -252,3 +252,59 @@ def test_date_objects_from_python_callers():
 	at = add_to_date(now_datetime(), minutes=-3)
 	doc = record_action("Phone", phone.name, "Opt In", "Call", at.date(), dt.time(at.hour, at.minute), "Verbal")
 	assert doc.call_opt == 1 and doc.opt_logs[-1].source == "API"
+
+
+def _phone_with_rows(count: int):
+	"""A phone whose log has ``count`` alternating Call opt in / opt out rows, recorded through the actions."""
+	phone = make_phone()
+	start = now_datetime() - dt.timedelta(minutes=count + 5)
+	for i in range(count):
+		at = start + dt.timedelta(minutes=i)
+		(api.opt_in if i % 2 == 0 else api.opt_out)(
+			doctype="Phone",
+			name=phone.name,
+			channel="Call",
+			method="Verbal",
+			date=at.date().isoformat(),
+			time=at.strftime("%H:%M:%S"),
+		)
+	return phone.name
+
+
+def test_a_long_log_loads_only_its_newest_rows_and_pages_the_rest():
+	from opt_consent.controllers import LOG_WINDOW
+
+	name = _phone_with_rows(LOG_WINDOW + 7)
+	doc = frappe.get_doc("Phone", name)
+	assert len(doc.opt_logs) == LOG_WINDOW
+	assert [r.idx for r in doc.opt_logs] == list(range(8, LOG_WINDOW + 8))
+	# an action appends after the newest row and keeps every older row
+	doc = api.opt_out(doctype="Phone", name=name, channel="Call", method="Verbal", **when(1))
+	assert doc["opt_logs"][-1]["idx"] == LOG_WINDOW + 8
+	assert frappe.db.count("Opt Log", {"parent": name}) == LOG_WINDOW + 8
+	# a form save (Do Not Call by hand) keeps the rows it did not carry
+	doc = frappe.get_doc("Phone", name)
+	doc.do_not_call = 1
+	doc.save()
+	assert frappe.db.count("Opt Log", {"parent": name}) == LOG_WINDOW + 8
+	page = api.get_log(doctype="Phone", name=name, start=LOG_WINDOW, page_length=50)
+	assert page["total"] == LOG_WINDOW + 8
+	assert [r["idx"] for r in page["rows"]] == [8, 7, 6, 5, 4, 3, 2, 1]
+
+
+def test_a_long_log_still_refuses_back_dating_against_rows_outside_the_window():
+	from opt_consent.controllers import LOG_WINDOW
+
+	name = _phone_with_rows(LOG_WINDOW + 1)  # the newest row is an opt in
+	frappe.db.set_value("Opt Log", {"parent": name, "idx": 1}, "event_date", "2099-01-01", update_modified=False)
+	with pytest.raises(frappe.ValidationError, match="earlier than the latest"):
+		api.opt_out(doctype="Phone", name=name, channel="Call", method="Verbal", **when(1))
+
+
+def test_get_log_needs_read_permission():
+	name = make_phone().name
+	frappe.set_user(user("outsider"))
+	with pytest.raises(frappe.PermissionError):
+		api.get_log(doctype="Phone", name=name)
+	frappe.set_user(user("auditor"))
+	assert api.get_log(doctype="Phone", name=name) == {"total": 0, "rows": []}

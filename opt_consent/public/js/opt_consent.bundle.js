@@ -1,0 +1,377 @@
+// The desk side of consent: ONE description of the channels and their fields, and ONE handler that turns
+// it into buttons, the Date / Time / Method dialog, the newest-first log and the list views of Phone and Email.
+// Form and list scripts only call `opt_consent.desk.*`.
+
+frappe.provide("opt_consent.desk");
+
+(function (desk) {
+	const API = "opt_consent.api.";
+
+	// What each action is. `granting` actions need an Opt Method allowed "for opt in".
+	const ACTIONS = {
+		opt_in: { method: API + "opt_in", granting: true },
+		opt_out: { method: API + "opt_out", granting: false },
+		text_reauth: { method: API + "text_reauth", granting: true },
+	};
+
+	// The channels, their fields and their button labels. Labels are translated when used, not at load time.
+	desk.channels = function () {
+		return {
+			Call: {
+				doctype: "Phone",
+				opt_field: "call_opt",
+				block_field: "do_not_call",
+				label: __("Calls"),
+				is_in: __("Calls In"),
+				is_out: __("Calls Out"),
+				opt_in: __("Opt In Calls"),
+				opt_out: __("Opt Out Calls"),
+			},
+			Text: {
+				doctype: "Phone",
+				opt_field: "text_opt",
+				block_field: "do_not_call",
+				label: __("Texts"),
+				is_in: __("Texts In"),
+				is_out: __("Texts Out"),
+				opt_in: __("Opt In Texts"),
+				opt_out: __("Opt Out Texts"),
+				text_reauth: __("Text Reauth"),
+				cell_only: true,
+			},
+			Email: {
+				doctype: "Email",
+				opt_field: "email_opt",
+				block_field: "do_not_email",
+				label: __("Email"),
+				is_in: __("Email In"),
+				is_out: __("Email Out"),
+				opt_in: __("Opt In Email"),
+				opt_out: __("Opt Out Email"),
+			},
+		};
+	};
+
+	desk.channels_of = function (doctype) {
+		return Object.entries(desk.channels())
+			.filter(([, spec]) => spec.doctype === doctype)
+			.map(([name, spec]) => Object.assign({ name }, spec));
+	};
+
+	desk.can_text = function (doc) {
+		return doc.doctype !== "Phone" || doc.phone_type === "Cell";
+	};
+
+	// ---------------------------------------------------------------- form
+
+	desk.refresh_form = function (frm) {
+		desk.render_logs(frm);
+		if (frm.is_new()) return; // no consent buttons on an unsaved record
+		const can_write = frm.perm[0] && frm.perm[0].write;
+		let text_hidden = false;
+		for (const channel of desk.channels_of(frm.doctype)) {
+			if (channel.cell_only && !desk.can_text(frm.doc)) {
+				text_hidden = true;
+				continue;
+			}
+			if (!can_write) continue;
+			const action = frm.doc[channel.opt_field] ? "opt_out" : "opt_in";
+			frm.add_custom_button(channel[action], () => desk.open_dialog(frm, channel, action));
+			if (channel.text_reauth) {
+				frm.add_custom_button(channel.text_reauth, () =>
+					desk.open_dialog(frm, channel, "text_reauth")
+				);
+			}
+		}
+		if (text_hidden) {
+			frm.set_intro(
+				__(
+					"Texting consent is recorded on Cell phones only; this phone is {0}, so it has no texting buttons.",
+					[__(frm.doc.phone_type || "of no type")]
+				),
+				"blue"
+			);
+		}
+	};
+
+	desk.get_methods = function (granting) {
+		const filters = { enabled: 1 };
+		filters[granting ? "for_opt_in" : "for_opt_out"] = 1;
+		return frappe.db
+			.get_list("Opt Method", { filters, fields: ["name"], order_by: "name asc", limit: 0 })
+			.then((rows) => rows.map((row) => row.name));
+	};
+
+	// Date, Time (the site's time zone: the server checks them against its own clock) and Method fields.
+	desk.event_fields = function (methods) {
+		const now = frappe.datetime.system_datetime().split(" ");
+		return [
+			{ fieldname: "refusal", fieldtype: "HTML" },
+			{
+				fieldname: "date",
+				fieldtype: "Date",
+				label: __("Date"),
+				reqd: 1,
+				default: now[0],
+				description: __("The date of the authorization or deauthorization."),
+			},
+			{
+				fieldname: "time",
+				fieldtype: "Time",
+				label: __("Time"),
+				reqd: 1,
+				default: now[1],
+				description: __("The time of the authorization or deauthorization ({0}).", [
+					frappe.boot.time_zone?.system || frappe.sys_defaults.time_zone,
+				]),
+			},
+			{
+				fieldname: "method",
+				fieldtype: "Select",
+				label: __("Method"),
+				reqd: 1,
+				options: [""].concat(methods),
+				description: __("How the person gave or withdrew the authorization."),
+			},
+		];
+	};
+
+	desk.show_refusal = function (dialog, message) {
+		const $wrapper = dialog.fields_dict.refusal.$wrapper.empty();
+		if (message) {
+			$('<div class="alert alert-danger opt-consent-refusal" role="alert"></div>')
+				.text(message)
+				.appendTo($wrapper);
+		}
+	};
+
+	// The readable message(s) of a failed call, from whatever Frappe put in the response.
+	desk.server_message = function (r) {
+		let messages = [];
+		try {
+			messages = JSON.parse((r && r._server_messages) || "[]").map((m) => {
+				try {
+					const parsed = JSON.parse(m);
+					return parsed.message !== undefined ? parsed.message : parsed;
+				} catch (e) {
+					return m;
+				}
+			});
+		} catch (e) {
+			messages = [];
+		}
+		if (!messages.length && r && r._error_message) messages = [r._error_message];
+		if (!messages.length && r && r.exception) messages = [String(r.exception).split(": ").pop()];
+		if (!messages.length) messages = [__("The action was not recorded. Please try again.")];
+		return messages.map((m) => $("<div>").html(String(m)).text()).join(" ");
+	};
+
+	// Send one request from a dialog: one at a time (a double click records once), refusals stay in the dialog.
+	desk.submit = function (dialog, method, args, on_success) {
+		if (dialog.opt_busy) return;
+		dialog.opt_busy = true;
+		dialog.disable_primary_action();
+		desk.show_refusal(dialog, null);
+		frappe.call({
+			method,
+			type: "POST",
+			args,
+			silent: true,
+			freeze: true,
+			freeze_message: __("Recording..."),
+			always: (r) => {
+				dialog.opt_busy = false;
+				dialog.enable_primary_action();
+				if (r && !r.exc_type && !r.exc && r.message !== undefined) {
+					on_success(r.message);
+				} else {
+					desk.show_refusal(dialog, desk.server_message(r));
+				}
+			},
+		});
+	};
+
+	desk.open_dialog = function (frm, channel, action) {
+		if (frm.is_dirty()) {
+			frappe.msgprint(__("Save or discard your changes first."), __("Unsaved changes"));
+			return;
+		}
+		const title = channel[action];
+		return desk.get_methods(ACTIONS[action].granting).then((methods) => {
+			const dialog = new frappe.ui.Dialog({
+				title,
+				fields: desk.event_fields(methods),
+				primary_action_label: __("OK"),
+				secondary_action_label: __("Cancel"),
+				secondary_action: () => dialog.hide(),
+				primary_action: (values) => {
+					const args = {
+						name: frm.doc.name,
+						date: values.date,
+						time: values.time,
+						method: values.method,
+					};
+					if (action !== "text_reauth") {
+						args.doctype = frm.doctype;
+						args.channel = channel.name;
+					}
+					desk.submit(dialog, ACTIONS[action].method, args, () => {
+						dialog.hide();
+						frappe.show_alert({ message: __("{0}: recorded", [title]), indicator: "green" });
+						frm.reload_doc();
+					});
+				},
+			});
+			dialog.$wrapper.addClass("opt-consent-dialog");
+			dialog.show();
+			return dialog;
+		});
+	};
+
+	// The log, newest event first (stored rows keep their order; only the display is sorted).
+	desk.sorted_logs = function (rows) {
+		const key = (row) => `${row.event_date || ""} ${desk.pad_time(row.event_time)}`;
+		return (rows || []).slice().sort((a, b) => {
+			const by_time = key(b).localeCompare(key(a));
+			return by_time !== 0 ? by_time : (b.idx || 0) - (a.idx || 0);
+		});
+	};
+
+	desk.pad_time = function (value) {
+		const parts = String(value || "").split(".")[0].split(":");
+		return parts.map((p) => p.padStart(2, "0")).join(":");
+	};
+
+	desk.render_logs = function (frm) {
+		const field = frm.fields_dict.opt_logs_html;
+		if (!field) return;
+		frm.set_df_property("opt_logs", "hidden", 1);
+		const columns = [
+			["channel", __("Channel")],
+			["action", __("Action")],
+			["event_date", __("Date")],
+			["event_time", __("Time")],
+			["method", __("Method")],
+			["recorded_by", __("Operator")],
+			["source", __("Source")],
+		];
+		const rows = desk.sorted_logs(frm.doc.opt_logs);
+		const $table = $(`<table class="table table-bordered table-sm opt-consent-log"></table>`);
+		const $head = $("<tr></tr>").appendTo($("<thead></thead>").appendTo($table));
+		for (const [, label] of columns) $("<th></th>").text(label).appendTo($head);
+		const $body = $("<tbody></tbody>").appendTo($table);
+		for (const row of rows) {
+			const $tr = $("<tr></tr>").attr("data-idx", row.idx).appendTo($body);
+			for (const [fieldname] of columns) {
+				let value = row[fieldname];
+				if (fieldname === "event_date") value = frappe.datetime.str_to_user(value);
+				else if (fieldname === "event_time") value = desk.pad_time(value);
+				else if (["channel", "action", "source"].includes(fieldname) && value) value = __(value);
+				$("<td></td>")
+					.attr("data-fieldname", fieldname)
+					.text(value || "")
+					.appendTo($tr);
+			}
+		}
+		if (!rows.length) {
+			$("<tr></tr>")
+				.append(
+					$("<td></td>")
+						.attr("colspan", columns.length)
+						.addClass("text-muted")
+						.text(__("No consent recorded yet."))
+				)
+				.appendTo($body);
+		}
+		field.$wrapper.empty().append($table);
+	};
+
+	// ---------------------------------------------------------------- list
+
+	desk.list_settings = function (doctype) {
+		const channels = desk.channels_of(doctype);
+		const block_field = channels[0].block_field;
+		const shown = (doc) => channels.filter((c) => !c.cell_only || desk.can_text(doc));
+		return {
+			add_fields: ["active", block_field]
+				.concat(channels.map((c) => c.opt_field))
+				.concat(doctype === "Phone" ? ["phone_type"] : []),
+			// One pill per row: blocked first, else the state of each channel (click filters on it).
+			get_indicator(doc) {
+				doc = Object.assign({ doctype }, doc);
+				if (doc[block_field]) {
+					const label = doctype === "Phone" ? __("Do Not Call") : __("Do Not Email");
+					return [label, "red", `${block_field},=,1`];
+				}
+				const labels = shown(doc).map((c) => (doc[c.opt_field] ? c.is_in : c.is_out));
+				const filter = shown(doc)
+					.map((c) => `${c.opt_field},=,${doc[c.opt_field] ? 1 : 0}`)
+					.join("|");
+				const any_in = channels.some((c) => doc[c.opt_field]);
+				return [labels.join(" · "), any_in ? "green" : "gray", filter];
+			},
+			onload(listview) {
+				if (!frappe.model.can_write(doctype)) return;
+				listview.page.add_actions_menu_item(__("Opt Out..."), () => desk.bulk_dialog(listview));
+			},
+		};
+	};
+
+	desk.bulk_dialog = function (listview) {
+		const names = listview.get_checked_items(true);
+		if (!names.length) {
+			frappe.msgprint(__("Select the records to opt out first."));
+			return;
+		}
+		const channels = desk.channels_of(listview.doctype);
+		return desk.get_methods(false).then((methods) => {
+			const fields = desk.event_fields(methods);
+			fields.splice(1, 0, {
+				fieldname: "channel",
+				fieldtype: "Select",
+				label: __("Channel"),
+				reqd: 1,
+				options: channels.map((c) => ({ value: c.name, label: c.label })),
+				default: channels[0].name,
+			});
+			const dialog = new frappe.ui.Dialog({
+				title: __("Opt Out {0} selected records", [names.length]),
+				fields,
+				primary_action_label: __("OK"),
+				secondary_action_label: __("Cancel"),
+				secondary_action: () => dialog.hide(),
+				primary_action: (values) => {
+					const args = Object.assign({ doctype: listview.doctype, names }, values);
+					delete args.refusal;
+					desk.submit(dialog, API + "bulk_opt_out", args, (result) => {
+						dialog.hide();
+						desk.show_bulk_result(result);
+						listview.clear_checked_items();
+						listview.refresh();
+					});
+				},
+			});
+			dialog.$wrapper.addClass("opt-consent-dialog");
+			dialog.show();
+			return dialog;
+		});
+	};
+
+	desk.show_bulk_result = function (result) {
+		const $message = $('<div class="opt-consent-bulk-result"></div>');
+		$("<p></p>")
+			.text(__("{0} opted out, {1} refused.", [result.succeeded, result.refused.length]))
+			.appendTo($message);
+		if (result.refused.length) {
+			const $list = $("<ul></ul>").appendTo($message);
+			for (const row of result.refused) {
+				$("<li></li>").text(`${row.name}: ${row.reason}`).appendTo($list);
+			}
+		}
+		frappe.msgprint({
+			title: __("Opt Out"),
+			message: $message.prop("outerHTML"),
+			indicator: result.refused.length ? "orange" : "green",
+		});
+	};
+})(opt_consent.desk);

@@ -1,0 +1,311 @@
+"""Benchmark opt_consent against Frappe's own floor, on a real site. A command, not a test.
+
+Generates its own data with set-based inserts (100k phones with 10 log rows each by default), measures each
+operation and a floor in the same run, interleaved, prints medians, spreads and ratios, and removes the data.
+
+    cd ~/frappe-bench/sites && ../env/bin/python /path/to/opt_consent/scripts/benchmark.py \
+        [--site opt.localhost] [--phones 100000] [--million] [--samples 200] [--json out.json]
+"""
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+PREFIX = "BENCH-"
+ROWS_PER_PHONE = 10
+BIG_ROWS = 1000
+
+
+def parse_args():
+	parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+	parser.add_argument("--site", default=None)
+	parser.add_argument("--phones", type=int, default=100_000)
+	parser.add_argument("--million", action="store_true", help="1,000,000 phones")
+	parser.add_argument("--samples", type=int, default=200)
+	parser.add_argument("--json", default=str(REPO / "artifacts" / "benchmark.json"))
+	parser.add_argument("--keep", action="store_true", help="keep the generated data")
+	return parser.parse_args()
+
+
+def connect(site: str | None):
+	import frappe
+
+	sites = os.getcwd()
+	if site is None:
+		from tests.integration.bench import default_site
+
+		site = default_site()
+	frappe.init(site=site, sites_path=sites)
+	frappe.connect()
+	frappe.set_user("Administrator")
+	return site
+
+
+# ---------------------------------------------------------------- measuring
+
+
+def clock(fn) -> float:
+	start = time.perf_counter()
+	fn()
+	return time.perf_counter() - start
+
+
+def summary(samples: list[float]) -> dict:
+	ordered = sorted(samples)
+	q = statistics.quantiles(ordered, n=10)
+	return {
+		"median_ms": statistics.median(ordered) * 1000,
+		"p10_ms": q[0] * 1000,
+		"p90_ms": q[-1] * 1000,
+		"n": len(ordered),
+	}
+
+
+def compare(name: str, goal: float, ours: list[float], floor: list[float], note: str = "") -> dict:
+	result = {"name": name, "goal": goal, "ours": summary(ours), "floor": summary(floor), "note": note}
+	result["ratio"] = result["ours"]["median_ms"] / result["floor"]["median_ms"]
+	result["met"] = result["ratio"] <= goal
+	return result
+
+
+def interleaved(samples: int, ours, floor, after=None) -> tuple[list[float], list[float]]:
+	"""Alternate the two measurements so that drift on the machine affects both alike."""
+	a, b = [], []
+	for i in range(samples):
+		for fn, out in ((ours, a), (floor, b)) if i % 2 == 0 else ((floor, b), (ours, a)):
+			out.append(clock(lambda fn=fn: fn(i)))
+			if after:
+				after()
+	return a, b
+
+
+# ---------------------------------------------------------------- data
+
+
+def number(i: int) -> str:
+	"""Distinct valid UK mobile numbers, out of the range the tests use."""
+	return f"+447400{i:06d}" if i < 1_000_000 else f"+447500{i - 1_000_000:06d}"
+
+
+def generate(count: int, text_period_days: int = 30) -> dict:
+	"""Phones with 10 rows each: Call opt in / out alternating, then a Text opt in; set-based inserts."""
+	import frappe
+	from frappe.utils import now_datetime
+
+	now = now_datetime().replace(microsecond=0)
+	base = now - dt.timedelta(days=400)
+	phone_fields = [
+		"name", "creation", "modified", "owner", "modified_by", "docstatus", "idx", "phone", "phone_e164",
+		"phone_type", "active", "do_not_call", "call_opt", "call_opt_in_date", "call_opt_in_method",
+		"call_opt_out_date", "call_opt_out_method", "text_opt", "text_opt_in_date", "text_opt_in_method",
+	]  # fmt: skip
+	log_fields = [
+		"name", "creation", "modified", "owner", "modified_by", "docstatus", "idx", "parent", "parenttype",
+		"parentfield", "channel", "action", "event_date", "event_time", "method", "recorded_by",
+		"recorded_at", "source",
+	]  # fmt: skip
+	rng = random.Random(7)
+
+	def phones():
+		for i in range(count):
+			text_day = (now - dt.timedelta(days=rng.randint(0, 2 * text_period_days))).date()
+			yield (
+				f"{PREFIX}{i:07d}", now, now, "Administrator", "Administrator", 0, 0, number(i), number(i), "Cell",
+				1, 0, 1, (base + dt.timedelta(days=8)).date(), "Verbal", (base + dt.timedelta(days=7)).date(),
+				"Verbal", 1, text_day, "Written",
+			)  # fmt: skip
+			rows_text_day[i] = text_day
+
+	def rows():
+		for i in range(count):
+			parent = f"{PREFIX}{i:07d}"
+			for r in range(1, ROWS_PER_PHONE):
+				at = base + dt.timedelta(days=r - 1)
+				yield (
+					f"{parent}-{r:02d}", now, now, "Administrator", "Administrator", 0, r, parent, "Phone",
+					"opt_logs", "Call", "Opt In" if r % 2 else "Opt Out", at.date(), dt.timedelta(hours=9),
+					"Verbal", "Administrator", now, "API",
+				)  # fmt: skip
+			yield (
+				f"{parent}-{ROWS_PER_PHONE:02d}", now, now, "Administrator", "Administrator", 0, ROWS_PER_PHONE,
+				parent, "Phone", "opt_logs", "Text", "Opt In", rows_text_day[i], dt.timedelta(hours=9),
+				"Written", "Administrator", now, "API",
+			)  # fmt: skip
+
+	rows_text_day: dict[int, dt.date] = {}
+	started = time.perf_counter()
+	frappe.db.bulk_insert("Phone", phone_fields, phones(), chunk_size=5_000)
+	frappe.db.bulk_insert("Opt Log", log_fields, rows(), chunk_size=10_000)
+	# one phone with 1,000 rows for the form payload
+	big = f"{PREFIX}BIG"
+	frappe.db.bulk_insert(
+		"Phone",
+		phone_fields,
+		[(big, now, now, "Administrator", "Administrator", 0, 0, "+447399000001", "+447399000001", "Cell", 1,
+		  0, 1 if BIG_ROWS % 2 else 0, base.date(), "Verbal", base.date(), "Verbal", 0, None, None)],
+	)  # fmt: skip
+	frappe.db.bulk_insert(
+		"Opt Log",
+		log_fields,
+		(
+			(f"{big}-{r:04d}", now, now, "Administrator", "Administrator", 0, r, big, "Phone", "opt_logs",
+			 "Call", "Opt In" if r % 2 else "Opt Out", (base + dt.timedelta(hours=r)).date(),
+			 dt.timedelta(seconds=(r * 3600) % 86400), "Verbal", "Administrator", now, "API")
+			for r in range(1, BIG_ROWS + 1)
+		),
+	)  # fmt: skip
+	frappe.db.commit()  # the data set must outlive each measurement's rollback
+	return {"phones": count, "rows": count * ROWS_PER_PHONE + BIG_ROWS, "seconds": time.perf_counter() - started}
+
+
+def remove() -> None:
+	import frappe
+
+	log = frappe.qb.DocType("Opt Log")
+	phone = frappe.qb.DocType("Phone")
+	frappe.qb.from_(log).delete().where(log.parent.like(f"{PREFIX}%")).where(log.parenttype == "Phone").run()
+	frappe.qb.from_(phone).delete().where(phone.name.like(f"{PREFIX}%")).run()
+	frappe.db.commit()
+
+
+# ---------------------------------------------------------------- benchmarks
+
+
+@contextmanager
+def bare_frappe_save():
+	"""The floor: Frappe's own get_doc / append / save, with this app's controller hooks switched off."""
+	from opt_consent.controllers import ConsentRecord
+
+	saved = ConsentRecord.validate
+	ConsentRecord.validate = lambda self: None
+	try:
+		yield
+	finally:
+		ConsentRecord.validate = saved
+
+
+def bench_action(samples: int, count: int) -> dict:
+	import frappe
+	from frappe.utils import now_datetime
+
+	from opt_consent.consent import record_action
+
+	names = [f"{PREFIX}{random.Random(i).randrange(count):07d}" for i in range(samples)]
+	at = now_datetime() - dt.timedelta(minutes=1)
+
+	def ours(i):
+		record_action("Phone", names[i], "Opt Out", "Call", at.date(), at.time(), "Verbal")
+
+	def floor(i):
+		with bare_frappe_save():
+			doc = frappe.get_doc("Phone", names[i], for_update=True)
+			doc.call_opt, doc.call_opt_out_date, doc.call_opt_out_method = 0, at.date(), "Verbal"
+			doc.active, doc.do_not_call = 0, 1
+			doc.append(
+				"opt_logs",
+				{
+					"channel": "Call",
+					"action": "Opt Out",
+					"event_date": at.date(),
+					"event_time": at.time(),
+					"method": "Verbal",
+					"recorded_by": "Administrator",
+					"recorded_at": now_datetime(),
+					"source": "API",
+				},
+			)
+			doc.flags.consent_action = True
+			doc.save()
+
+	a, b = interleaved(samples, ours, floor, after=frappe.db.rollback)
+	return compare(
+		"consent action (opt out, Python API) vs bare doc.save() with one row appended", 1.3, a, b
+	)
+
+
+def bench_form_payload(samples: int) -> dict:
+	import frappe
+	from frappe.desk.form.load import getdoc
+
+	small = f"{PREFIX}0000000"
+	big = f"{PREFIX}BIG"
+	sizes = {}
+
+	def load(name):
+		frappe.local.response = frappe._dict({"docs": []})
+		getdoc("Phone", name)
+		payload = frappe.as_json(frappe.local.response)
+		sizes[name] = len(payload)
+
+	a, b = interleaved(samples, lambda i: load(big), lambda i: load(small), after=frappe.db.rollback)
+	return compare(
+		f"form payload, phone with {BIG_ROWS} log rows vs {ROWS_PER_PHONE}",
+		2.0,
+		a,
+		b,
+		note=f"bytes: {sizes[big]} vs {sizes[small]}",
+	)
+
+
+def main() -> None:
+	args = parse_args()
+	count = 1_000_000 if args.million else args.phones
+	site = connect(args.site)
+	import frappe
+
+	remove()  # leftovers of an interrupted run
+	results = []
+	report = {
+		"site": site,
+		"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+		"frappe": frappe.__version__,
+		"mariadb": frappe.db.sql("select version()")[0][0],
+		"when": time.strftime("%Y-%m-%d %H:%M:%S"),
+	}
+	try:
+		report["data"] = generate(count)
+		print(f"generated {report['data']['phones']} phones, {report['data']['rows']} log rows "
+			  f"in {report['data']['seconds']:.1f} s", flush=True)  # fmt: skip
+		for bench in (
+			lambda: bench_action(args.samples, count),
+			lambda: bench_form_payload(args.samples),
+		):
+			result = bench()
+			results.append(result)
+			print_result(result)
+	finally:
+		frappe.db.rollback()
+		if not args.keep:
+			remove()
+	report["results"] = results
+	Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+	Path(args.json).write_text(json.dumps(report, indent=1, default=str))
+	print(f"\nwritten {args.json}")
+	frappe.destroy()
+
+
+def print_result(result: dict) -> None:
+	ours, floor = result["ours"], result["floor"]
+	print(
+		f"\n{result['name']}\n"
+		f"  ours   median {ours['median_ms']:.3f} ms (p10 {ours['p10_ms']:.3f}, p90 {ours['p90_ms']:.3f}, n={ours['n']})\n"
+		f"  floor  median {floor['median_ms']:.3f} ms (p10 {floor['p10_ms']:.3f}, p90 {floor['p90_ms']:.3f})\n"
+		f"  ratio  {result['ratio']:.2f}x  (goal <= {result['goal']}x: {'met' if result['met'] else 'MISSED'})"
+		+ (f"\n  {result['note']}" if result["note"] else ""),
+		flush=True,
+	)
+
+
+if __name__ == "__main__":
+	main()
