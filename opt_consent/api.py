@@ -65,3 +65,21 @@ def get_log(
 		"total": count_log_rows(doctype, name),
 		"rows": log_rows(doctype, name, limit=page_length, start=start, newest_first=True),
 	}
+
+
+@frappe.whitelist(methods=["POST"])
+def bulk_opt_out(
+	doctype: str | None = None,
+	names: str | list | None = None,
+	channel: str | None = None,
+	date: str | None = None,
+	time: str | None = None,
+	method: str | None = None,
+) -> dict:
+	"""Opt ``channel`` of every record in ``names`` (a list or a JSON list) out, each on its own.
+
+	Returns ``{"succeeded": count, "refused": [{"name": ..., "reason": ...}]}``; a refusal undoes only itself.
+	"""
+	from opt_consent.bulk import bulk_record
+
+	return bulk_record(doctype, names, engine.OPT_OUT, channel, date, time, method)
