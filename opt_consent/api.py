@@ -83,3 +83,32 @@ def bulk_opt_out(
 	from opt_consent.bulk import bulk_record
 
 	return bulk_record(doctype, names, engine.OPT_OUT, channel, date, time, method)
+
+INTEGRITY_ROLES = ("System Manager", "Opt Consent Manager")
+
+
+def require_integrity_role() -> None:
+	"""Refuse anyone but an admin (``frappe.only_for`` is skipped under tests, so it is checked here)."""
+	if frappe.session.user != "Administrator" and not set(INTEGRITY_ROLES) & set(frappe.get_roles()):
+		frappe.throw(
+			_("Only a System Manager or an Opt Consent Manager can verify the consent log."),
+			exc=frappe.PermissionError,
+		)
+
+
+@frappe.whitelist(methods=["GET", "POST"])
+def verify_log(doctype: str | None = None, name: str | None = None) -> dict:
+	"""Check a record's Opt In/Out Log: its hash chain, and its consent fields against a replay of the log.
+
+	Returns ``{"ok": bool, "rows": count, ...}``; when broken also ``idx`` and ``row`` (the first broken row,
+	empty when the fields disagree with the log as a whole), ``code`` and ``message``. Admins only.
+	"""
+	from opt_consent.integrity import verify_record
+
+	require_integrity_role()
+	require(doctype=doctype, name=name)
+	if doctype not in engine.DOCTYPES:
+		frappe.throw(_("Consent is only recorded on a Phone or an Email."))
+	frappe.has_permission(doctype, "read", name, throw=True)
+	return verify_record(doctype, name)
+

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import frappe
 from frappe import _
 from frappe.model.document import Document
-from frappe.utils import now_datetime
+from frappe.utils import escape_html, now_datetime
 
 from opt_consent import engine
+from opt_consent.integrity import seal_new_rows
 
 SOURCE_DESK = "Desk"
 SOURCE_API = "API"
@@ -18,7 +21,8 @@ class ConsentRefusedError(frappe.ValidationError):
 
 
 def translate(refusal: engine.Refused) -> str:
-	args = [_(arg) if isinstance(arg, str) else arg for arg in refusal.args_]
+	# arguments may echo user input (a method name, a note): escape it, the desk renders messages as HTML
+	args = [escape_html(_(arg)) if isinstance(arg, str) else arg for arg in refusal.args_]
 	return _(refusal.message).format(*args)
 
 
@@ -100,6 +104,7 @@ def record_action(
 
 	now = now_datetime()
 	try:
+		note = engine.check_note(note)
 		outcome = engine.decide(
 			doctype,
 			doc,
@@ -117,8 +122,18 @@ def record_action(
 	except engine.Refused as refusal:
 		refuse(refusal)
 
-	apply_outcome(doc, outcome, now=now, source=source or request_source(), note=note)
-	doc.save(ignore_permissions=not check_permission)
+	# A savepoint makes the action all-or-nothing even for a caller that catches the error and goes on.
+	savepoint = f"opt_action_{frappe.generate_hash(length=10)}"
+	frappe.db.savepoint(savepoint)
+	try:
+		apply_outcome(doc, outcome, now=now, source=source or request_source(), note=note)
+		doc.save(ignore_permissions=not check_permission)
+	except Exception:
+		# a lost connection has nothing to roll back to; the error that matters is the original one
+		with contextlib.suppress(Exception):
+			frappe.db.rollback(save_point=savepoint)
+		raise
+	frappe.db.release_savepoint(savepoint)
 	return doc
 
 
@@ -139,3 +154,5 @@ def apply_outcome(doc: Document, outcome: engine.Outcome, *, now, source: str, n
 		},
 	)
 	doc.flags.consent_action = True
+	# Last, once every evidence field of the new row is final: chain it to the record's log.
+	seal_new_rows(doc)

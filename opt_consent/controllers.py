@@ -61,6 +61,9 @@ class ConsentRecord(Document):
 	def on_trash(self):
 		self.guard_delete()
 
+	def before_rename(self, old: str, new: str, merge: bool = False):
+		self.guard_rename(old)
+
 	def normalize(self, address: str) -> str:
 		raise NotImplementedError
 
@@ -135,6 +138,17 @@ class ConsentRecord(Document):
 					_(self.doctype), self.name
 				),
 				exc=frappe.PermissionError,
+			)
+
+	def guard_rename(self, old: str):
+		"""The hash chain seals each log row to its record's name: a record with history keeps its name."""
+		if count_log_rows(self.doctype, old):
+			frappe.throw(
+				_("{0} {1} has consent history, which is sealed to its name: it cannot be renamed.").format(
+					_(self.doctype), old
+				),
+				exc=ConsentTamperError,
+				title=_("Not renamed"),
 			)
 
 	def _norm(self, fieldname: str, value):

@@ -335,3 +335,24 @@ def replay(doctype: str, logs: Iterable[Mapping], policy: Policy = Policy()) -> 
 
 def _fmt(value: dt.datetime) -> str:
 	return value.strftime("%Y-%m-%d %H:%M:%S")
+
+MAX_NOTE_LENGTH = 1000
+_MARKUP_RE = re.compile(r"<\s*[A-Za-z!/?]")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def check_note(note) -> str | None:
+	"""The note of an action as given, or :class:`Refused`: plain text of at most ``MAX_NOTE_LENGTH``."""
+	if note is None or note == "":
+		return None
+	if not isinstance(note, str):
+		raise Refused("bad_note", _("Note must be text."))
+	if len(note) > MAX_NOTE_LENGTH:
+		raise Refused(
+			"long_note", _("Note is {0} characters long; the limit is {1}."), len(note), MAX_NOTE_LENGTH
+		)
+	if _MARKUP_RE.search(note):
+		raise Refused("markup_note", _("Note must be plain text: HTML or script markup is not accepted."))
+	if _CONTROL_RE.search(note):
+		raise Refused("bad_note", _("Note contains control characters."))
+	return note

@@ -248,3 +248,30 @@ def test_tampering_is_always_detected_at_or_before_the_tampered_row(operations, 
 	assert broken is not None
 	position = [row["name"] for row in rows].index(broken.row) + 1
 	assert position <= first + 1
+
+
+@pytest.mark.parametrize(
+	"note, code",
+	[
+		("x" * 1001, "long_note"),
+		("<script>alert(1)</script>", "markup_note"),
+		("see <img src=x onerror=alert(1)>", "markup_note"),
+		("</b>", "markup_note"),
+		("nul\x00byte", "bad_note"),
+		(42, "bad_note"),
+	],
+)
+def test_notes_that_are_refused(note, code):
+	from opt_consent import engine
+
+	with pytest.raises(engine.Refused) as refused:
+		engine.check_note(note)
+	assert refused.value.code == code
+
+
+def test_notes_that_are_kept():
+	from opt_consent import engine
+
+	assert engine.check_note("x" * 1000) == "x" * 1000
+	assert engine.check_note("2 < 3, said on the phone\nline two") == "2 < 3, said on the phone\nline two"
+	assert engine.check_note("") is None

@@ -1,0 +1,127 @@
+"""Frappe side of the log's hash chain (:mod:`opt_consent.chain`): seal rows as they are written, verify.
+
+Every writer of Opt Log rows seals them, last, once every evidence field is final:
+- one action on a loaded record: :func:`seal_new_rows` (``consent.apply_outcome`` calls it);
+- a bulk writer that inserts rows without loading the records (e.g. a set-based lapse job), holding the
+  records' row locks: :func:`last_hashes` for the records, then ``chain.seal(rows, doctype, name, prev)``
+  per record, or :func:`seal_rows` for one record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import frappe
+from frappe import _
+from frappe.model.document import Document
+
+from opt_consent import chain, engine
+
+LOG_DOCTYPE = "Opt Log"
+# What the verifier reads of a row.
+ROW_FIELDS = [
+	"name",
+	"idx",
+	"hash_scheme",
+	"prev_hash",
+	"row_hash",
+	*(field for field, _kind in chain.SCHEME_1_FIELDS),
+]
+
+
+def seal_new_rows(doc: Document) -> None:
+	"""Seal the rows appended to ``doc``'s log in this save, chained to the record's last stored row.
+
+	The record is locked (``get_doc(for_update=True)``), so the last stored row cannot change meanwhile.
+	"""
+	new = [row for row in doc.get("opt_logs") or [] if row.is_new()]
+	if not new:
+		return
+	prev = "" if doc.is_new() else last_hashes(doc.doctype, [doc.name])[doc.name]
+	chain.seal(new, doc.doctype, doc.name, prev)
+
+
+def last_hashes(doctype: str, names: Iterable[str]) -> dict[str, str]:
+	"""The ``row_hash`` of the last stored row of each record ("" for a record without rows)."""
+	names = list(names)
+	if not names:
+		return {}
+	out = dict.fromkeys(names, "")
+	latest: dict[str, int] = {}
+	for row in frappe.get_all(
+		LOG_DOCTYPE,
+		filters={"parenttype": doctype, "parent": ("in", names)},
+		fields=["parent", "idx", "row_hash"],
+		order_by="parent asc, idx asc",
+	):
+		if row.idx >= latest.get(row.parent, -1):
+			latest[row.parent] = row.idx
+			out[row.parent] = row.row_hash or ""
+	return out
+
+
+def seal_rows(doctype: str, name: str, rows: list) -> str:
+	"""Seal ``rows`` (new rows of one record, in order, not yet stored) after the record's stored rows."""
+	return chain.seal(rows, doctype, name, last_hashes(doctype, [name])[name])
+
+
+def stored_rows(doctype: str, name: str) -> list:
+	return frappe.get_all(
+		LOG_DOCTYPE,
+		filters={"parenttype": doctype, "parent": name},
+		fields=ROW_FIELDS,
+		order_by="idx asc, creation asc",
+	)
+
+
+def check(doctype: str, record, rows: list) -> dict:
+	"""The verdict on one record: its chain first, then its fields against a replay of its log."""
+	broken = chain.verify(rows, doctype, record.get("name"))
+	if broken is None:
+		from opt_consent.consent import get_policy
+
+		broken = chain.verify_state(doctype, record, rows, get_policy())
+	result = {"doctype": doctype, "name": record.get("name"), "rows": len(rows), "ok": broken is None}
+	if broken is not None:
+		args = [_(arg) if isinstance(arg, str) else arg for arg in broken.args]
+		result.update(
+			idx=broken.idx, row=broken.row, code=broken.code, message=_(broken.message).format(*args)
+		)
+	return result
+
+
+def verify_record(doctype: str, name: str) -> dict:
+	if doctype not in engine.DOCTYPES:
+		frappe.throw(_("Consent can only be recorded on a Phone or an Email."))
+	record = frappe.db.get_value(doctype, name, ["name", *engine.owned_fields(doctype)], as_dict=True)
+	if not record:
+		raise frappe.DoesNotExistError(_("{0} {1} not found").format(_(doctype), name))
+	return check(doctype, record, stored_rows(doctype, name))
+
+
+def verify_all(doctypes: Iterable[str] = tuple(engine.DOCTYPES)):
+	"""Yield the verdict on every record of ``doctypes`` that has log rows or consent fields set."""
+	for doctype in doctypes:
+		rows_by_record: dict[str, list] = {}
+		for row in frappe.get_all(
+			LOG_DOCTYPE,
+			filters={"parenttype": doctype},
+			fields=["parent", *ROW_FIELDS],
+			order_by="parent asc, idx asc, creation asc",
+		):
+			rows_by_record.setdefault(row.parent, []).append(row)
+		for record in frappe.get_all(
+			doctype, fields=["name", *engine.owned_fields(doctype)], order_by="name asc"
+		):
+			yield check(doctype, record, rows_by_record.pop(record.name, []))
+		for orphan, rows in rows_by_record.items():
+			yield {
+				"doctype": doctype,
+				"name": orphan,
+				"rows": len(rows),
+				"ok": False,
+				"idx": rows[0].idx,
+				"row": rows[0].name,
+				"code": "orphan",
+				"message": _("Log rows remain for {0} {1}, which does not exist.").format(_(doctype), orphan),
+			}
