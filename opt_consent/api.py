@@ -112,3 +112,14 @@ def verify_log(doctype: str | None = None, name: str | None = None) -> dict:
 	frappe.has_permission(doctype, "read", name, throw=True)
 	return verify_record(doctype, name)
 
+
+@frappe.whitelist(methods=["GET", "POST"])
+def can_contact(channel: str | None = None, address: str | None = None, at: str | None = None) -> dict:
+	"""May ``channel`` (Call, Text or Email) be used on ``address`` now, or at the past moment ``at``?
+
+	Answers ``{allowed, reason, doctype, record, address, at}``; see :func:`opt_consent.gate_adapter.can_contact`.
+	"""
+	from opt_consent.gate_adapter import can_contact as gate_can_contact
+
+	return gate_can_contact(channel, address, at)
+

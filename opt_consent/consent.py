@@ -90,6 +90,7 @@ def record_action(
 	source: str | None = None,
 	note: str | None = None,
 	check_permission: bool = True,
+	message_id: str | None = None,
 ) -> Document:
 	"""Apply one consent action to one record: lock it, check, decide, append the log row, save once.
 
@@ -126,7 +127,9 @@ def record_action(
 	savepoint = f"opt_action_{frappe.generate_hash(length=10)}"
 	frappe.db.savepoint(savepoint)
 	try:
-		apply_outcome(doc, outcome, now=now, source=source or request_source(), note=note)
+		apply_outcome(
+			doc, outcome, now=now, source=source or request_source(), note=note, message_id=message_id
+		)
 		doc.save(ignore_permissions=not check_permission)
 	except Exception:
 		# a lost connection has nothing to roll back to; the error that matters is the original one
@@ -137,8 +140,21 @@ def record_action(
 	return doc
 
 
-def apply_outcome(doc: Document, outcome: engine.Outcome, *, now, source: str, note: str | None = None) -> None:
-	"""Set the changed fields and append the log row, marking the save as a consent action."""
+def apply_outcome(
+	doc: Document,
+	outcome: engine.Outcome,
+	*,
+	now,
+	source: str,
+	note: str | None = None,
+	message_id: str | None = None,
+) -> None:
+	"""Set the changed fields and append the log row, marking the save as a consent action.
+
+	An opt out gets its revocation deadline (``honour_by``) counted from when it was received (``now``).
+	"""
+	from opt_consent.gate_adapter import honour_by
+
 	doc.update(outcome.changes)
 	loaded = doc.get("opt_logs") or []
 	doc.append(
@@ -151,6 +167,8 @@ def apply_outcome(doc: Document, outcome: engine.Outcome, *, now, source: str, n
 			"recorded_at": now,
 			"source": source,
 			"note": note,
+			"message_id": message_id,
+			"honour_by": honour_by(now) if outcome.log["action"] == engine.OPT_OUT else None,
 		},
 	)
 	doc.flags.consent_action = True

@@ -13,3 +13,6 @@ app_include_js = "opt_consent.bundle.js"
 
 after_install = "opt_consent.install.after_install"
 after_migrate = "opt_consent.install.after_migrate"
+
+# Frappe's mailer honours email consent: keep the global Email Unsubscribe in step (issue 5).
+doc_events = {"Email": {"on_update": "opt_consent.mail_sync.on_email_update"}}

@@ -117,3 +117,40 @@ def remove_committed_records() -> None:
 		if frappe.db.exists(doctype, name):
 			frappe.delete_doc(doctype, name, force=True, ignore_permissions=True)
 	COMMITTED.clear()
+
+
+def make_outgoing_email_account(email_id: str = "oc-outbox@example.com") -> str:
+	"""An outgoing Email Account Frappe's queue can send through (no SMTP login; tests mock the server)."""
+	name = "OC Gate Outbox"
+	if not frappe.db.exists("Email Account", name):
+		frappe.get_doc(
+			{
+				"doctype": "Email Account",
+				"email_account_name": name,
+				"email_id": email_id,
+				"enable_outgoing": 1,
+				"smtp_server": "127.0.0.1",
+				"smtp_port": 25,
+				"no_smtp_authentication": 1,
+				"awaiting_password": 0,
+			}
+		).insert(ignore_permissions=True)
+	return name
+
+
+def make_inbound_text(**fields):
+	"""An Inbound Text as the gateway endpoint records it."""
+	doc = frappe.get_doc(
+		{
+			"doctype": "Inbound Text",
+			"sender": "+1 415 555 0100",
+			"sender_e164": "+14155550100",
+			"message": "hello",
+			"message_id": frappe.generate_hash(length=16),
+			"received_at": frappe.utils.now_datetime(),
+			"status": "Unrecognised",
+			**fields,
+		}
+	)
+	doc.flags.from_gateway = True
+	return doc.insert(ignore_permissions=True)

@@ -1,0 +1,186 @@
+"""Frappe adapter of the gate: look records up by normalised address, read their logs, ask :mod:`gate`.
+
+Also the revocation clock (``honour_by`` of an opt out) read from Opt Consent Settings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import frappe
+from frappe import _
+from frappe.utils import cint, get_datetime, getdate
+
+from opt_consent import engine, gate
+from opt_consent.addresses import normalize_email, normalize_phone
+
+SETTINGS = "Opt Consent Settings"
+# The normalised, indexed column each doctype is looked up by.
+KEY_FIELDS = {engine.PHONE: "phone_e164", engine.EMAIL: "email_normalized"}
+ADDRESS_FIELDS = {engine.PHONE: "phone", engine.EMAIL: "email_id"}
+LOG_COLUMNS = ["parent", "channel", "action", "event_date", "event_time", "method", "idx"]
+
+
+def channel_spec(channel: str | None) -> engine.Channel:
+	spec = engine.CHANNELS.get(channel or "")
+	if spec is None:
+		frappe.throw(
+			_("{0} is not a channel. Use one of: {1}.").format(
+				frappe.bold(str(channel or "")[:40]), ", ".join(engine.CHANNELS)
+			),
+			title=_("Invalid channel"),
+		)
+	return spec
+
+
+def normalize(spec: engine.Channel, address: str | None) -> str:
+	"""The indexed key of ``address`` for the channel's doctype, or :class:`engine.Refused`."""
+	if spec.doctype == engine.PHONE:
+		from opt_consent.opt_consent.doctype.phone.phone import default_region
+
+		return normalize_phone(address, default_region())
+	return normalize_email(address)
+
+
+def parse_at(at) -> dt.datetime | None:
+	if at is None or (isinstance(at, str) and not at.strip()):
+		return None
+	try:
+		return get_datetime(at)
+	except Exception:
+		frappe.throw(
+			_("{0} is not a valid date and time. Use YYYY-MM-DD HH:MM:SS.").format(str(at)[:40]),
+			title=_("Invalid date"),
+		)
+
+
+def can_contact(channel: str | None, address: str | None, at=None, *, check_permission: bool = True) -> dict:
+	"""May ``channel`` be used on ``address`` now, or at the past moment ``at``?
+
+	Returns ``{allowed, reason, doctype, record, address, at}``: ``record`` is the name of the record
+	whose verdict stands (the most restrictive of every record for the address), None when there is none.
+	With ``check_permission`` the caller needs read permission on the doctype and only records the
+	caller may read are considered.
+	"""
+	spec = channel_spec(channel)
+	doctype = spec.doctype
+	if check_permission:
+		frappe.has_permission(doctype, "read", throw=True)
+	moment = parse_at(at)
+	result = {"allowed": False, "doctype": doctype, "record": None, "address": None, "at": moment}
+	try:
+		key = normalize(spec, address)
+	except engine.Refused:
+		return {**result, "reason": gate.INVALID_ADDRESS}
+	result["address"] = key
+
+	records = find_records(doctype, key, check_permission=check_permission)
+	if not records:
+		return {**result, "reason": gate.UNKNOWN_ADDRESS}
+	decisions = decide_records(spec, records, moment)
+	chosen = gate.most_restrictive(decisions)
+	return {
+		**result,
+		"allowed": decisions[chosen].allowed,
+		"reason": decisions[chosen].reason,
+		"record": records[chosen].name,
+	}
+
+
+def find_records(doctype: str, key: str, *, check_permission: bool = True) -> list:
+	"""Every record of ``doctype`` whose normalised address is ``key`` (through the indexed column)."""
+	fields = ["name", "creation", "active", *state_fields(doctype)]
+	if doctype == engine.PHONE:
+		fields.append("phone_type")
+	getter = frappe.get_list if check_permission else frappe.get_all
+	return getter(doctype, filters={KEY_FIELDS[doctype]: key}, fields=fields, order_by="creation asc")
+
+
+def state_fields(doctype: str) -> list[str]:
+	fields = []
+	for spec in engine.channels_of(doctype):
+		fields += [spec.block_field, *spec.owned_fields]
+	return list(dict.fromkeys(fields))
+
+
+def logs_by_record(doctype: str, names: list[str]) -> dict[str, list]:
+	rows = frappe.get_all(
+		"Opt Log",
+		filters={"parenttype": doctype, "parentfield": "opt_logs", "parent": ["in", names]},
+		fields=LOG_COLUMNS,
+		order_by="parent asc, idx asc",
+	)
+	logs: dict[str, list] = {name: [] for name in names}
+	for row in rows:
+		logs[row.parent].append(row)
+	return logs
+
+
+def decide_records(spec: engine.Channel, records: list, moment: dt.datetime | None) -> list[gate.Decision]:
+	"""The gate's decision for each record, now (its fields) or at ``moment`` (its log replayed)."""
+	logs = logs_by_record(spec.doctype, [r.name for r in records])
+	decisions = []
+	for record in records:
+		rows = logs[record.name]
+		if moment is None:
+			state = record
+			last = gate.last_actions(rows)
+			lapsed = is_lapsed(spec, record)
+		else:
+			state, last = gate.state_at(spec.doctype, rows, moment, current_policy())
+			lapsed = False
+		decisions.append(
+			gate.decide(
+				spec.name,
+				state,
+				last_action=last.get(spec.name),
+				phone_type=record.get("phone_type"),
+				lapsed=lapsed,
+			)
+		)
+	return decisions
+
+
+def current_policy() -> engine.Policy:
+	from opt_consent.consent import get_policy
+
+	return get_policy()
+
+
+def is_lapsed(spec: engine.Channel, record) -> bool:
+	"""Whether texting consent of ``record`` has run out by the reauthorisation rules (issue 4).
+
+	Without those rules ``text_opt`` is authoritative: a lapse shows as a Lapsed log row that clears it.
+	"""
+	if spec.name != engine.TEXT:
+		return False
+	return False
+
+
+# --- the revocation clock -----------------------------------------------------------------------------
+
+
+def revocation_days() -> int:
+	days = cint(frappe.db.get_single_value(SETTINGS, "revocation_business_days"))
+	return days if days > 0 else gate.DEFAULT_REVOCATION_DAYS
+
+
+def holiday_calendar() -> tuple[set[dt.date], frozenset[int]]:
+	"""The holidays and weekend weekdays business days are counted on.
+
+	With a Holiday List chosen in settings (the doctype ERPNext / HRMS ship), its dates are the days off,
+	weekly offs included as that list records them; without one, Saturday and Sunday are.
+	"""
+	name = frappe.db.get_single_value(SETTINGS, "holiday_list")
+	if name and frappe.db.exists("DocType", "Holiday List") and frappe.db.exists("Holiday List", name):
+		dates = frappe.get_all(
+			"Holiday", filters={"parenttype": "Holiday List", "parent": name}, pluck="holiday_date"
+		)
+		return {getdate(d) for d in dates}, frozenset()
+	return set(), gate.WEEKEND
+
+
+def honour_by(received) -> dt.date:
+	"""The date an opt out received at ``received`` must be honoured by."""
+	holidays, weekend = holiday_calendar()
+	return gate.add_business_days(getdate(received), revocation_days(), holidays, weekend)

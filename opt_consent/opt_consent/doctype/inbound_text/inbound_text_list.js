@@ -1,0 +1,19 @@
+// Copyright (c) 2026, opt_consent developers
+// License: MIT
+
+// The review queue: unrecognised texts first (a revocation may be worded any reasonable way).
+frappe.listview_settings["Inbound Text"] = {
+	add_fields: ["status"],
+	filters: [["status", "=", "Unrecognised"]],
+	get_indicator(doc) {
+		const colours = {
+			Unrecognised: "orange",
+			"Unknown Number": "yellow",
+			Applied: "green",
+			"No Change": "gray",
+			Help: "blue",
+			Reviewed: "gray",
+		};
+		return [__(doc.status), colours[doc.status] || "gray", "status,=," + doc.status];
+	},
+};

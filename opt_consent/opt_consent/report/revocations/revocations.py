@@ -1,0 +1,87 @@
+# Copyright (c) 2026, opt_consent developers
+# License: MIT
+"""Every opt out with the date it must be honoured by (propagated to dialers, letter vendors, ...)."""
+
+import frappe
+from frappe import _
+from frappe.utils import add_days, getdate, today
+
+from opt_consent import engine
+from opt_consent.gate_adapter import ADDRESS_FIELDS
+
+
+def execute(filters=None):
+	filters = frappe._dict(filters or {})
+	return columns(), rows(filters)
+
+
+def columns() -> list[dict]:
+	return [
+		{"fieldname": "received", "label": _("Received"), "fieldtype": "Datetime", "width": 160},
+		{"fieldname": "honour_by", "label": _("Honour By"), "fieldtype": "Date", "width": 110},
+		{"fieldname": "days_left", "label": _("Days Left"), "fieldtype": "Int", "width": 90},
+		{"fieldname": "channel", "label": _("Channel"), "fieldtype": "Data", "width": 80},
+		{"fieldname": "source", "label": _("Source"), "fieldtype": "Data", "width": 110},
+		{"fieldname": "method", "label": _("Method"), "fieldtype": "Link", "options": "Opt Method", "width": 120},
+		{"fieldname": "record_doctype", "label": _("Record Type"), "fieldtype": "Link", "options": "DocType", "width": 90},
+		{
+			"fieldname": "record",
+			"label": _("Record"),
+			"fieldtype": "Dynamic Link",
+			"options": "record_doctype",
+			"width": 120,
+		},
+		{"fieldname": "address", "label": _("Address"), "fieldtype": "Data", "width": 200},
+		{"fieldname": "recorded_by", "label": _("Recorded By"), "fieldtype": "Link", "options": "User", "width": 150},
+		{"fieldname": "message_id", "label": _("Message ID"), "fieldtype": "Data", "width": 140},
+	]
+
+
+def rows(filters) -> list[dict]:
+	data = []
+	for doctype in engine.DOCTYPES:
+		if filters.get("channel") and filters.channel not in engine.DOCTYPES[doctype]:
+			continue
+		if not frappe.has_permission(doctype, "read"):
+			continue
+		data += query(doctype, filters)
+	current = getdate(today())
+	for row in data:
+		row["record_doctype"] = row.pop("parenttype")
+		row["days_left"] = (getdate(row["honour_by"]) - current).days if row.get("honour_by") else None
+	data.sort(key=lambda r: (r["honour_by"] is None, r["honour_by"] or current, r["received"]))
+	return data
+
+
+def query(doctype: str, filters) -> list[dict]:
+	log = frappe.qb.DocType("Opt Log")
+	record = frappe.qb.DocType(doctype)
+	q = (
+		frappe.qb.from_(log)
+		.join(record)
+		.on(record.name == log.parent)
+		.select(
+			log.recorded_at.as_("received"),
+			log.honour_by,
+			log.channel,
+			log.source,
+			log.method,
+			log.parenttype,
+			log.parent.as_("record"),
+			record[ADDRESS_FIELDS[doctype]].as_("address"),
+			log.recorded_by,
+			log.message_id,
+		)
+		.where(log.parenttype == doctype)
+		.where(log.parentfield == "opt_logs")
+		.where(log.action == engine.OPT_OUT)
+	)
+	if filters.get("from_date"):
+		q = q.where(log.recorded_at >= getdate(filters.from_date))
+	if filters.get("to_date"):
+		q = q.where(log.recorded_at < add_days(getdate(filters.to_date), 1))
+	if filters.get("channel"):
+		q = q.where(log.channel == filters.channel)
+	if filters.get("overdue"):
+		q = q.where(log.honour_by < getdate(today()))
+	return q.run(as_dict=True)
