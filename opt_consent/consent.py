@@ -49,7 +49,17 @@ def get_method(name) -> engine.Method | None:
 
 
 def get_policy() -> engine.Policy:
-	return engine.Policy()
+	"""The opt out choices of Opt Consent Settings (cached; an unset value keeps the seed's default)."""
+	settings = frappe.get_cached_doc("Opt Consent Settings")
+	default = engine.Policy()
+
+	def flag(fieldname: str) -> bool:
+		value = settings.get(fieldname)
+		return getattr(default, fieldname) if value is None or value == "" else bool(int(value))
+
+	return engine.Policy(
+		opt_out_blocks=flag("opt_out_blocks"), text_opt_out_blocks_calls=flag("text_opt_out_blocks_calls")
+	)
 
 
 def last_event(doc: Document, channel: str) -> engine.LastEvent | None:

@@ -7,7 +7,7 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import cint, cstr, get_datetime, getdate
 
-from opt_consent import engine
+from opt_consent import engine, reauth
 from opt_consent.consent import refuse
 
 # Log row fields that make up the evidence. Anything else on a row is bookkeeping.
@@ -94,7 +94,7 @@ class ConsentRecord(Document):
 		reference = before if before else engine.initial_state(self.doctype)
 		changed = [
 			self.meta.get_label(f)
-			for f in engine.owned_fields(self.doctype)
+			for f in (*engine.owned_fields(self.doctype), *reauth.derived_fields(self.doctype))
 			if self._norm(f, self.get(f)) != self._norm(f, reference.get(f))
 		]
 		if changed:

@@ -100,6 +100,29 @@ def make_method(name: str, enabled: int = 1, for_opt_in: int = 1, for_opt_out: i
 	return name
 
 
+def make_reauth_settings(period_days=0, lead_days=0, method_periods=(), **fields):
+	"""Save Opt Consent Settings with these reauthorisation rules (inside the test: rolled back)."""
+	settings = frappe.get_doc("Opt Consent Settings")
+	settings.text_reauth_days = period_days
+	settings.reauth_reminder_days = lead_days
+	settings.set("method_periods", [{"method": m, "period_days": d} for m, d in method_periods])
+	settings.update(fields)
+	settings.save()
+	return settings
+
+
+def make_texting_phone(days_ago: int, method: str = "Verbal", at: str = "10:00:00", **fields):
+	"""A new Cell Phone opted in to texts ``days_ago`` days ago (fresh, so no later event blocks the date)."""
+	from frappe.utils import add_days, nowdate
+
+	from opt_consent.consent import record_action
+
+	phone = make_phone(**fields)
+	return record_action(
+		"Phone", phone.name, "Opt In", "Text", add_days(nowdate(), -days_ago), at, method, source="API"
+	)
+
+
 def snapshot(doctype: str, name: str) -> dict:
 	"""Everything the database holds for a record and its log, for byte-for-byte comparison."""
 	return {

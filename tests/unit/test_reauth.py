@@ -84,8 +84,12 @@ def test_period_changed_after_the_fact_moves_the_lapse_date():
 	authorised = ago(40)
 	before = reauth.assess(reauth.Rules.make(90, 10), 1, authorised, "Verbal", TODAY)
 	after = reauth.assess(reauth.Rules.make(30, 10), 1, authorised, "Verbal", TODAY)
-	assert before == reauth.Assessment(reauth.OK, authorised + dt.timedelta(90), authorised + dt.timedelta(80))
-	assert after == reauth.Assessment(reauth.LAPSED, authorised + dt.timedelta(30), authorised + dt.timedelta(20))
+	assert before == reauth.Assessment(
+		reauth.OK, authorised + dt.timedelta(90), authorised + dt.timedelta(80)
+	)
+	assert after == reauth.Assessment(
+		reauth.LAPSED, authorised + dt.timedelta(30), authorised + dt.timedelta(20)
+	)
 	# and lengthening it again brings the phone back in force (until the job has lapsed it)
 	assert reauth.assess(reauth.Rules.make(60, 25), 1, authorised, "Verbal", TODAY).status == reauth.DUE
 	# adding an override for the method afterwards also applies to consent given before
@@ -144,7 +148,9 @@ def test_invalid_rules_are_refused(args, code):
 def test_refusal_messages_name_the_setting():
 	with pytest.raises(Refused, match="Reminder Lead Time"):
 		reauth.check_rules(30, -1)
-	with pytest.raises(Refused, match=r"lead time \(31 days\) cannot be longer than the period for the default"):
+	with pytest.raises(
+		Refused, match=r"lead time \(31 days\) cannot be longer than the period for the default"
+	):
 		reauth.check_rules(30, 31)
 	with pytest.raises(Refused, match="Opt Method Written is listed twice"):
 		reauth.check_rules(30, 0, [("Written", 1), ("Written", 2)])

@@ -1,0 +1,311 @@
+"""Frappe adapter of the texting reauthorisation rule (:mod:`opt_consent.reauth`).
+
+- :func:`on_phone_validate`: after every consent action on a Phone, store what the rule says about its
+  texting consent (status, due date, lapse date) on the Phone. These fields are indexed, so the job and the
+  views find phones with range queries.
+- :func:`recompute_phones`: when the settings change, recompute those fields for every Phone with texting
+  consent, set-based: one UPDATE per period (the default and each per-method override).
+- :func:`run` (the daily job, :mod:`opt_consent.tasks`): lapse every Phone whose lapse date has come.
+  Set-based and batched: an indexed read finds the candidates; each batch locks its rows
+  (``SELECT ... FOR UPDATE``), re-checks the rule on the locked rows, then writes with one bulk UPDATE
+  and one bulk INSERT of log rows. A phone reauthorised between the read and the lock is not lapsed;
+  a phone already lapsed is no candidate, so a second run writes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from itertools import groupby
+
+import frappe
+from frappe.model.naming import make_autoname
+from frappe.query_builder import Case
+from frappe.query_builder.functions import Coalesce, Max
+from frappe.utils import getdate, now_datetime, nowdate
+from pypika.terms import Interval
+
+from opt_consent import chain, engine, integrity, reauth
+
+SETTINGS = "Opt Consent Settings"
+# Who records a lapse: the job runs as the system, not as a member of staff.
+SYSTEM_USER = "Administrator"
+SOURCE_SCHEDULER = "Scheduler"
+BATCH_SIZE = 500
+
+LOG_META_FIELDS = (
+	"name",
+	"creation",
+	"modified",
+	"modified_by",
+	"owner",
+	"docstatus",
+	"idx",
+	"parent",
+	"parenttype",
+	"parentfield",
+)
+
+
+def get_rules() -> reauth.Rules:
+	settings = frappe.get_cached_doc(SETTINGS)
+	return reauth.Rules.make(
+		settings.get("text_reauth_days"),
+		settings.get("reauth_reminder_days"),
+		[(row.method, row.period_days) for row in settings.get("method_periods") or ()],
+	)
+
+
+def today() -> dt.date:
+	return getdate(nowdate())
+
+
+def _date(value) -> dt.date | None:
+	return getdate(value) if value else None
+
+
+# Consent actions on one Phone -----------------------------------------------------------------------------
+
+
+def on_phone_validate(doc, method=None) -> None:
+	"""``doc_events`` hook: a consent action was recorded, store the reauthorisation state it leads to."""
+	if doc.flags.consent_action:
+		set_reauth_fields(doc)
+
+
+def set_reauth_fields(doc, rules: reauth.Rules | None = None, on: dt.date | None = None) -> None:
+	rows = doc.get("opt_logs") or ()
+	if (
+		not doc.get("text_opt")
+		and doc.get("text_reauth_status") == reauth.LAPSED
+		and not (rows and rows[-1].channel == engine.TEXT)
+	):
+		return  # a lapse stays on show until the next text action (a call action does not clear it)
+	result = reauth.assess(
+		rules or get_rules(),
+		doc.get("text_opt"),
+		_date(doc.get("text_opt_in_date")),
+		doc.get("text_opt_in_method"),
+		on or today(),
+	)
+	doc.text_reauth_status = result.status
+	doc.text_reauth_due_on = result.due_from
+	doc.text_consent_lapses_on = result.lapses_on
+
+
+# Settings changed: every Phone with texting consent --------------------------------------------------------
+
+
+def recompute_phones(rules: reauth.Rules | None = None, on: dt.date | None = None) -> None:
+	"""Store the rule's answer on every Phone whose Text Opt is checked: one UPDATE per period.
+
+	Only rows whose stored values change are written (and get a new ``modified``). Phones already lapsed
+	by the job keep their lapse: lengthening the period does not restore consent, a Text Reauth does.
+	"""
+	rules = rules or get_rules()
+	on = on or today()
+	phone = frappe.qb.DocType("Phone")
+	overridden = [method for method, _period in rules.method_periods]
+	# the default period: every method without an override (all of them when there is none)
+	default_group = phone.name.isnotnull()
+	if overridden:
+		default_group = phone.text_opt_in_method.isnull() | phone.text_opt_in_method.notin(overridden)
+	groups = [(rules.period_days, default_group)]
+	groups += [(period, phone.text_opt_in_method == method) for method, period in rules.method_periods]
+
+	now, user = now_datetime(), frappe.session.user
+	for period, group in groups:
+		query = (
+			frappe.qb.update(phone)
+			.where(phone.text_opt == 1)
+			.where(phone.text_opt_in_date.isnotnull())
+			.where(group)
+			.set(phone.modified, now)
+			.set(phone.modified_by, user)
+		)
+		status = Coalesce(phone.text_reauth_status, "")
+		if period <= 0:
+			query = (
+				query.set(phone.text_reauth_status, reauth.NEVER)
+				.set(phone.text_reauth_due_on, None)
+				.set(phone.text_consent_lapses_on, None)
+				.where(
+					(status != reauth.NEVER)
+					| phone.text_reauth_due_on.isnotnull()
+					| phone.text_consent_lapses_on.isnotnull()
+				)
+			)
+		else:
+			lapses_on = phone.text_opt_in_date + Interval(days=period)
+			due_on = phone.text_opt_in_date + Interval(days=max(period - rules.lead_days, 0))
+			new_status = (
+				Case().when(lapses_on <= on, reauth.LAPSED).when(due_on <= on, reauth.DUE).else_(reauth.OK)
+			)
+			query = (
+				query.set(phone.text_reauth_status, new_status)
+				.set(phone.text_reauth_due_on, due_on)
+				.set(phone.text_consent_lapses_on, lapses_on)
+				.where(
+					(status != new_status)
+					| phone.text_reauth_due_on.isnull()
+					| (phone.text_reauth_due_on != due_on)
+					| phone.text_consent_lapses_on.isnull()
+					| (phone.text_consent_lapses_on != lapses_on)
+				)
+			)
+		query.run()
+
+
+# The daily job -----------------------------------------------------------------------------------------------
+
+
+def run(on: dt.date | None = None, batch_size: int = BATCH_SIZE) -> int:
+	"""Lapse every Phone whose texting consent lapsed by ``on`` (today), then mark the newly due ones.
+
+	Returns how many phones were lapsed. Runs in the caller's transaction (the scheduler commits).
+	"""
+	rules = get_rules()
+	on = on or today()
+	lapsed, after = 0, ""
+	while names := find_lapse_candidates(on, after, batch_size):
+		lapsed += lapse_phones(names, rules, on)
+		after = names[-1]
+	mark_due(on)
+	return lapsed
+
+
+def find_lapse_candidates(on: dt.date, after: str = "", limit: int = BATCH_SIZE) -> list[str]:
+	"""Phones with texting consent whose stored lapse date has come (indexed range), read without a lock."""
+	phone = frappe.qb.DocType("Phone")
+	return (
+		frappe.qb.from_(phone)
+		.select(phone.name)
+		.where(phone.text_consent_lapses_on <= on)
+		.where(phone.text_opt == 1)
+		.where(phone.name > after)
+		.orderby(phone.name)
+		.limit(limit)
+	).run(pluck=True)
+
+
+def lapse_phones(names: Sequence[str], rules: reauth.Rules, on: dt.date) -> int:
+	"""Lock ``names``, re-check the rule on the locked rows, lapse those still lapsed. Returns the count.
+
+	The lock is the one :func:`opt_consent.consent.record_action` takes, so a staff action on one of these
+	phones waits for this transaction (and then sees the lapse), or this waits for it (and then re-checks).
+	"""
+	if not names:
+		return 0
+	phone = frappe.qb.DocType("Phone")
+	locked = (
+		frappe.qb.from_(phone)
+		.select(phone.name, phone.text_opt, phone.text_opt_in_date, phone.text_opt_in_method)
+		.where(phone.name.isin(list(names)))
+		.orderby(phone.name)
+		.for_update()
+	).run(as_dict=True)
+
+	due: list[tuple[dt.date, str]] = []
+	for row in locked:
+		result = reauth.assess(rules, row.text_opt, _date(row.text_opt_in_date), row.text_opt_in_method, on)
+		if result.status == reauth.LAPSED:
+			due.append((result.lapses_on, row.name))
+	if not due:
+		return 0
+
+	now = now_datetime()
+	due.sort()
+	for lapses_on, group in groupby(due, key=lambda item: item[0]):
+		(
+			frappe.qb.update(phone)
+			.set(phone.text_opt, 0)
+			.set(phone.text_reauth_status, reauth.LAPSED)
+			.set(phone.text_consent_lapses_on, lapses_on)
+			.set(phone.modified, now)
+			.set(phone.modified_by, SYSTEM_USER)
+			.where(phone.name.isin([name for _date_, name in group]))
+		).run()
+	insert_log_rows(engine.PHONE, [(name, lapsed_log(lapses_on, now)) for lapses_on, name in due], now=now)
+	return len(due)
+
+
+def lapsed_log(lapses_on: dt.date, now: dt.datetime) -> dict:
+	"""The evidence of a lapse: dated the lapse date at midnight, recorded by the system."""
+	return {
+		"channel": engine.TEXT,
+		"action": engine.LAPSED,
+		"event_date": lapses_on,
+		"event_time": dt.time(0, 0, 0),
+		"method": None,
+		"recorded_by": SYSTEM_USER,
+		"recorded_at": now,
+		"source": SOURCE_SCHEDULER,
+		"note": None,
+	}
+
+
+def insert_log_rows(parenttype: str, rows: Iterable[tuple[str, dict]], *, now: dt.datetime) -> list[dict]:
+	"""Append log rows to records without loading them: the one way set-based writers add evidence.
+
+	``rows`` are (parent name, evidence fields). The caller holds the parents' row locks (as every writer
+	of the log does), so ``idx`` = the parent's highest ``idx`` + 1 cannot collide; it is read with a locking
+	read, which sees rows committed after this transaction's snapshot. The rows are sealed into each
+	record's hash chain (:mod:`opt_consent.integrity`) here, last, once every evidence field is final: any
+	further set-based writer of log rows must come through this function. Returns the rows written.
+	"""
+	rows = list(rows)
+	if not rows:
+		return []
+	log = frappe.qb.DocType("Opt Log")
+	parents = sorted({parent for parent, _fields in rows})
+	last_idx = dict(
+		(
+			frappe.qb.from_(log)
+			.select(log.parent, Max(log.idx))
+			.where(log.parenttype == parenttype)
+			.where(log.parentfield == "opt_logs")
+			.where(log.parent.isin(parents))
+			.groupby(log.parent)
+			.for_update()
+		).run()
+	)
+	written = []
+	for parent, fields in rows:
+		last_idx[parent] = (last_idx.get(parent) or 0) + 1
+		written.append(
+			{
+				**fields,
+				"name": make_autoname("hash", "Opt Log"),
+				"creation": now,
+				"modified": now,
+				"modified_by": SYSTEM_USER,
+				"owner": SYSTEM_USER,
+				"docstatus": 0,
+				"idx": last_idx[parent],
+				"parent": parent,
+				"parenttype": parenttype,
+				"parentfield": "opt_logs",
+			}
+		)
+	prev_hashes = integrity.last_hashes(parenttype, parents)
+	for parent, group in groupby(
+		sorted(written, key=lambda row: row["parent"]), key=lambda row: row["parent"]
+	):
+		chain.seal(list(group), parenttype, parent, prev_hashes[parent])
+	columns = list(LOG_META_FIELDS) + [f for f in written[0] if f not in LOG_META_FIELDS]
+	frappe.db.bulk_insert("Opt Log", columns, [[row.get(f) for f in columns] for row in written])
+	return written
+
+
+def mark_due(on: dt.date) -> None:
+	"""Phones whose due date has come become Due (indexed range on the due date)."""
+	phone = frappe.qb.DocType("Phone")
+	(
+		frappe.qb.update(phone)
+		.set(phone.text_reauth_status, reauth.DUE)
+		.set(phone.modified, now_datetime())
+		.set(phone.modified_by, SYSTEM_USER)
+		.where(phone.text_reauth_due_on <= on)
+		.where(phone.text_reauth_status == reauth.OK)
+		.where(phone.text_opt == 1)
+	).run()

@@ -1,0 +1,88 @@
+# Copyright (c) 2026, opt_consent developers
+# License: MIT
+"""Phones whose texting consent is due for reauthorisation within N days (and, if asked, the lapsed ones)."""
+
+import frappe
+from frappe import _
+from frappe.utils import add_days, cint
+
+from opt_consent import lapse, reauth
+
+FIELDS = [
+	"name",
+	"phone",
+	"link_doctype",
+	"link_name",
+	"text_reauth_status",
+	"text_opt_in_date",
+	"text_opt_in_method",
+	"text_reauth_due_on",
+	"text_consent_lapses_on",
+]
+
+
+def execute(filters: dict | None = None):
+	filters = frappe._dict(filters or {})
+	return columns(), rows(filters)
+
+
+def columns() -> list[dict]:
+	return [
+		{"fieldname": "name", "label": _("Phone"), "fieldtype": "Link", "options": "Phone", "width": 120},
+		{"fieldname": "phone", "label": _("Phone Number"), "fieldtype": "Data", "width": 150},
+		{
+			"fieldname": "link_doctype",
+			"label": _("Party Type"),
+			"fieldtype": "Link",
+			"options": "DocType",
+			"width": 110,
+		},
+		{
+			"fieldname": "link_name",
+			"label": _("Party"),
+			"fieldtype": "Dynamic Link",
+			"options": "link_doctype",
+			"width": 160,
+		},
+		{"fieldname": "text_reauth_status", "label": _("Status"), "fieldtype": "Data", "width": 90},
+		{
+			"fieldname": "text_opt_in_date",
+			"label": _("Last Authorised On"),
+			"fieldtype": "Date",
+			"width": 130,
+		},
+		{
+			"fieldname": "text_opt_in_method",
+			"label": _("Method"),
+			"fieldtype": "Link",
+			"options": "Opt Method",
+			"width": 120,
+		},
+		{"fieldname": "text_reauth_due_on", "label": _("Due On"), "fieldtype": "Date", "width": 110},
+		{"fieldname": "text_consent_lapses_on", "label": _("Lapses On"), "fieldtype": "Date", "width": 110},
+	]
+
+
+def rows(filters) -> list[dict]:
+	"""Phones with texting consent due on or before today + ``due_within`` days, soonest first."""
+	due_within = filters.get("due_within")
+	due_within = 30 if due_within in (None, "") else cint(due_within)
+	if due_within < 0:
+		frappe.throw(_("Due Within (Days) cannot be negative."), title=_("Invalid filter"))
+	until = add_days(lapse.today(), due_within)
+	found = frappe.get_list(
+		"Phone",
+		filters={"text_opt": 1, "text_reauth_due_on": ("<=", until)},
+		fields=FIELDS,
+		order_by="text_reauth_due_on asc, name asc",
+		limit_page_length=0,
+	)
+	if cint(filters.get("include_lapsed")):
+		found += frappe.get_list(
+			"Phone",
+			filters={"text_opt": 0, "text_reauth_status": reauth.LAPSED},
+			fields=FIELDS,
+			order_by="text_consent_lapses_on asc, name asc",
+			limit_page_length=0,
+		)
+	return found
