@@ -9,7 +9,7 @@ import datetime as dt
 
 import frappe
 from frappe import _
-from frappe.utils import cint, get_datetime, getdate
+from frappe.utils import cint, get_datetime, getdate, today
 
 from opt_consent import engine, gate
 from opt_consent.addresses import normalize_email, normalize_phone
@@ -18,6 +18,8 @@ SETTINGS = "Opt Consent Settings"
 # The normalised, indexed column each doctype is looked up by.
 KEY_FIELDS = {engine.PHONE: "phone_e164", engine.EMAIL: "email_normalized"}
 ADDRESS_FIELDS = {engine.PHONE: "phone", engine.EMAIL: "email_id"}
+# Issue 4 (texting reauthorisation) stores on each Phone the date its texting consent lapses.
+LAPSES_ON = "text_consent_lapses_on"
 LOG_COLUMNS = ["parent", "channel", "action", "event_date", "event_time", "method", "idx"]
 
 
@@ -92,6 +94,8 @@ def find_records(doctype: str, key: str, *, check_permission: bool = True) -> li
 	fields = ["name", "creation", "active", *state_fields(doctype)]
 	if doctype == engine.PHONE:
 		fields.append("phone_type")
+		if frappe.get_meta(doctype).has_field(LAPSES_ON):
+			fields.append(LAPSES_ON)
 	getter = frappe.get_list if check_permission else frappe.get_all
 	return getter(doctype, filters={KEY_FIELDS[doctype]: key}, fields=fields, order_by="creation asc")
 
@@ -148,13 +152,14 @@ def current_policy() -> engine.Policy:
 
 
 def is_lapsed(spec: engine.Channel, record) -> bool:
-	"""Whether texting consent of ``record`` has run out by the reauthorisation rules (issue 4).
+	"""Whether texting consent of ``record`` has run out by the reauthorisation rules (issue 4), now.
 
-	Without those rules ``text_opt`` is authoritative: a lapse shows as a Lapsed log row that clears it.
+	The daily job records a lapse as a Lapsed log row that clears Text Opt; until it has run, a phone
+	whose ``text_consent_lapses_on`` has come is lapsed all the same.
 	"""
-	if spec.name != engine.TEXT:
+	if spec.name != engine.TEXT or not record.get(LAPSES_ON):
 		return False
-	return False
+	return getdate(record.get(LAPSES_ON)) <= getdate(today())
 
 
 # --- the revocation clock -----------------------------------------------------------------------------
