@@ -5,7 +5,7 @@ import frappe
 from frappe import _
 
 from opt_consent import engine
-from opt_consent.consent import record_action, require
+from opt_consent.consent import begin_fresh, record_action, require
 from opt_consent.controllers import count_log_rows, log_rows
 
 
@@ -20,6 +20,7 @@ def opt_in(
 	note: str | None = None,
 ) -> dict:
 	"""Opt ``channel`` (Call, Text or Email) of a Phone or Email record in."""
+	begin_fresh()
 	return record_action(doctype, name, engine.OPT_IN, channel, date, time, method, note=note).as_dict()
 
 
@@ -34,6 +35,7 @@ def opt_out(
 	note: str | None = None,
 ) -> dict:
 	"""Opt ``channel`` (Call, Text or Email) of a Phone or Email record out."""
+	begin_fresh()
 	return record_action(doctype, name, engine.OPT_OUT, channel, date, time, method, note=note).as_dict()
 
 
@@ -46,6 +48,7 @@ def text_reauth(
 	note: str | None = None,
 ) -> dict:
 	"""Reauthorise texting on a Cell Phone."""
+	begin_fresh()
 	return record_action(
 		engine.PHONE, name, engine.TEXT_REAUTH, engine.TEXT, date, time, method, note=note
 	).as_dict()
@@ -83,6 +86,7 @@ def bulk_opt_out(
 	from opt_consent.bulk import bulk_record
 
 	return bulk_record(doctype, names, engine.OPT_OUT, channel, date, time, method)
+
 
 INTEGRITY_ROLES = ("System Manager", "Opt Consent Manager")
 
@@ -122,4 +126,3 @@ def can_contact(channel: str | None = None, address: str | None = None, at: str 
 	from opt_consent.gate_adapter import can_contact as gate_can_contact
 
 	return gate_can_contact(channel, address, at)
-

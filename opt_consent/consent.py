@@ -88,6 +88,32 @@ def require(**arguments) -> None:
 			frappe.throw(_("{0} is required.").format(_(name.replace("_", " ").title())), title=_("Not recorded"))
 
 
+def begin_fresh() -> None:
+	"""Start a new transaction if this one has written nothing (an API call does this first).
+
+	MariaDB reads (REPEATABLE READ) come from a snapshot taken at the transaction's first read, e.g. the
+	request's authentication, which can predate the record's lock. A fresh transaction that locks the
+	record before reading it sees every action committed before it.
+	"""
+	if not frappe.db.transaction_writes:
+		frappe.db.rollback()
+
+
+def guard_snapshot(doc: Document) -> None:
+	"""Refuse to act on a log read from a snapshot older than the locked record (a racing action won).
+
+	The locked read of the record is current; a plain read of its ``modified`` shows the snapshot's view.
+	"""
+	if str(frappe.db.get_value(doc.doctype, doc.name, "modified")) != str(doc.modified):
+		frappe.throw(
+			_("{0} {1} was changed by another action while this one waited. Try again.").format(
+				_(doc.doctype), doc.name
+			),
+			exc=frappe.TimestampMismatchError,
+			title=_("Not recorded"),
+		)
+
+
 def record_action(
 	doctype: str | None,
 	name: str | None,
@@ -110,6 +136,7 @@ def record_action(
 	if doctype not in engine.DOCTYPES:
 		refuse(engine.Refused("bad_doctype", engine._("Consent can only be recorded on a Phone or an Email.")))
 	doc = frappe.get_doc(doctype, name, for_update=True)
+	guard_snapshot(doc)
 	if check_permission:
 		doc.check_permission("write")
 

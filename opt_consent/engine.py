@@ -336,6 +336,7 @@ def replay(doctype: str, logs: Iterable[Mapping], policy: Policy = Policy()) -> 
 def _fmt(value: dt.datetime) -> str:
 	return value.strftime("%Y-%m-%d %H:%M:%S")
 
+
 MAX_NOTE_LENGTH = 1000
 _MARKUP_RE = re.compile(r"<\s*[A-Za-z!/?]")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

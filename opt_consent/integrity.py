@@ -41,19 +41,27 @@ def seal_new_rows(doc: Document) -> None:
 	chain.seal(new, doc.doctype, doc.name, prev)
 
 
-def last_hashes(doctype: str, names: Iterable[str]) -> dict[str, str]:
-	"""The ``row_hash`` of the last stored row of each record ("" for a record without rows)."""
+def last_hashes(doctype: str, names: Iterable[str], for_update: bool = False) -> dict[str, str]:
+	"""The ``row_hash`` of the last stored row of each record ("" for a record without rows).
+
+	A set-based writer that locked the records after its transaction first read passes ``for_update``:
+	a locking read sees the latest rows where a plain read sees the transaction's (older) snapshot.
+	"""
 	names = list(names)
 	if not names:
 		return {}
 	out = dict.fromkeys(names, "")
 	latest: dict[str, int] = {}
-	for row in frappe.get_all(
-		LOG_DOCTYPE,
-		filters={"parenttype": doctype, "parent": ("in", names)},
-		fields=["parent", "idx", "row_hash"],
-		order_by="parent asc, idx asc",
-	):
+	log = frappe.qb.DocType(LOG_DOCTYPE)
+	query = (
+		frappe.qb.from_(log)
+		.select(log.parent, log.idx, log.row_hash)
+		.where(log.parenttype == doctype)
+		.where(log.parent.isin(names))
+		.orderby(log.parent)
+		.orderby(log.idx)
+	)
+	for row in (query.for_update() if for_update else query).run(as_dict=True):
 		if row.idx >= latest.get(row.parent, -1):
 			latest[row.parent] = row.idx
 			out[row.parent] = row.row_hash or ""
@@ -62,7 +70,7 @@ def last_hashes(doctype: str, names: Iterable[str]) -> dict[str, str]:
 
 def seal_rows(doctype: str, name: str, rows: list) -> str:
 	"""Seal ``rows`` (new rows of one record, in order, not yet stored) after the record's stored rows."""
-	return chain.seal(rows, doctype, name, last_hashes(doctype, [name])[name])
+	return chain.seal(rows, doctype, name, last_hashes(doctype, [name], for_update=True)[name])
 
 
 def stored_rows(doctype: str, name: str) -> list:

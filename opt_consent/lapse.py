@@ -287,7 +287,7 @@ def insert_log_rows(parenttype: str, rows: Iterable[tuple[str, dict]], *, now: d
 				"parentfield": "opt_logs",
 			}
 		)
-	prev_hashes = integrity.last_hashes(parenttype, parents)
+	prev_hashes = integrity.last_hashes(parenttype, parents, for_update=True)
 	for parent, group in groupby(
 		sorted(written, key=lambda row: row["parent"]), key=lambda row: row["parent"]
 	):
