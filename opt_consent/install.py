@@ -44,3 +44,27 @@ def seed() -> None:
 					"description": description,
 				}
 			).insert(ignore_permissions=True)
+	seed_settings_defaults()
+
+
+# Opt Consent Settings flags whose shipped default reproduces the seed (an opt out blocks).
+SETTINGS_DEFAULTS = ("opt_out_blocks", "text_opt_out_blocks_calls")
+
+
+def seed_settings_defaults() -> None:
+	"""Store the shipped default of each seed-reproducing flag that was never saved.
+
+	A Single keeps no defaults: until an admin saves the settings, an unset Check reads as 0, which on a new
+	site would silently turn off "an opt out sets Active = No and checks Do Not Call". A stored value (the
+	admin's choice) is never overwritten.
+	"""
+	stored = frappe.db.get_singles_dict("Opt Consent Settings")
+	meta = frappe.get_meta("Opt Consent Settings")
+	changed = False
+	for fieldname in SETTINGS_DEFAULTS:
+		df = meta.get_field(fieldname)
+		if df and df.default is not None and fieldname not in stored:
+			frappe.db.set_single_value("Opt Consent Settings", fieldname, df.default)
+			changed = True
+	if changed:
+		frappe.clear_document_cache("Opt Consent Settings", "Opt Consent Settings")
