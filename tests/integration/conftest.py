@@ -44,6 +44,9 @@ def rollback(site):
 	frappe.set_user("Administrator")
 	yield
 	frappe.db.rollback()
+	# A test that saved the settings and read them back left its rolled-back values in the shared cache,
+	# where the web server (and the next test) would read them: drop them.
+	frappe.clear_document_cache("Opt Consent Settings", "Opt Consent Settings")
 	frappe.set_user("Administrator")
 	frappe.local.message_log = []
 
