@@ -89,13 +89,13 @@ def require(**arguments) -> None:
 
 
 def begin_fresh() -> None:
-	"""Start a new transaction if this one has written nothing (an API call does this first).
+	"""In a web request that has written nothing, start a new transaction (an API action does this first).
 
 	MariaDB reads (REPEATABLE READ) come from a snapshot taken at the transaction's first read, e.g. the
 	request's authentication, which can predate the record's lock. A fresh transaction that locks the
 	record before reading it sees every action committed before it.
 	"""
-	if not frappe.db.transaction_writes:
+	if getattr(frappe.local, "request", None) is not None and not frappe.db.transaction_writes:
 		frappe.db.rollback()
 
 
