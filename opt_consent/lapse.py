@@ -3,8 +3,9 @@
 - :func:`on_phone_validate`: after every consent action on a Phone, store what the rule says about its
   texting consent (status, due date, lapse date) on the Phone. These fields are indexed, so the job and the
   views find phones with range queries.
-- :func:`recompute_phones`: when the settings change, recompute those fields for every Phone with texting
-  consent, set-based: one UPDATE per period (the default and each per-method override).
+- :func:`recompute_phones`: when the settings change (and at the start of every run of the job), recompute
+  those fields for every Phone with texting consent, set-based, per period (the default and each
+  per-method override), writing only the rows that change.
 - :func:`run` (the daily job, :mod:`opt_consent.tasks`): lapse every Phone whose lapse date has come.
   Set-based and batched: an indexed read finds the candidates; each batch locks its rows
   (``SELECT ... FOR UPDATE``), re-checks the rule on the locked rows, then writes with one bulk UPDATE
@@ -96,44 +97,40 @@ def set_reauth_fields(doc, rules: reauth.Rules | None = None, on: dt.date | None
 # Settings changed: every Phone with texting consent --------------------------------------------------------
 
 
-def recompute_phones(rules: reauth.Rules | None = None, on: dt.date | None = None) -> None:
-	"""Store the rule's answer on every Phone whose Text Opt is checked: one UPDATE per period.
+def recompute_phones(rules: reauth.Rules | None = None, on: dt.date | None = None) -> int:
+	"""Store the rule's answer on every Phone whose Text Opt is checked, set-based, per period.
 
-	Only rows whose stored values change are written (and get a new ``modified``). Phones already lapsed
-	by the job keep their lapse: lengthening the period does not restore consent, a Text Reauth does.
+	For each period (the default, each per-method override) a plain read finds the phones whose stored
+	values differ; they are updated in batches by name, with the same condition re-applied by the UPDATE
+	(which reads the current rows), so only the rows that change are locked and get a new ``modified``.
+	Phones already lapsed by the job keep their lapse: lengthening the period does not restore consent, a
+	Text Reauth does. Returns how many phones were written.
 	"""
 	rules = rules or get_rules()
 	on = on or today()
 	phone = frappe.qb.DocType("Phone")
 	overridden = [method for method, _period in rules.method_periods]
-	# the default period: every method without an override (all of them when there is none)
-	default_group = phone.name.isnotnull()
-	if overridden:
-		default_group = phone.text_opt_in_method.isnull() | phone.text_opt_in_method.notin(overridden)
-	groups = [(rules.period_days, default_group)]
+	groups = [(rules.period_days, None)]  # the default period: every method without an override
 	groups += [(period, phone.text_opt_in_method == method) for method, period in rules.method_periods]
 
-	now, user = now_datetime(), frappe.session.user
+	now, user, written = now_datetime(), frappe.session.user, 0
+	status = Coalesce(phone.text_reauth_status, "")
 	for period, group in groups:
-		query = (
-			frappe.qb.update(phone)
-			.where(phone.text_opt == 1)
-			.where(phone.text_opt_in_date.isnotnull())
-			.where(group)
-			.set(phone.modified, now)
-			.set(phone.modified_by, user)
-		)
-		status = Coalesce(phone.text_reauth_status, "")
+		condition = (phone.text_opt == 1) & phone.text_opt_in_date.isnotnull()
+		if group is not None:
+			condition &= group
+		elif overridden:
+			condition &= phone.text_opt_in_method.isnull() | phone.text_opt_in_method.notin(overridden)
 		if period <= 0:
-			query = (
-				query.set(phone.text_reauth_status, reauth.NEVER)
-				.set(phone.text_reauth_due_on, None)
-				.set(phone.text_consent_lapses_on, None)
-				.where(
-					(status != reauth.NEVER)
-					| phone.text_reauth_due_on.isnotnull()
-					| phone.text_consent_lapses_on.isnotnull()
-				)
+			values = {
+				"text_reauth_status": reauth.NEVER,
+				"text_reauth_due_on": None,
+				"text_consent_lapses_on": None,
+			}
+			condition &= (
+				(status != reauth.NEVER)
+				| phone.text_reauth_due_on.isnotnull()
+				| phone.text_consent_lapses_on.isnotnull()
 			)
 		else:
 			lapses_on = phone.text_opt_in_date + Interval(days=period)
@@ -141,19 +138,26 @@ def recompute_phones(rules: reauth.Rules | None = None, on: dt.date | None = Non
 			new_status = (
 				Case().when(lapses_on <= on, reauth.LAPSED).when(due_on <= on, reauth.DUE).else_(reauth.OK)
 			)
-			query = (
-				query.set(phone.text_reauth_status, new_status)
-				.set(phone.text_reauth_due_on, due_on)
-				.set(phone.text_consent_lapses_on, lapses_on)
-				.where(
-					(status != new_status)
-					| phone.text_reauth_due_on.isnull()
-					| (phone.text_reauth_due_on != due_on)
-					| phone.text_consent_lapses_on.isnull()
-					| (phone.text_consent_lapses_on != lapses_on)
-				)
+			values = {
+				"text_reauth_status": new_status,
+				"text_reauth_due_on": due_on,
+				"text_consent_lapses_on": lapses_on,
+			}
+			condition &= (
+				(status != new_status)
+				| phone.text_reauth_due_on.isnull()
+				| (phone.text_reauth_due_on != due_on)
+				| phone.text_consent_lapses_on.isnull()
+				| (phone.text_consent_lapses_on != lapses_on)
 			)
-		query.run()
+		names = frappe.qb.from_(phone).select(phone.name).where(condition).orderby(phone.name).run(pluck=True)
+		for start in range(0, len(names), BATCH_SIZE):
+			query = frappe.qb.update(phone).set(phone.modified, now).set(phone.modified_by, user)
+			for fieldname, value in values.items():
+				query = query.set(phone[fieldname], value)
+			query.where(phone.name.isin(names[start : start + BATCH_SIZE])).where(condition).run()
+		written += len(names)
+	return written
 
 
 # The daily job -----------------------------------------------------------------------------------------------
@@ -166,6 +170,8 @@ def run(on: dt.date | None = None, batch_size: int = BATCH_SIZE) -> int:
 	"""
 	rules = get_rules()
 	on = on or today()
+	# heal the stored dates first (a consent action racing a settings change may have used the old rules)
+	recompute_phones(rules, on)
 	lapsed, after = 0, ""
 	while names := find_lapse_candidates(on, after, batch_size):
 		lapsed += lapse_phones(names, rules, on)
