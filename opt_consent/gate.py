@@ -15,9 +15,7 @@ from opt_consent import engine
 
 # --- inbound keywords ---------------------------------------------------------------------------------
 
-OPT_OUT_KEYWORDS = frozenset(
-	{"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
-)
+OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
 OPT_IN_KEYWORDS = frozenset({"START", "YES", "UNSTOP"})
 HELP_KEYWORDS = frozenset({"HELP", "INFO"})
 
@@ -120,6 +118,8 @@ def most_restrictive(decisions: Sequence[Decision]) -> int | None:
 
 # --- what was true at a past moment -------------------------------------------------------------------
 
+DEFAULT_POLICY = engine.Policy()
+
 
 def row_datetime(row: Mapping) -> dt.datetime:
 	return engine.event_datetime(row["event_date"], row["event_time"])
@@ -132,7 +132,7 @@ def logs_until(logs: Iterable[Mapping], at: dt.datetime) -> list[Mapping]:
 
 
 def state_at(
-	doctype: str, logs: Iterable[Mapping], at: dt.datetime, policy: engine.Policy = engine.Policy()
+	doctype: str, logs: Iterable[Mapping], at: dt.datetime, policy: engine.Policy = DEFAULT_POLICY
 ) -> tuple[dict, dict[str, str]]:
 	"""The record's consent state at ``at`` replayed from its log, and the latest action per channel."""
 	rows = logs_until(logs, at)
@@ -159,7 +159,9 @@ WEEKEND = frozenset({5, 6})  # Saturday, Sunday (date.weekday())
 DEFAULT_REVOCATION_DAYS = 10
 
 
-def is_business_day(day: dt.date, holidays: Collection[dt.date] = (), weekend: Collection[int] = WEEKEND) -> bool:
+def is_business_day(
+	day: dt.date, holidays: Collection[dt.date] = (), weekend: Collection[int] = WEEKEND
+) -> bool:
 	return day.weekday() not in weekend and day not in holidays
 
 

@@ -16,7 +16,9 @@ from frappe.utils import now_datetime
 from frappe.utils.password import get_decrypted_password
 
 from opt_consent import engine, gate
-from opt_consent.consent import record_action
+from opt_consent.addresses import normalize_phone
+from opt_consent.consent import record_action, translate
+from opt_consent.opt_consent.doctype.phone.phone import default_region
 
 SETTINGS = "Opt Consent Settings"
 SECRET_HEADER = "X-Opt-Consent-Secret"
@@ -66,8 +68,16 @@ def receive(
 	check_secret(frappe.get_request_header(SECRET_HEADER) or secret)
 	sender_e164, message, message_id = check_body(sender, message, message_id)
 
-	if first := frappe.db.get_value("Inbound Text", {"message_id": message_id}, ["name", "status"], as_dict=True):
-		return {"status": DUPLICATE, "inbound_text": first.name, "first_status": first.status, "changed": 0, "reply": None}
+	if first := frappe.db.get_value(
+		"Inbound Text", {"message_id": message_id}, ["name", "status"], as_dict=True
+	):
+		return {
+			"status": DUPLICATE,
+			"inbound_text": first.name,
+			"first_status": first.status,
+			"changed": 0,
+			"reply": None,
+		}
 	return handle(sender.strip(), sender_e164, message, message_id)
 
 
@@ -90,14 +100,9 @@ def check_body(sender, message, message_id) -> tuple[str, str, str]:
 	message_id = message_id.strip()
 	if len(message_id) > MAX_MESSAGE_ID:
 		bad_request(_("The message id is longer than {0} characters.").format(MAX_MESSAGE_ID))
-	from opt_consent.opt_consent.doctype.phone.phone import default_region
-	from opt_consent.addresses import normalize_phone
-
 	try:
 		sender_e164 = normalize_phone(sender, default_region())
 	except engine.Refused as refusal:
-		from opt_consent.consent import translate
-
 		bad_request(translate(refusal))
 	return sender_e164, message, message_id
 
@@ -191,7 +196,11 @@ def mark_reviewed(name: str | None = None, note: str | None = None) -> dict:
 	doc = frappe.get_doc("Inbound Text", name, for_update=True)
 	doc.check_permission("write")
 	if doc.status not in (UNRECOGNISED, UNKNOWN_NUMBER):
-		frappe.throw(_("Only an Unrecognised or Unknown Number inbound text needs a review; this one is {0}.").format(_(doc.status)))
+		frappe.throw(
+			_("Only an Unrecognised or Unknown Number inbound text needs a review; this one is {0}.").format(
+				_(doc.status)
+			)
+		)
 	doc.status = REVIEWED
 	doc.review_note = (note or "").strip() or None
 	doc.reviewed_by = frappe.session.user

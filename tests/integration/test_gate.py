@@ -210,12 +210,18 @@ def test_can_contact_over_http(server):
 
 	url = f"{server}/api/method/opt_consent.api.can_contact"
 	answer = requests.get(
-		url, params={"channel": "Call", "address": phone.phone}, headers={"Authorization": API_KEYS["user"]}, timeout=30
+		url,
+		params={"channel": "Call", "address": phone.phone},
+		headers={"Authorization": API_KEYS["user"]},
+		timeout=30,
 	)
 	assert answer.status_code == 200, answer.text
 	assert answer.json()["message"]["reason"] == "opted_in"
 	outsider = requests.get(
-		url, params={"channel": "Call", "address": phone.phone}, headers={"Authorization": API_KEYS["outsider"]}, timeout=30
+		url,
+		params={"channel": "Call", "address": phone.phone},
+		headers={"Authorization": API_KEYS["outsider"]},
+		timeout=30,
 	)
 	assert outsider.status_code == 403
 	guest = requests.get(url, params={"channel": "Call", "address": phone.phone}, timeout=30)
@@ -226,7 +232,9 @@ def test_can_contact_over_http(server):
 
 
 def global_unsubscribes(address):
-	return frappe.get_all("Email Unsubscribe", filters={"email": address, "global_unsubscribe": 1}, pluck="name")
+	return frappe.get_all(
+		"Email Unsubscribe", filters={"email": address, "global_unsubscribe": 1}, pluck="name"
+	)
 
 
 def queued_to(address):
@@ -389,7 +397,11 @@ def test_stop_from_a_known_cell_number_opts_it_out_once_even_when_posted_twice(g
 	assert frappe.db.get_value("Phone", cell, "text_opt") == 0
 	assert text_log(home) == []
 	inbound = frappe.get_doc("Inbound Text", {"message_id": msg})
-	assert (inbound.status, inbound.keyword, inbound.sender_e164) == ("Applied", "Opt Out", frappe.db.get_value("Phone", cell, "phone_e164"))
+	assert (inbound.status, inbound.keyword, inbound.sender_e164) == (
+		"Applied",
+		"Opt Out",
+		frappe.db.get_value("Phone", cell, "phone_e164"),
+	)
 	assert {row.phone: row.outcome for row in inbound.phones} == {
 		cell: "Opted out of texts",
 		home: "Skipped: not a Cell phone",
@@ -413,7 +425,10 @@ def test_opt_in_keywords_opt_texts_back_in(gateway, word):
 	post(gateway, sender=number, message="STOP", message_id=message_id())
 	response = post(gateway, sender=number, message=word, message_id=message_id())
 	assert response.json()["message"]["status"] == "Applied", response.text
-	assert [(r.action, r.source) for r in text_log(cell)][1:] == [("Opt Out", "Inbound SMS"), ("Opt In", "Inbound SMS")]
+	assert [(r.action, r.source) for r in text_log(cell)][1:] == [
+		("Opt Out", "Inbound SMS"),
+		("Opt In", "Inbound SMS"),
+	]
 	assert frappe.db.get_value("Phone", cell, "text_opt") == 1
 
 

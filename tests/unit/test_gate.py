@@ -30,14 +30,36 @@ def test_help_keywords(word):
 
 
 def test_the_families_are_exactly_the_issue_lists():
-	assert gate.OPT_OUT_KEYWORDS == {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
+	assert gate.OPT_OUT_KEYWORDS == {
+		"STOP",
+		"STOPALL",
+		"UNSUBSCRIBE",
+		"CANCEL",
+		"END",
+		"QUIT",
+		"REVOKE",
+		"OPTOUT",
+	}
 	assert gate.OPT_IN_KEYWORDS == {"START", "YES", "UNSTOP"}
 	assert gate.HELP_KEYWORDS == {"HELP", "INFO"}
 
 
 @pytest.mark.parametrize(
 	"text",
-	["stop please", "please stop", "st op", "stop.", "STOP!", "stopp", "no", "", "   ", None, "yes yes", "opt out"],
+	[
+		"stop please",
+		"please stop",
+		"st op",
+		"stop.",
+		"STOP!",
+		"stopp",
+		"no",
+		"",
+		"   ",
+		None,
+		"yes yes",
+		"opt out",
+	],
 )
 def test_anything_but_one_keyword_is_unrecognised(text):
 	assert gate.parse_keyword(text) is None
@@ -84,7 +106,9 @@ def test_opt_out_beats_the_blocks_it_sets():
 
 def test_a_call_opt_out_blocks_texts_through_do_not_call():
 	state = phone(call_opt=0, text_opt=1, active=0, do_not_call=1)
-	assert gate.decide("Text", state, last_action="Opt In", phone_type="Cell") == Decision(False, gate.DO_NOT_CALL)
+	assert gate.decide("Text", state, last_action="Opt In", phone_type="Cell") == Decision(
+		False, gate.DO_NOT_CALL
+	)
 
 
 def test_do_not_email_and_inactive():
@@ -99,7 +123,9 @@ def test_text_needs_a_cell_phone():
 
 
 def test_lapsed_texting():
-	assert gate.decide("Text", phone(text_opt=1), phone_type="Cell", lapsed=True) == Decision(False, gate.LAPSED)
+	assert gate.decide("Text", phone(text_opt=1), phone_type="Cell", lapsed=True) == Decision(
+		False, gate.LAPSED
+	)
 	after_lapse_row = phone(text_opt=0)
 	assert gate.decide("Text", after_lapse_row, last_action="Lapsed", phone_type="Cell").reason == gate.LAPSED
 
@@ -116,7 +142,11 @@ def test_no_records_gives_none():
 
 
 def test_any_refusal_beats_permissions():
-	decisions = [Decision(True, gate.OPTED_IN), Decision(False, gate.NOT_OPTED_IN), Decision(True, gate.OPTED_IN)]
+	decisions = [
+		Decision(True, gate.OPTED_IN),
+		Decision(False, gate.NOT_OPTED_IN),
+		Decision(True, gate.OPTED_IN),
+	]
 	assert gate.most_restrictive(decisions) == 1
 
 

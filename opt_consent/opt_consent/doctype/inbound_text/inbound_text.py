@@ -21,7 +21,9 @@ class InboundText(Document):
 
 	def guard_origin(self):
 		if not self.flags.from_gateway:
-			frappe.throw(_("Inbound texts are recorded by the SMS gateway endpoint only."), frappe.PermissionError)
+			frappe.throw(
+				_("Inbound texts are recorded by the SMS gateway endpoint only."), frappe.PermissionError
+			)
 
 	def guard_changes(self):
 		before = self.get_doc_before_save()
@@ -36,5 +38,6 @@ class InboundText(Document):
 		]
 		if changed or len(before.get("phones")) != len(self.get("phones")):
 			frappe.throw(
-				_("An inbound text is evidence and cannot be edited; use Mark Reviewed."), title=_("Not saved")
+				_("An inbound text is evidence and cannot be edited; use Mark Reviewed."),
+				title=_("Not saved"),
 			)

@@ -22,8 +22,20 @@ def columns() -> list[dict]:
 		{"fieldname": "days_left", "label": _("Days Left"), "fieldtype": "Int", "width": 90},
 		{"fieldname": "channel", "label": _("Channel"), "fieldtype": "Data", "width": 80},
 		{"fieldname": "source", "label": _("Source"), "fieldtype": "Data", "width": 110},
-		{"fieldname": "method", "label": _("Method"), "fieldtype": "Link", "options": "Opt Method", "width": 120},
-		{"fieldname": "record_doctype", "label": _("Record Type"), "fieldtype": "Link", "options": "DocType", "width": 90},
+		{
+			"fieldname": "method",
+			"label": _("Method"),
+			"fieldtype": "Link",
+			"options": "Opt Method",
+			"width": 120,
+		},
+		{
+			"fieldname": "record_doctype",
+			"label": _("Record Type"),
+			"fieldtype": "Link",
+			"options": "DocType",
+			"width": 90,
+		},
 		{
 			"fieldname": "record",
 			"label": _("Record"),
@@ -32,7 +44,13 @@ def columns() -> list[dict]:
 			"width": 120,
 		},
 		{"fieldname": "address", "label": _("Address"), "fieldtype": "Data", "width": 200},
-		{"fieldname": "recorded_by", "label": _("Recorded By"), "fieldtype": "Link", "options": "User", "width": 150},
+		{
+			"fieldname": "recorded_by",
+			"label": _("Recorded By"),
+			"fieldtype": "Link",
+			"options": "User",
+			"width": 150,
+		},
 		{"fieldname": "message_id", "label": _("Message ID"), "fieldtype": "Data", "width": 140},
 	]
 
