@@ -347,6 +347,8 @@ frappe.provide("opt_consent.desk");
 						dialog.hide();
 						desk.show_bulk_result(result);
 						listview.clear_checked_items();
+						// The list throttles a refresh with the same arguments for 3 s; the data changed, so reload.
+						listview.last_args = null;
 						listview.refresh();
 					});
 				},
