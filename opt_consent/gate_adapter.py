@@ -174,7 +174,8 @@ def holiday_calendar() -> tuple[set[dt.date], frozenset[int]]:
 	"""The holidays and weekend weekdays business days are counted on.
 
 	With a Holiday List chosen in settings (the doctype ERPNext / HRMS ship), its dates are the days off,
-	weekly offs included as that list records them; without one, Saturday and Sunday are.
+	weekly offs included as that list records them; without one, Saturday and Sunday are, and the dates in
+	the settings' own Holidays table.
 	"""
 	name = frappe.db.get_single_value(SETTINGS, "holiday_list")
 	if name and frappe.db.exists("DocType", "Holiday List") and frappe.db.exists("Holiday List", name):
@@ -182,7 +183,10 @@ def holiday_calendar() -> tuple[set[dt.date], frozenset[int]]:
 			"Holiday", filters={"parenttype": "Holiday List", "parent": name}, pluck="holiday_date"
 		)
 		return {getdate(d) for d in dates}, frozenset()
-	return set(), gate.WEEKEND
+	dates = frappe.get_all(
+		"Opt Consent Holiday", filters={"parenttype": SETTINGS, "parent": SETTINGS}, pluck="holiday_date"
+	)
+	return {getdate(d) for d in dates}, gate.WEEKEND
 
 
 def honour_by(received) -> dt.date:

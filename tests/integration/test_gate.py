@@ -575,6 +575,25 @@ def test_honour_by_reads_the_number_of_days_from_settings():
 	assert row.honour_by == gate.add_business_days(getdate(row.recorded_at), 3)
 
 
+def test_honour_by_skips_the_holidays_in_settings():
+	from frappe.utils import add_days, today
+
+	settings = frappe.get_doc(SETTINGS)
+	settings.holiday_list = None
+	settings.set("holidays", [])
+	base = gate.add_business_days(getdate(today()), 10)
+	# every business day of the window is a holiday: the deadline moves by as many business days
+	window = [d for d in (add_days(getdate(today()), i) for i in range(1, 15)) if gate.is_business_day(d, ())]
+	for day in window[:3]:
+		settings.append("holidays", {"holiday_date": day, "description": "test"})
+	settings.save()
+	phone = make_phone(random_number(), "Cell")
+	act(phone, "Opt Out", "Call", 5)
+	row = frappe.get_all("Opt Log", filters={"parent": phone.name}, fields=["honour_by", "recorded_at"])[0]
+	assert row.honour_by == gate.add_business_days(getdate(row.recorded_at), 10, set(window[:3]))
+	assert row.honour_by > base
+
+
 def run_report(**filters):
 	from opt_consent.opt_consent.report.revocations.revocations import execute
 
