@@ -22,6 +22,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from opt_consent import reauth  # noqa: E402  (pure: no Frappe)
+
 PREFIX = "BENCH-"
 ROWS_PER_PHONE = 10
 BIG_ROWS = 1000
@@ -33,6 +35,7 @@ def parse_args():
 	parser.add_argument("--phones", type=int, default=100_000)
 	parser.add_argument("--million", action="store_true", help="1,000,000 phones")
 	parser.add_argument("--samples", type=int, default=200)
+	parser.add_argument("--sweeps", type=int, default=4, help="runs of the lapse sweep and of its floor")
 	parser.add_argument("--json", default=str(REPO / "artifacts" / "benchmark.json"))
 	parser.add_argument("--keep", action="store_true", help="keep the generated data")
 	return parser.parse_args()
@@ -109,6 +112,7 @@ def generate(count: int, text_period_days: int = 30) -> dict:
 		"name", "creation", "modified", "owner", "modified_by", "docstatus", "idx", "phone", "phone_e164",
 		"phone_type", "active", "do_not_call", "call_opt", "call_opt_in_date", "call_opt_in_method",
 		"call_opt_out_date", "call_opt_out_method", "text_opt", "text_opt_in_date", "text_opt_in_method",
+		"text_reauth_status", "text_reauth_due_on", "text_consent_lapses_on",
 	]  # fmt: skip
 	log_fields = [
 		"name", "creation", "modified", "owner", "modified_by", "docstatus", "idx", "parent", "parenttype",
@@ -116,14 +120,18 @@ def generate(count: int, text_period_days: int = 30) -> dict:
 		"recorded_at", "source",
 	]  # fmt: skip
 	rng = random.Random(7)
+	rules = bench_rules(text_period_days)
+	yesterday = (now - dt.timedelta(days=1)).date()
 
 	def phones():
 		for i in range(count):
 			text_day = (now - dt.timedelta(days=rng.randint(0, 2 * text_period_days))).date()
+			# the reauthorisation fields as the consent actions store them (assessed as of yesterday's run)
+			state = reauth.assess(rules, 1, text_day, "Written", yesterday)
 			yield (
 				f"{PREFIX}{i:07d}", now, now, "Administrator", "Administrator", 0, 0, number(i), number(i), "Cell",
 				1, 0, 1, (base + dt.timedelta(days=8)).date(), "Verbal", (base + dt.timedelta(days=7)).date(),
-				"Verbal", 1, text_day, "Written",
+				"Verbal", 1, text_day, "Written", state.status, state.due_from, state.lapses_on,
 			)  # fmt: skip
 			rows_text_day[i] = text_day
 
@@ -153,7 +161,8 @@ def generate(count: int, text_period_days: int = 30) -> dict:
 		"Phone",
 		phone_fields,
 		[(big, now, now, "Administrator", "Administrator", 0, 0, "+447399000001", "+447399000001", "Cell", 1,
-		  0, 1 if BIG_ROWS % 2 else 0, base.date(), "Verbal", base.date(), "Verbal", 0, None, None)],
+		  0, 1 if BIG_ROWS % 2 else 0, base.date(), "Verbal", base.date(), "Verbal", 0, None, None, None, None,
+		  None)],
 	)  # fmt: skip
 	frappe.db.bulk_insert(
 		"Opt Log",
@@ -234,6 +243,80 @@ def bench_action(samples: int, count: int) -> dict:
 	)
 
 
+def bench_rules(period_days: int = 30) -> "reauth.Rules":
+	"""The benchmark's reauthorisation rules: texting consent lasts 30 days, due 5 days before."""
+	return reauth.Rules.make(period_days, 5, [])
+
+
+def bench_can_contact(samples: int, count: int) -> dict:
+	import frappe
+
+	from opt_consent.gate_adapter import can_contact
+
+	rng = random.Random(11)
+	numbers = [number(rng.randrange(count)) for _ in range(samples)]
+
+	def ours(i):
+		can_contact("Call", numbers[i])
+
+	def floor(i):
+		frappe.db.get_value("Phone", {"phone_e164": numbers[i]}, "name")
+
+	a, b = interleaved(samples, ours, floor)
+	return compare("can_contact (Python API) vs one indexed frappe.db.get_value on phone_e164", 1.5, a, b)
+
+
+def bench_sweep(samples: int, count: int) -> dict:
+	"""The daily lapse job over every phone vs a raw set-based UPDATE plus bulk insert of the same rows."""
+	import frappe
+	from frappe.utils import now_datetime
+
+	from opt_consent import lapse
+
+	on = lapse.today()
+	rules = bench_rules()
+	lapsed_counts = []
+	original_rules = lapse.get_rules
+	lapse.get_rules = lambda: rules
+
+	def ours(i):
+		lapsed_counts.append(lapse.run(on))
+
+	def floor(i):
+		phone = frappe.qb.DocType("Phone")
+		cutoff = on - dt.timedelta(days=30)
+		names = (
+			frappe.qb.from_(phone)
+			.select(phone.name)
+			.where(phone.text_opt == 1)
+			.where(phone.text_opt_in_date <= cutoff)
+		).run(pluck=True)
+		frappe.qb.update(phone).set(phone.text_opt, 0).where(phone.text_opt == 1).where(
+			phone.text_opt_in_date <= cutoff
+		).run()
+		now = now_datetime()
+		frappe.db.bulk_insert(
+			"Opt Log",
+			["name", "creation", "modified", "owner", "modified_by", "idx", "parent", "parenttype", "parentfield",
+			 "channel", "action", "event_date", "event_time", "recorded_by", "recorded_at", "source"],
+			((frappe.generate_hash(length=10), now, now, "Administrator", "Administrator", ROWS_PER_PHONE + 1, n,
+			  "Phone", "opt_logs", "Text", "Lapsed", on, dt.timedelta(0), "Administrator", now, "Scheduler")
+			 for n in names),
+		)  # fmt: skip
+
+	try:
+		a, b = interleaved(samples, ours, floor, after=frappe.db.rollback)
+	finally:
+		lapse.get_rules = original_rules
+	return compare(
+		f"lapse sweep over {count} phones vs raw UPDATE + bulk insert of the same rows",
+		3.0,
+		a,
+		b,
+		note=f"phones lapsed per run: {lapsed_counts[0]}; sweep median {statistics.median(a):.1f} s",
+	)
+
+
 def bench_form_payload(samples: int) -> dict:
 	import frappe
 	from frappe.desk.form.load import getdoc
@@ -279,7 +362,9 @@ def main() -> None:
 			  f"in {report['data']['seconds']:.1f} s", flush=True)  # fmt: skip
 		for bench in (
 			lambda: bench_action(args.samples, count),
+			lambda: bench_can_contact(args.samples * 5, count),
 			lambda: bench_form_payload(args.samples),
+			lambda: bench_sweep(args.sweeps, count),
 		):
 			result = bench()
 			results.append(result)
