@@ -24,6 +24,8 @@ CHROMIUM_ARGS = [
 	"--disable-quic",
 ]
 SHOTS = ARTIFACTS / "e2e"
+# Tall enough that a Phone form, its log and the confirmation fit in one screenshot.
+VIEWPORT = {"width": 1400, "height": 1800}
 # Generous: the first desk load builds caches; CI machines are slow.
 TIMEOUT_MS = int(os.environ.get("OPT_CONSENT_E2E_TIMEOUT_MS", "30000"))
 
@@ -78,7 +80,7 @@ def browser():
 @pytest.fixture(scope="session")
 def login_state(browser, desk, tmp_path_factory):
 	"""Log in once through the login page as the Opt Consent User; later pages reuse the session cookie."""
-	context = browser.new_context(viewport={"width": 1400, "height": 1000}, base_url=desk)
+	context = browser.new_context(viewport=VIEWPORT, base_url=desk)
 	context.set_default_timeout(TIMEOUT_MS)
 	page = context.new_page()
 	page.goto("/login")
@@ -106,7 +108,7 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture
 def page(request, browser, desk, login_state):
-	context = browser.new_context(viewport={"width": 1400, "height": 1000}, base_url=desk, storage_state=login_state)
+	context = browser.new_context(viewport=VIEWPORT, base_url=desk, storage_state=login_state)
 	context.set_default_timeout(TIMEOUT_MS)
 	errors: list[str] = []
 	page = context.new_page()

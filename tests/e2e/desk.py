@@ -91,9 +91,15 @@ def record(page: Page, label: str, method: str, step: str) -> None:
 	fill_dialog(dialog, method)
 	shot(page, f"{step}-dialog")
 	logs = log_rows(page)
+	clear_alerts(page)
 	ok(dialog)
 	expect(page.locator(DIALOG)).to_have_count(0)
 	expect(page.locator(".opt-consent-log tbody tr[data-idx]")).to_have_count(len(logs) + 1)
+
+
+def clear_alerts(page: Page) -> None:
+	"""Close the earlier confirmations, so a screenshot shows the latest one and not a pile over the log."""
+	page.evaluate("() => document.querySelectorAll('#alert-container .desk-alert').forEach((a) => a.remove())")
 
 
 def checked(page: Page, fieldname: str) -> Locator:

@@ -181,9 +181,9 @@ def test_unsaved_and_non_cell_phones(page):
 
 	name = new_record(page, "Phone", "phone", random_number(), phone_type="Home")
 	assert consent_buttons(page) == ["Opt In Calls"]
-	expect(page.locator(".form-intro-area:visible, .form-message:visible").first).to_contain_text(
-		"Cell phones only"
-	)
+	note = page.locator(".form-message:visible .opt-consent-cell-only")
+	expect(note).to_have_count(1)
+	expect(note).to_contain_text("Cell phones only; this phone is Home")
 	shot(page, "17-home-phone-calls-only")
 	assert stored("Phone", name).phone_type == "Home"
 

@@ -83,12 +83,15 @@ frappe.provide("opt_consent.desk");
 				);
 			}
 		}
+		// The form keeps its messages across refreshes: replace ours rather than add another.
+		frm.layout.message.find(".opt-consent-cell-only").closest(".form-message").remove();
 		if (text_hidden) {
+			const note = __(
+				"Texting consent is recorded on Cell phones only; this phone is {0}, so it has no texting buttons.",
+				[__(frm.doc.phone_type || "of no type")]
+			);
 			frm.set_intro(
-				__(
-					"Texting consent is recorded on Cell phones only; this phone is {0}, so it has no texting buttons.",
-					[__(frm.doc.phone_type || "of no type")]
-				),
+				`<span class="opt-consent-cell-only">${frappe.utils.escape_html(note)}</span>`,
 				"blue"
 			);
 		}
