@@ -287,6 +287,13 @@ frappe.provide("opt_consent.desk");
 				.appendTo($body);
 		}
 		field.$wrapper.empty().append($table);
+		// A record loads only its newest log rows (controllers.LOG_WINDOW): say so when there are more.
+		const total = frm.doc.__onload && frm.doc.__onload.opt_log_count;
+		if (total && total > rows.length) {
+			$('<p class="text-muted small opt-consent-log-more"></p>')
+				.text(__("Showing the newest {0} of {1} entries.", [rows.length, total]))
+				.appendTo(field.$wrapper);
+		}
 	};
 
 	// ---------------------------------------------------------------- list
