@@ -99,7 +99,9 @@ def record(page: Page, label: str, method: str, step: str) -> None:
 
 def clear_alerts(page: Page) -> None:
 	"""Close the earlier confirmations, so a screenshot shows the latest one and not a pile over the log."""
-	page.evaluate("() => document.querySelectorAll('#alert-container .desk-alert').forEach((a) => a.remove())")
+	page.evaluate(
+		"() => document.querySelectorAll('#alert-container .desk-alert').forEach((a) => a.remove())"
+	)
 
 
 def checked(page: Page, fieldname: str) -> Locator:
@@ -130,7 +132,10 @@ def log_rows(page: Page) -> list[dict]:
 	for row in page.locator(".opt-consent-log tbody tr[data-idx]").all():
 		cells = row.locator("td")
 		rows.append(
-			{cells.nth(i).get_attribute("data-fieldname"): cells.nth(i).inner_text().strip() for i in range(cells.count())}
+			{
+				cells.nth(i).get_attribute("data-fieldname"): cells.nth(i).inner_text().strip()
+				for i in range(cells.count())
+			}
 		)
 	return rows
 

@@ -12,15 +12,14 @@ from tests.e2e.desk import (
 	DIALOG,
 	button,
 	checked,
-	expect_checked,
 	consent_buttons,
 	dialog_defaults,
+	expect_checked,
 	fill_dialog,
 	log_rows,
 	new_record,
 	ok,
 	open_dialog,
-	open_record,
 	record,
 	shown_value,
 	stored,
@@ -214,7 +213,10 @@ def test_email_walks_opt_in_and_opt_out(page):
 	shot(page, "24-opt-out-email-result")
 
 	doc = stored("Email", name)
-	assert [(r.action, r.method) for r in doc.opt_logs] == [("Opt In", "Web Form"), ("Opt Out", "Email Reply")]
+	assert [(r.action, r.method) for r in doc.opt_logs] == [
+		("Opt In", "Web Form"),
+		("Opt Out", "Email Reply"),
+	]
 	assert (doc.email_opt, doc.active, doc.do_not_email) == (0, 0, 1)
 
 
@@ -231,7 +233,9 @@ def test_bulk_opt_out_of_three_phones_from_the_list(page):
 	cells = [make_phone(phone_type="Cell").name for _ in range(2)]
 	home = make_phone(phone_type="Home").name
 	for name in [*cells, home]:
-		record_action("Phone", name, "Opt In", "Call", nowdate(), "00:00:01", "Verbal", check_permission=False)
+		record_action(
+			"Phone", name, "Opt In", "Call", nowdate(), "00:00:01", "Verbal", check_permission=False
+		)
 	COMMITTED.extend(("Phone", name) for name in [*cells, home])
 	frappe.db.commit()  # the web server must see them; removed at the end of the session
 	names = [*cells, home]
@@ -239,7 +243,9 @@ def test_bulk_opt_out_of_three_phones_from_the_list(page):
 	page.goto("/app/phone?" + urlencode({"name": json.dumps(["in", names])}))
 	expect(page.locator(".list-row-container:visible .list-row-checkbox")).to_have_count(3)
 	for name in names:
-		expect(page.locator(f".list-row-container:visible:has([data-name='{name}'])")).to_contain_text("Calls In")
+		expect(page.locator(f".list-row-container:visible:has([data-name='{name}'])")).to_contain_text(
+			"Calls In"
+		)
 	page.locator(".list-header-subject:visible .list-check-all").check()
 	expect(page.locator(".actions-btn-group:visible")).to_be_visible()
 	shot(page, "30-bulk-selected")
@@ -268,14 +274,19 @@ def test_bulk_opt_out_of_three_phones_from_the_list(page):
 	expect(result).to_contain_text("3 opted out, 0 refused.")
 	page.locator(".modal.show .btn-modal-close:visible").click()
 	for name in names:
-		expect(page.locator(f".list-row-container:visible:has([data-name='{name}'])")).to_contain_text("Do Not Call")
+		expect(page.locator(f".list-row-container:visible:has([data-name='{name}'])")).to_contain_text(
+			"Do Not Call"
+		)
 	shot(page, "33-bulk-result-calls-list")
 
 	for name in names:
 		doc = stored("Phone", name)
 		assert (doc.call_opt, doc.active, doc.do_not_call, doc.call_opt_out_method) == (0, 0, 1, "Written")
 	assert [r.action for r in stored("Phone", home).opt_logs] == ["Opt In", "Opt Out"]
-	assert [(r.channel, r.action) for r in stored("Phone", cells[0]).opt_logs][-2:] == [("Text", "Opt Out"), ("Call", "Opt Out")]
+	assert [(r.channel, r.action) for r in stored("Phone", cells[0]).opt_logs][-2:] == [
+		("Text", "Opt Out"),
+		("Call", "Opt Out"),
+	]
 
 
 def test_consent_workspace_has_the_shortcuts(page):

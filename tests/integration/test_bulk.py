@@ -20,7 +20,9 @@ def opted_in_phones(count: int, channel: str = "Call", phone_type: str = "Cell")
 	names = []
 	for _ in range(count):
 		phone = make_phone(phone_type=phone_type)
-		record_action("Phone", phone.name, "Opt In", channel, **when(30), method="Verbal", check_permission=False)
+		record_action(
+			"Phone", phone.name, "Opt In", channel, **when(30), method="Verbal", check_permission=False
+		)
 		names.append(phone.name)
 	return names
 
@@ -49,7 +51,11 @@ def test_one_refusal_does_not_undo_the_others_and_changes_nothing_itself():
 	frappe.set_user(user("user"))
 
 	result = api.bulk_opt_out(
-		doctype="Phone", names=json.dumps([cells[0], home, missing, cells[1]]), channel="Text", method="Verbal", **when(5)
+		doctype="Phone",
+		names=json.dumps([cells[0], home, missing, cells[1]]),
+		channel="Text",
+		method="Verbal",
+		**when(5),
 	)
 
 	assert result["succeeded"] == 2

@@ -6,7 +6,9 @@ from opt_consent import consent, engine, install
 
 
 def test_unsaved_settings_get_the_seed_defaults_and_an_admin_choice_is_kept():
-	frappe.db.delete("Singles", {"doctype": "Opt Consent Settings", "field": ("in", install.SETTINGS_DEFAULTS)})
+	frappe.db.delete(
+		"Singles", {"doctype": "Opt Consent Settings", "field": ("in", install.SETTINGS_DEFAULTS)}
+	)
 	frappe.clear_document_cache("Opt Consent Settings", "Opt Consent Settings")
 	assert consent.get_policy() != engine.Policy()  # an unset Check reads as 0: why the defaults are stored
 
