@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import re
+
 import frappe
 from frappe import _
+from frappe.core.doctype.user_permission.user_permission import get_user_permissions
+from frappe.permissions import get_role_permissions
 from frappe.utils import cint, get_datetime, getdate, today
 
 from opt_consent import engine, gate
@@ -70,13 +74,19 @@ def can_contact(channel: str | None, address: str | None, at=None, *, check_perm
 		frappe.has_permission(doctype, "read", throw=True)
 	moment = parse_at(at)
 	result = {"allowed": False, "doctype": doctype, "record": None, "address": None, "at": moment}
-	try:
-		key = normalize(spec, address)
-	except engine.Refused:
-		return {**result, "reason": gate.INVALID_ADDRESS}
+	# An address already in its stored form is looked up as it is: every stored key was validated on save,
+	# so a match proves it valid. Only an address that matches nothing is parsed and validated in full.
+	key = stored_form(spec, address)
+	records = find_records(spec, key, check_permission=check_permission) if key else []
+	if not records:
+		try:
+			normalized = normalize(spec, address)
+		except engine.Refused:
+			return {**result, "reason": gate.INVALID_ADDRESS}
+		if normalized != key:
+			records = find_records(spec, normalized, check_permission=check_permission)
+		key = normalized
 	result["address"] = key
-
-	records = find_records(doctype, key, check_permission=check_permission)
 	if not records:
 		return {**result, "reason": gate.UNKNOWN_ADDRESS}
 	decisions = decide_records(spec, records, moment)
@@ -89,22 +99,54 @@ def can_contact(channel: str | None, address: str | None, at=None, *, check_perm
 	}
 
 
-def find_records(doctype: str, key: str, *, check_permission: bool = True) -> list:
-	"""Every record of ``doctype`` whose normalised address is ``key`` (through the indexed column)."""
-	fields = ["name", "creation", "active", *state_fields(doctype)]
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+def stored_form(spec: engine.Channel, address) -> str | None:
+	"""``address`` when it is already written the way records store it (E.164, lower-case email)."""
+	if not isinstance(address, str):
+		return None
+	if spec.doctype == engine.PHONE:
+		return address if _E164.match(address) else None
+	return address if address == address.strip().lower() and "@" in address else None
+
+
+def find_records(spec: engine.Channel, key: str, *, check_permission: bool = True) -> list:
+	"""Every record of the channel's doctype whose normalised address is ``key`` (the indexed column),
+	with the fields the gate reads for that channel.
+
+	With ``check_permission`` only records the user may read count: ``frappe.get_list`` applies the
+	user's restrictions; a user without any (the usual case) gets the same rows from one plain query.
+	"""
+	doctype = spec.doctype
+	fields = ["name", "creation", "active", spec.opt_field, spec.block_field]
 	if doctype == engine.PHONE:
-		fields.append("phone_type")
-		if frappe.get_meta(doctype).has_field(LAPSES_ON):
-			fields.append(LAPSES_ON)
-	getter = frappe.get_list if check_permission else frappe.get_all
-	return getter(doctype, filters={KEY_FIELDS[doctype]: key}, fields=fields, order_by="creation asc")
+		fields += ["phone_type", LAPSES_ON]
+	if check_permission and not read_is_unrestricted(doctype):
+		return frappe.get_list(doctype, filters={KEY_FIELDS[doctype]: key}, fields=fields, order_by="creation asc")
+	table = frappe.qb.DocType(doctype)
+	return (
+		frappe.qb.from_(table)
+		.select(*fields)
+		.where(table[KEY_FIELDS[doctype]] == key)
+		.orderby(table.creation)
+	).run(as_dict=True)
 
 
-def state_fields(doctype: str) -> list[str]:
-	fields = []
-	for spec in engine.channels_of(doctype):
-		fields += [spec.block_field, *spec.owned_fields]
-	return list(dict.fromkeys(fields))
+def read_is_unrestricted(doctype: str) -> bool:
+	"""Whether ``frappe.get_list`` would add no row condition for the session user on ``doctype``.
+
+	No permission query hook, no User Permission of any kind, and read not limited to own records.
+	"""
+	user = frappe.session.user
+	if user == "Administrator":
+		return True
+	if frappe.get_hooks("permission_query_conditions").get(doctype):
+		return False
+	if get_user_permissions(user):
+		return False
+	perms = get_role_permissions(frappe.get_meta(doctype), user)
+	return bool(perms.get("read")) and not perms.get("if_owner", {}).get("read")
 
 
 def logs_by_record(doctype: str, names: list[str]) -> dict[str, list]:
@@ -121,11 +163,19 @@ def logs_by_record(doctype: str, names: list[str]) -> dict[str, list]:
 
 
 def decide_records(spec: engine.Channel, records: list, moment: dt.datetime | None) -> list[gate.Decision]:
-	"""The gate's decision for each record, now (its fields) or at ``moment`` (its log replayed)."""
-	logs = logs_by_record(spec.doctype, [r.name for r in records])
+	"""The gate's decision for each record, now (its fields) or at ``moment`` (its log replayed).
+
+	Now, the log only tells why a channel that is off is off (an opt out, or never in): it is read for
+	those records alone.
+	"""
+	if moment is None:
+		names = [r.name for r in records if not cint(r.get(spec.opt_field))]
+	else:
+		names = [r.name for r in records]
+	logs = logs_by_record(spec.doctype, names) if names else {}
 	decisions = []
 	for record in records:
-		rows = logs[record.name]
+		rows = logs.get(record.name, [])
 		if moment is None:
 			state = record
 			last = gate.last_actions(rows)

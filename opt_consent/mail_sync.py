@@ -24,7 +24,7 @@ def on_email_update(doc, method=None) -> None:
 def address_opted_out(address: str) -> bool:
 	"""Whether any Email record of ``address`` stands opted out (its latest Email event is an Opt Out)."""
 	spec = engine.CHANNELS[engine.EMAIL_CHANNEL]
-	records = find_records(engine.EMAIL, address, check_permission=False)
+	records = find_records(spec, address, check_permission=False)
 	return any(d.reason == gate.OPTED_OUT for d in decide_records(spec, records, None))
 
 

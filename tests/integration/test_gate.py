@@ -201,6 +201,27 @@ def test_can_contact_needs_read_permission():
 		can_contact("Call", phone.phone)
 
 
+def test_can_contact_sees_only_records_the_user_may_read():
+	"""A user restricted by a User Permission gets only the records it allows (the get_list path)."""
+	number = random_number()
+	allowed = make_phone(number, "Cell")
+	hidden = make_phone(number, "Cell")
+	act(hidden, "Opt Out", "Call", 30)  # the most restrictive record, for a user who can see it
+	act(allowed, "Opt In", "Call", 20)
+	assert can_contact("Call", number)["record"] == hidden.name
+	restriction = frappe.get_doc(
+		{"doctype": "User Permission", "user": user("user"), "allow": "Phone", "for_value": allowed.name}
+	).insert(ignore_permissions=True)
+	try:
+		frappe.set_user(user("user"))
+		answer = can_contact("Call", number)
+		assert (answer["record"], answer["reason"]) == (allowed.name, "opted_in")
+		assert can_contact("Call", random_number())["reason"] == "unknown_address"
+	finally:
+		frappe.set_user("Administrator")
+		restriction.delete(ignore_permissions=True)  # clears the cached user permissions too
+
+
 def test_can_contact_over_http(server):
 	phone = make_phone(random_number(), "Cell")
 	act(phone, "Opt In", "Call", 30)
