@@ -12,6 +12,9 @@ from frappe.utils import escape_html, now_datetime
 from opt_consent import engine
 from opt_consent.integrity import seal_new_rows
 
+# The newest log rows a record loads with (the form shows them; older ones page through api.get_log).
+LOG_WINDOW = 50
+
 SOURCE_DESK = "Desk"
 SOURCE_API = "API"
 
@@ -63,7 +66,18 @@ def get_policy() -> engine.Policy:
 
 
 def last_event(doc: Document, channel: str) -> engine.LastEvent | None:
-	"""The latest logged event of ``channel`` on ``doc`` (the form holds only the newest rows: ask the table)."""
+	"""The latest logged event of ``channel`` on ``doc``.
+
+	A channel's events are logged in event order (an earlier one is refused), so its newest loaded row is its
+	latest event; only when the loaded (newest) rows hold none of the channel and there may be older rows
+	is the table asked.
+	"""
+	rows = doc.get("opt_logs") or []
+	for row in reversed(rows):
+		if row.channel == channel and not row.is_new():
+			return engine.LastEvent(at=engine.event_datetime(row.event_date, row.event_time), action=row.action)
+	if len(rows) < LOG_WINDOW:
+		return None
 	log = frappe.qb.DocType("Opt Log")
 	rows = (
 		frappe.qb.from_(log)

@@ -8,7 +8,7 @@ from frappe.model.document import Document
 from frappe.utils import cint, cstr, get_datetime, getdate
 
 from opt_consent import engine, reauth
-from opt_consent.consent import refuse
+from opt_consent.consent import LOG_WINDOW, refuse
 
 # Log row fields that make up the evidence. Anything else on a row is bookkeeping.
 LOG_FIELDS = (
@@ -27,10 +27,6 @@ LOG_FIELDS = (
 	"prev_hash",
 	"row_hash",
 )
-
-
-# The newest log rows a record loads with (the form shows them; older ones page through api.get_log).
-LOG_WINDOW = 50
 
 
 class ConsentTamperError(frappe.ValidationError):

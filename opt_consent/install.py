@@ -16,8 +16,33 @@ OPT_METHODS = {
 }
 
 
+# Composite indexes the hot queries need (single columns are search_index in the doctype JSON).
+# New sites get them on install, existing ones through the patch add_query_indexes.
+INDEXES = {
+	"Phone": {
+		# the lapse job's candidates: Text Opt on and the lapse date come
+		"text_lapse_index": ("text_opt", "text_consent_lapses_on"),
+		# the lapse job's newly due phones
+		"text_due_index": ("text_reauth_status", "text_reauth_due_on"),
+	},
+	"Opt Log": {
+		# the newest rows of a record (the form), and the highest idx (appending)
+		"log_order_index": ("parent", "idx"),
+		# a channel's latest event (the out-of-order rule)
+		"log_event_index": ("parent", "channel", "event_date", "event_time"),
+	},
+}
+
+
 def after_install() -> None:
 	seed()
+	ensure_indexes()
+
+
+def ensure_indexes() -> None:
+	for doctype, indexes in INDEXES.items():
+		for index_name, fields in indexes.items():
+			frappe.db.add_index(doctype, list(fields), index_name)
 
 
 def after_migrate() -> None:

@@ -3,8 +3,8 @@
 Every writer of Opt Log rows seals them, last, once every evidence field is final:
 - one action on a loaded record: :func:`seal_new_rows` (``consent.apply_outcome`` calls it);
 - a bulk writer that inserts rows without loading the records (e.g. a set-based lapse job), holding the
-  records' row locks: :func:`last_hashes` for the records, then ``chain.seal(rows, doctype, name, prev)``
-  per record, or :func:`seal_rows` for one record.
+  records' row locks: :func:`last_rows` (or :func:`last_hashes`) for the records, then
+  ``chain.seal(rows, doctype, name, prev)`` per record, or :func:`seal_rows` for one record.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from collections.abc import Iterable
 import frappe
 from frappe import _
 from frappe.model.document import Document
+from frappe.query_builder.functions import Max
+from pypika.terms import Tuple
 
 from opt_consent import chain, engine
 
@@ -32,39 +34,56 @@ ROW_FIELDS = [
 def seal_new_rows(doc: Document) -> None:
 	"""Seal the rows appended to ``doc``'s log in this save, chained to the record's last stored row.
 
-	The record is locked (``get_doc(for_update=True)``), so the last stored row cannot change meanwhile.
+	The record is locked (``get_doc(for_update=True)``), so the last stored row cannot change meanwhile, and
+	it loads with its newest rows (``consent.guard_snapshot`` has made sure they are current): the last of
+	them is the last stored row.
 	"""
-	new = [row for row in doc.get("opt_logs") or [] if row.is_new()]
+	rows = doc.get("opt_logs") or []
+	new = [row for row in rows if row.is_new()]
 	if not new:
 		return
-	prev = "" if doc.is_new() else last_hashes(doc.doctype, [doc.name])[doc.name]
+	stored = [row for row in rows if not row.is_new()]
+	prev = stored[-1].row_hash or "" if stored else ""
 	chain.seal(new, doc.doctype, doc.name, prev)
 
 
 def last_hashes(doctype: str, names: Iterable[str], for_update: bool = False) -> dict[str, str]:
-	"""The ``row_hash`` of the last stored row of each record ("" for a record without rows).
+	"""The ``row_hash`` of the last stored row of each record ("" for a record without rows)."""
+	return {name: row_hash for name, (_idx, row_hash) in last_rows(doctype, names, for_update).items()}
 
-	A set-based writer that locked the records after its transaction first read passes ``for_update``:
-	a locking read sees the latest rows where a plain read sees the transaction's (older) snapshot.
+
+def last_rows(doctype: str, names: Iterable[str], for_update: bool = False) -> dict[str, tuple[int, str]]:
+	"""``(idx, row_hash)`` of the last stored row of each record (``(0, "")`` for a record without rows).
+
+	Two indexed reads: the highest ``idx`` per record, then just those rows. A set-based writer that locked
+	the records after its transaction first read passes ``for_update``: a locking read sees the latest rows
+	where a plain read sees the transaction's (older) snapshot.
 	"""
 	names = list(names)
+	out = dict.fromkeys(names, (0, ""))
 	if not names:
-		return {}
-	out = dict.fromkeys(names, "")
-	latest: dict[str, int] = {}
+		return out
 	log = frappe.qb.DocType(LOG_DOCTYPE)
+	query = (
+		frappe.qb.from_(log)
+		.select(log.parent, Max(log.idx))
+		.where(log.parenttype == doctype)
+		.where(log.parentfield == "opt_logs")
+		.where(log.parent.isin(names))
+		.groupby(log.parent)
+	)
+	highest = (query.for_update() if for_update else query).run()
+	if not highest:
+		return out
 	query = (
 		frappe.qb.from_(log)
 		.select(log.parent, log.idx, log.row_hash)
 		.where(log.parenttype == doctype)
-		.where(log.parent.isin(names))
-		.orderby(log.parent)
-		.orderby(log.idx)
+		.where(log.parentfield == "opt_logs")
+		.where(Tuple(log.parent, log.idx).isin([Tuple(parent, idx) for parent, idx in highest]))
 	)
-	for row in (query.for_update() if for_update else query).run(as_dict=True):
-		if row.idx >= latest.get(row.parent, -1):
-			latest[row.parent] = row.idx
-			out[row.parent] = row.row_hash or ""
+	for parent, idx, row_hash in (query.for_update() if for_update else query).run():
+		out[parent] = (idx, row_hash or "")
 	return out
 
 

@@ -22,7 +22,7 @@ from itertools import groupby
 import frappe
 from frappe.model.naming import make_autoname
 from frappe.query_builder import Case
-from frappe.query_builder.functions import Coalesce, Max
+from frappe.query_builder.functions import Coalesce
 from frappe.utils import getdate, now_datetime, nowdate
 from pypika.terms import Interval
 
@@ -211,27 +211,29 @@ def lapse_phones(names: Sequence[str], rules: reauth.Rules, on: dt.date) -> int:
 		.for_update()
 	).run(as_dict=True)
 
-	due: list[tuple[dt.date, str]] = []
+	due: list[tuple[int, dt.date, str]] = []
 	for row in locked:
 		result = reauth.assess(rules, row.text_opt, _date(row.text_opt_in_date), row.text_opt_in_method, on)
 		if result.status == reauth.LAPSED:
-			due.append((result.lapses_on, row.name))
+			due.append((rules.period_for(row.text_opt_in_method), result.lapses_on, row.name))
 	if not due:
 		return 0
 
 	now = now_datetime()
 	due.sort()
-	for lapses_on, group in groupby(due, key=lambda item: item[0]):
+	# one UPDATE per period (the default, and each per-method override in use): the lapse date is the
+	# authorisation date plus that period, computed by the database as the rule computes it
+	for period, group in groupby(due, key=lambda item: item[0]):
 		(
 			frappe.qb.update(phone)
 			.set(phone.text_opt, 0)
 			.set(phone.text_reauth_status, reauth.LAPSED)
-			.set(phone.text_consent_lapses_on, lapses_on)
+			.set(phone.text_consent_lapses_on, phone.text_opt_in_date + Interval(days=period))
 			.set(phone.modified, now)
 			.set(phone.modified_by, SYSTEM_USER)
-			.where(phone.name.isin([name for _date_, name in group]))
+			.where(phone.name.isin([name for _period, _date_, name in group]))
 		).run()
-	insert_log_rows(engine.PHONE, [(name, lapsed_log(lapses_on, now)) for lapses_on, name in due], now=now)
+	insert_log_rows(engine.PHONE, [(name, lapsed_log(lapses_on, now)) for _p, lapses_on, name in due], now=now)
 	return len(due)
 
 
@@ -262,22 +264,12 @@ def insert_log_rows(parenttype: str, rows: Iterable[tuple[str, dict]], *, now: d
 	rows = list(rows)
 	if not rows:
 		return []
-	log = frappe.qb.DocType("Opt Log")
 	parents = sorted({parent for parent, _fields in rows})
-	last_idx = dict(
-		(
-			frappe.qb.from_(log)
-			.select(log.parent, Max(log.idx))
-			.where(log.parenttype == parenttype)
-			.where(log.parentfield == "opt_logs")
-			.where(log.parent.isin(parents))
-			.groupby(log.parent)
-			.for_update()
-		).run()
-	)
+	last = integrity.last_rows(parenttype, parents, for_update=True)
+	last_idx = {parent: idx for parent, (idx, _hash) in last.items()}
 	written = []
 	for parent, fields in rows:
-		last_idx[parent] = (last_idx.get(parent) or 0) + 1
+		last_idx[parent] += 1
 		written.append(
 			{
 				**fields,
@@ -293,7 +285,7 @@ def insert_log_rows(parenttype: str, rows: Iterable[tuple[str, dict]], *, now: d
 				"parentfield": "opt_logs",
 			}
 		)
-	prev_hashes = integrity.last_hashes(parenttype, parents, for_update=True)
+	prev_hashes = {parent: row_hash for parent, (_idx, row_hash) in last.items()}
 	for parent, group in groupby(
 		sorted(written, key=lambda row: row["parent"]), key=lambda row: row["parent"]
 	):

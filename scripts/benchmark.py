@@ -38,6 +38,7 @@ def parse_args():
 	parser.add_argument("--sweeps", type=int, default=4, help="runs of the lapse sweep and of its floor")
 	parser.add_argument("--json", default=str(REPO / "artifacts" / "benchmark.json"))
 	parser.add_argument("--keep", action="store_true", help="keep the generated data")
+	parser.add_argument("--doc", default=None, help="also write the report as Markdown here")
 	return parser.parse_args()
 
 
@@ -66,7 +67,7 @@ def clock(fn) -> float:
 
 def summary(samples: list[float]) -> dict:
 	ordered = sorted(samples)
-	q = statistics.quantiles(ordered, n=10)
+	q = statistics.quantiles(ordered, n=10) if len(ordered) > 1 else ordered
 	return {
 		"median_ms": statistics.median(ordered) * 1000,
 		"p10_ms": q[0] * 1000,
@@ -294,15 +295,30 @@ def bench_sweep(samples: int, count: int) -> dict:
 		frappe.qb.update(phone).set(phone.text_opt, 0).where(phone.text_opt == 1).where(
 			phone.text_opt_in_date <= cutoff
 		).run()
+		# the same rows the job writes (same columns), with a fixed stand-in for the hashes
 		now = now_datetime()
-		frappe.db.bulk_insert(
-			"Opt Log",
-			["name", "creation", "modified", "owner", "modified_by", "idx", "parent", "parenttype", "parentfield",
-			 "channel", "action", "event_date", "event_time", "recorded_by", "recorded_at", "source"],
-			((frappe.generate_hash(length=10), now, now, "Administrator", "Administrator", ROWS_PER_PHONE + 1, n,
-			  "Phone", "opt_logs", "Text", "Lapsed", on, dt.timedelta(0), "Administrator", now, "Scheduler")
-			 for n in names),
-		)  # fmt: skip
+		rows = [
+			{
+				**lapse.lapsed_log(on, now),
+				"name": frappe.generate_hash(length=10),
+				"creation": now,
+				"modified": now,
+				"modified_by": "Administrator",
+				"owner": "Administrator",
+				"docstatus": 0,
+				"idx": ROWS_PER_PHONE + 1,
+				"parent": name,
+				"parenttype": "Phone",
+				"parentfield": "opt_logs",
+				"hash_scheme": 1,
+				"prev_hash": "0" * 64,
+				"row_hash": "0" * 64,
+			}
+			for name in names
+		]
+		if rows:
+			columns = list(rows[0])
+			frappe.db.bulk_insert("Opt Log", columns, ([row[c] for c in columns] for row in rows))
 
 	try:
 		a, b = interleaved(samples, ours, floor, after=frappe.db.rollback)
@@ -341,6 +357,63 @@ def bench_form_payload(samples: int) -> dict:
 	)
 
 
+def explain(count: int) -> list[dict]:
+	"""EXPLAIN of the app's hot queries, built as the app builds them."""
+	import frappe
+
+	from opt_consent import lapse
+
+	phone = frappe.qb.DocType("Phone")
+	log = frappe.qb.DocType("Opt Log")
+	email = frappe.qb.DocType("Email")
+	queries = {
+		"can_contact: Phone by normalised number": frappe.qb.from_(phone)
+		.select(phone.name, phone.call_opt, phone.do_not_call, phone.active)
+		.where(phone.phone_e164 == number(count // 2)),
+		"can_contact: Email by normalised address": frappe.qb.from_(email)
+		.select(email.name, email.email_opt)
+		.where(email.email_normalized == "someone@example.com"),
+		"lapse job: candidates (lapse date come, Text Opt on)": frappe.qb.from_(phone)
+		.select(phone.name)
+		.where(phone.text_consent_lapses_on <= lapse.today())
+		.where(phone.text_opt == 1)
+		.where(phone.name > "")
+		.orderby(phone.name)
+		.limit(500),
+		"lapse job: newly due phones": frappe.qb.from_(phone)
+		.select(phone.name)
+		.where(phone.text_reauth_due_on <= lapse.today())
+		.where(phone.text_reauth_status == "OK")
+		.where(phone.text_opt == 1),
+		"consent action: latest event of a channel": frappe.qb.from_(log)
+		.select(log.event_date, log.event_time, log.action)
+		.where(log.parent == f"{PREFIX}0000001")
+		.where(log.parenttype == "Phone")
+		.where(log.channel == "Call")
+		.orderby(log.event_date, order=frappe.qb.desc)
+		.limit(1),
+		"form: newest log rows of a record": frappe.qb.from_(log)
+		.select("*")
+		.where(log.parent == f"{PREFIX}BIG")
+		.where(log.parenttype == "Phone")
+		.orderby(log.idx, order=frappe.qb.desc)
+		.limit(50),
+	}
+	plans = []
+	for label, query in queries.items():
+		rows = frappe.db.sql(f"EXPLAIN {query.get_sql()}", as_dict=True)  # a benchmark script, not app code
+		plans.append(
+			{
+				"query": label,
+				"plan": [
+					{k: row.get(k) for k in ("table", "type", "possible_keys", "key", "rows", "Extra")}
+					for row in rows
+				],
+			}
+		)
+	return plans
+
+
 def main() -> None:
 	args = parse_args()
 	count = 1_000_000 if args.million else args.phones
@@ -369,6 +442,10 @@ def main() -> None:
 			result = bench()
 			results.append(result)
 			print_result(result)
+		report["explain"] = explain(count)
+		for plan in report["explain"]:
+			steps = "; ".join(f"{p['table']}: key {p['key']} ({p['type']}, ~{p['rows']} rows)" for p in plan["plan"])
+			print(f"EXPLAIN {plan['query']}: {steps}")
 	finally:
 		frappe.db.rollback()
 		if not args.keep:
@@ -377,7 +454,46 @@ def main() -> None:
 	Path(args.json).parent.mkdir(parents=True, exist_ok=True)
 	Path(args.json).write_text(json.dumps(report, indent=1, default=str))
 	print(f"\nwritten {args.json}")
+	if args.doc:
+		Path(args.doc).write_text(markdown(report, " ".join(sys.argv[1:])))
+		print(f"written {args.doc}")
 	frappe.destroy()
+
+
+def markdown(report: dict, arguments: str) -> str:
+	"""The figures of one run as docs/PERFORMANCE.md (the prose around them is in the template below)."""
+	lines = [
+		"# Performance",
+		"",
+		"Generated by `scripts/benchmark.py` (do not edit by hand: run it again). Each figure is a median of",
+		"samples taken interleaved with its floor in the same run, on the same data; p10 / p90 give the spread.",
+		"",
+		f"- run: `{arguments or '(defaults)'}`, {report['when']}",
+		f"- machine: {report['machine']}; MariaDB {report['mariadb']}; Frappe {report['frappe']}",
+		f"- data: {report['data']['phones']:,} phones, {report['data']['rows']:,} log rows "
+		f"(generated set-based in {report['data']['seconds']:.0f} s, removed afterwards)",
+		"",
+		"| measure | ours: median (p10 – p90) | floor: median (p10 – p90) | ratio | goal |",
+		"| --- | --- | --- | --- | --- |",
+	]
+	for r in report["results"]:
+		o, f = r["ours"], r["floor"]
+		lines.append(
+			f"| {r['name']} | {o['median_ms']:.2f} ms ({o['p10_ms']:.2f} – {o['p90_ms']:.2f}) | "
+			f"{f['median_ms']:.2f} ms ({f['p10_ms']:.2f} – {f['p90_ms']:.2f}) | **{r['ratio']:.2f}x** | "
+			f"<= {r['goal']}x {'met' if r['met'] else '**missed**'} |"
+		)
+	notes = [f"- {r['name']}: {r['note']}" for r in report["results"] if r["note"]]
+	if notes:
+		lines += ["", *notes]
+	lines += ["", "## Query plans (EXPLAIN, on the generated data)", ""]
+	for plan in report.get("explain", []):
+		steps = "; ".join(
+			f"`{p['table']}` key `{p['key']}` ({p['type']}, ~{p['rows']} rows{', ' + p['Extra'] if p['Extra'] else ''})"
+			for p in plan["plan"]
+		)
+		lines.append(f"- {plan['query']}: {steps}")
+	return "\n".join(lines) + "\n"
 
 
 def print_result(result: dict) -> None:

@@ -295,10 +295,20 @@ def test_a_long_log_loads_only_its_newest_rows_and_pages_the_rest():
 def test_a_long_log_still_refuses_back_dating_against_rows_outside_the_window():
 	from opt_consent.controllers import LOG_WINDOW
 
-	name = _phone_with_rows(LOG_WINDOW + 1)  # the newest row is an opt in
-	frappe.db.set_value("Opt Log", {"parent": name, "idx": 1}, "event_date", "2099-01-01", update_modified=False)
+	phone = make_phone()
+	api.opt_in(doctype="Phone", name=phone.name, channel="Text", method="Verbal", **when(LOG_WINDOW + 30))
+	start = now_datetime() - dt.timedelta(minutes=LOG_WINDOW + 20)
+	for i in range(LOG_WINDOW):  # the loaded (newest) rows are all calls
+		at = start + dt.timedelta(minutes=i)
+		(api.opt_in if i % 2 == 0 else api.opt_out)(
+			doctype="Phone", name=phone.name, channel="Call", method="Verbal",
+			date=at.date().isoformat(), time=at.strftime("%H:%M:%S"),
+		)  # fmt: skip
+	assert "Text" not in [r.channel for r in frappe.get_doc("Phone", phone.name).opt_logs]
 	with pytest.raises(frappe.ValidationError, match="earlier than the latest"):
-		api.opt_out(doctype="Phone", name=name, channel="Call", method="Verbal", **when(1))
+		api.opt_out(doctype="Phone", name=phone.name, channel="Text", method="Verbal", **when(LOG_WINDOW + 40))
+	doc = api.opt_out(doctype="Phone", name=phone.name, channel="Text", method="Verbal", **when(1))
+	assert doc["text_opt"] == 0
 
 
 def test_get_log_needs_read_permission():

@@ -1,0 +1,5 @@
+from opt_consent.install import ensure_indexes
+
+
+def execute():
+	ensure_indexes()
