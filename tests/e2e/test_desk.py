@@ -20,6 +20,7 @@ from tests.e2e.desk import (
 	new_record,
 	ok,
 	open_dialog,
+	open_record,
 	record,
 	shown_value,
 	stored,
@@ -299,3 +300,35 @@ def test_consent_workspace_has_the_shortcuts(page):
 	for label in ("Phone", "Email", "Opt Method"):
 		expect(page.locator(f".shortcut-widget-box:visible:has-text('{label}')").first).to_be_visible()
 	shot(page, "50-consent-workspace")
+
+
+def test_a_long_log_shows_its_newest_rows_and_pages_in_the_older_ones(page):
+	import datetime as dt
+
+	import frappe
+	from frappe.utils import now_datetime
+
+	from opt_consent.consent import LOG_WINDOW, record_action
+
+	phone = make_phone(random_number())
+	start = now_datetime().replace(microsecond=0) - dt.timedelta(minutes=LOG_WINDOW + 20)
+	for i in range(LOG_WINDOW + 7):
+		at = start + dt.timedelta(minutes=i)
+		record_action(
+			"Phone", phone.name, "Opt In" if i % 2 == 0 else "Opt Out", "Call", at.date(), at.time(), "Verbal"
+		)
+	frappe.db.commit()  # the browser reads what the web server sees
+	COMMITTED.append(("Phone", phone.name))
+
+	open_record(page, "Phone", phone.name)
+	assert len(log_rows(page)) == LOG_WINDOW
+	more = page.locator(".opt-consent-log-more")
+	expect(more).to_contain_text(f"Showing the newest {LOG_WINDOW} of {LOG_WINDOW + 7} entries.")
+	shot(page, "42-long-log-newest-rows")
+	page.locator(".opt-consent-log-older").click()
+	expect(more).to_contain_text(f"Showing all {LOG_WINDOW + 7} entries.")
+	expect(page.locator(".opt-consent-log-older")).to_be_hidden()
+	rows = log_rows(page)
+	assert len(rows) == LOG_WINDOW + 7
+	assert [r["action"] for r in rows[-2:]] == ["Opt Out", "Opt In"]  # the oldest two, at the bottom
+	shot(page, "43-long-log-older-rows-paged-in")

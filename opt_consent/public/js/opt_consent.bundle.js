@@ -263,6 +263,24 @@ frappe.provide("opt_consent.desk");
 		const $head = $("<tr></tr>").appendTo($("<thead></thead>").appendTo($table));
 		for (const [, label] of columns) $("<th></th>").text(label).appendTo($head);
 		const $body = $("<tbody></tbody>").appendTo($table);
+		desk.append_log_rows($body, columns, rows);
+		if (!rows.length) {
+			$("<tr></tr>")
+				.append(
+					$("<td></td>")
+						.attr("colspan", columns.length)
+						.addClass("text-muted")
+						.text(__("No consent recorded yet."))
+				)
+				.appendTo($body);
+		}
+		field.$wrapper.empty().append($table);
+		// A record loads only its newest log rows (controllers.LOG_WINDOW): page the older ones in on request.
+		const total = (frm.doc.__onload && frm.doc.__onload.opt_log_count) || 0;
+		if (total > rows.length) desk.add_older_button(frm, field.$wrapper, $body, columns, rows.length, total);
+	};
+
+	desk.append_log_rows = function ($body, columns, rows) {
 		for (const row of rows) {
 			const $tr = $("<tr></tr>").attr("data-idx", row.idx).appendTo($body);
 			for (const [fieldname] of columns) {
@@ -276,24 +294,38 @@ frappe.provide("opt_consent.desk");
 					.appendTo($tr);
 			}
 		}
-		if (!rows.length) {
-			$("<tr></tr>")
-				.append(
-					$("<td></td>")
-						.attr("colspan", columns.length)
-						.addClass("text-muted")
-						.text(__("No consent recorded yet."))
-				)
-				.appendTo($body);
-		}
-		field.$wrapper.empty().append($table);
-		// A record loads only its newest log rows (controllers.LOG_WINDOW): say so when there are more.
-		const total = frm.doc.__onload && frm.doc.__onload.opt_log_count;
-		if (total && total > rows.length) {
-			$('<p class="text-muted small opt-consent-log-more"></p>')
-				.text(__("Showing the newest {0} of {1} entries.", [rows.length, total]))
-				.appendTo(field.$wrapper);
-		}
+	};
+
+	desk.add_older_button = function (frm, $wrapper, $body, columns, shown, total) {
+		const $more = $('<p class="text-muted small opt-consent-log-more"></p>').appendTo($wrapper);
+		const $count = $("<span></span>").appendTo($more);
+		const $button = $('<button class="btn btn-xs btn-default ml-2 opt-consent-log-older"></button>')
+			.text(__("Show older entries"))
+			.appendTo($more);
+		const update = () => {
+			$count.text(
+				shown < total
+					? __("Showing the newest {0} of {1} entries.", [shown, total])
+					: __("Showing all {0} entries.", [total])
+			);
+			$button.toggle(shown < total);
+		};
+		update();
+		$button.on("click", () => {
+			$button.prop("disabled", true);
+			frappe
+				.call({
+					method: API + "get_log",
+					args: { doctype: frm.doctype, name: frm.doc.name, start: shown, page_length: 50 },
+				})
+				.then((r) => {
+					desk.append_log_rows($body, columns, r.message.rows);
+					shown += r.message.rows.length;
+					total = r.message.total;
+					update();
+				})
+				.always(() => $button.prop("disabled", false));
+		});
 	};
 
 	// ---------------------------------------------------------------- list
