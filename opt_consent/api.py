@@ -1,6 +1,5 @@
 """Whitelisted consent actions. Thin: argument checks, then :func:`opt_consent.consent.record_action`."""
 
-
 import frappe
 from frappe import _
 

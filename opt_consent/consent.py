@@ -35,7 +35,9 @@ def refuse(refusal: engine.Refused, title: str | None = None):
 
 def request_source() -> str:
 	"""Desk when the call comes from the desk (which sends a CSRF token), API otherwise."""
-	if getattr(frappe.local, "request", None) is not None and frappe.get_request_header("X-Frappe-CSRF-Token"):
+	if getattr(frappe.local, "request", None) is not None and frappe.get_request_header(
+		"X-Frappe-CSRF-Token"
+	):
 		return SOURCE_DESK
 	return SOURCE_API
 
@@ -75,7 +77,9 @@ def last_event(doc: Document, channel: str) -> engine.LastEvent | None:
 	rows = doc.get("opt_logs") or []
 	for row in reversed(rows):
 		if row.channel == channel and not row.is_new():
-			return engine.LastEvent(at=engine.event_datetime(row.event_date, row.event_time), action=row.action)
+			return engine.LastEvent(
+				at=engine.event_datetime(row.event_date, row.event_time), action=row.action
+			)
 	if len(rows) < LOG_WINDOW:
 		return None
 	log = frappe.qb.DocType("Opt Log")
@@ -92,14 +96,18 @@ def last_event(doc: Document, channel: str) -> engine.LastEvent | None:
 	).run(as_dict=True)
 	if not rows:
 		return None
-	return engine.LastEvent(at=engine.event_datetime(rows[0].event_date, rows[0].event_time), action=rows[0].action)
+	return engine.LastEvent(
+		at=engine.event_datetime(rows[0].event_date, rows[0].event_time), action=rows[0].action
+	)
 
 
 def require(**arguments) -> None:
 	"""Refuse, with a clear message, a call that lacks an argument."""
 	for name, value in arguments.items():
 		if value is None or (isinstance(value, str) and not value.strip()):
-			frappe.throw(_("{0} is required.").format(_(name.replace("_", " ").title())), title=_("Not recorded"))
+			frappe.throw(
+				_("{0} is required.").format(_(name.replace("_", " ").title())), title=_("Not recorded")
+			)
 
 
 def begin_fresh() -> None:
@@ -148,7 +156,9 @@ def record_action(
 	"""
 	require(doctype=doctype, name=name, channel=channel)
 	if doctype not in engine.DOCTYPES:
-		refuse(engine.Refused("bad_doctype", engine._("Consent can only be recorded on a Phone or an Email.")))
+		refuse(
+			engine.Refused("bad_doctype", engine._("Consent can only be recorded on a Phone or an Email."))
+		)
 	doc = frappe.get_doc(doctype, name, for_update=True)
 	guard_snapshot(doc)
 	if check_permission:

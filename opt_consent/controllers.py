@@ -116,7 +116,9 @@ class ConsentRecord(Document):
 		expected_new = 1 if self.flags.consent_action else 0
 		if len(sent) != len(stored) + expected_new or sent[: len(stored)] != stored:
 			frappe.throw(
-				_("The Opt In/Out Log is append-only: its rows cannot be added, edited, removed or reordered by hand."),
+				_(
+					"The Opt In/Out Log is append-only: its rows cannot be added, edited, removed or reordered by hand."
+				),
 				exc=ConsentTamperError,
 				title=_("Not saved"),
 			)

@@ -185,9 +185,7 @@ def parse_time(value) -> dt.time:
 		if match:
 			hour, minute, second, fraction = match.groups()
 			try:
-				return dt.time(
-					int(hour), int(minute), int(second or 0), int((fraction or "0").ljust(6, "0"))
-				)
+				return dt.time(int(hour), int(minute), int(second or 0), int((fraction or "0").ljust(6, "0")))
 			except ValueError:
 				pass
 	raise Refused("bad_time", _("{0} is not a valid time. Use HH:MM or HH:MM:SS."), str(value)[:40])
@@ -327,7 +325,12 @@ def replay(doctype: str, logs: Iterable[Mapping], policy: Policy = Policy()) -> 
 	for row in logs:
 		state.update(
 			changes_for(
-				doctype, row["action"], row["channel"], parse_date(row["event_date"]), row.get("method"), policy
+				doctype,
+				row["action"],
+				row["channel"],
+				parse_date(row["event_date"]),
+				row.get("method"),
+				policy,
 			)
 		)
 	return state

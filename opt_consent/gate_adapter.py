@@ -6,7 +6,6 @@ Also the revocation clock (``honour_by`` of an opt out) read from Opt Consent Se
 from __future__ import annotations
 
 import datetime as dt
-
 import re
 
 import frappe
@@ -123,7 +122,9 @@ def find_records(spec: engine.Channel, key: str, *, check_permission: bool = Tru
 	if doctype == engine.PHONE:
 		fields += ["phone_type", LAPSES_ON]
 	if check_permission and not read_is_unrestricted(doctype):
-		return frappe.get_list(doctype, filters={KEY_FIELDS[doctype]: key}, fields=fields, order_by="creation asc")
+		return frappe.get_list(
+			doctype, filters={KEY_FIELDS[doctype]: key}, fields=fields, order_by="creation asc"
+		)
 	table = frappe.qb.DocType(doctype)
 	return (
 		frappe.qb.from_(table)

@@ -233,7 +233,9 @@ def lapse_phones(names: Sequence[str], rules: reauth.Rules, on: dt.date) -> int:
 			.set(phone.modified_by, SYSTEM_USER)
 			.where(phone.name.isin([name for _period, _date_, name in group]))
 		).run()
-	insert_log_rows(engine.PHONE, [(name, lapsed_log(lapses_on, now)) for _p, lapses_on, name in due], now=now)
+	insert_log_rows(
+		engine.PHONE, [(name, lapsed_log(lapses_on, now)) for _p, lapses_on, name in due], now=now
+	)
 	return len(due)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.bench import BENCH, SITE, SITES
+from tests.integration.bench import SITE, SITES
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("OPT_CONSENT_ARTIFACTS", REPO / "artifacts"))

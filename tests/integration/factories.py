@@ -4,6 +4,7 @@ import random
 
 import frappe
 import phonenumbers
+from frappe.utils import add_to_date, now_datetime
 from frappe.utils.password import get_decrypted_password
 
 PASSWORD = "Opt-Consent-Test-9!"
@@ -177,3 +178,29 @@ def make_inbound_text(**fields):
 	)
 	doc.flags.from_gateway = True
 	return doc.insert(ignore_permissions=True)
+
+
+def when(minutes_ago: int = 5) -> dict:
+	"""The ``date`` and ``time`` arguments of an action dated ``minutes_ago`` minutes ago (site time)."""
+	at = add_to_date(now_datetime(), minutes=-minutes_ago)
+	return {"date": at.date().isoformat(), "time": at.strftime("%H:%M:%S")}
+
+
+HISTORY = ((30, "opt_in", "Call"), (20, "opt_in", "Text"))
+
+
+def make_phone_with_history(steps=HISTORY, notes: bool = False) -> str:
+	"""A Cell phone with ``steps`` (minutes ago, api action, channel) recorded through the actions."""
+	from opt_consent import api
+
+	phone = make_phone()
+	for minutes, action, channel in steps:
+		getattr(api, action)(
+			doctype="Phone",
+			name=phone.name,
+			channel=channel,
+			method="Verbal",
+			note=f"{action} {channel}" if notes else None,
+			**when(minutes),
+		)
+	return phone.name

@@ -7,12 +7,7 @@ import pytest
 from frappe.utils import add_to_date, now_datetime
 
 from opt_consent import api, install
-from tests.integration.factories import make_email, make_method, make_phone, snapshot, user
-
-
-def when(minutes_ago: int = 5) -> dict:
-	at = add_to_date(now_datetime(), minutes=-minutes_ago)
-	return {"date": at.date().isoformat(), "time": at.strftime("%H:%M:%S")}
+from tests.integration.factories import make_email, make_method, make_phone, snapshot, user, when
 
 
 def as_user(key: str = "user") -> None:
@@ -152,7 +147,12 @@ REFUSALS = [
 	("wrong channel", "opt_out", {"channel": "Email"}, "not a channel of a Phone"),
 	("bad channel", "opt_out", {"channel": "Fax"}, "not a channel of a Phone"),
 	("missing channel", "opt_out", {"channel": None}, "Channel is required"),
-	("wrong doctype", "opt_out", {"doctype": "User", "channel": "Call"}, "only be recorded on a Phone or an Email"),
+	(
+		"wrong doctype",
+		"opt_out",
+		{"doctype": "User", "channel": "Call"},
+		"only be recorded on a Phone or an Email",
+	),
 	("missing name", "opt_out", {"name": None}, "Name is required"),
 ]
 
@@ -164,7 +164,12 @@ def test_refusals_change_nothing(label, action, overrides, message):
 	name = _opted_in_phone()
 	before = snapshot("Phone", name)
 	overrides = dict(overrides)
-	arguments = {"doctype": "Phone", "name": name, "method": "Verbal", **when(overrides.pop("minutes_ago", 1))}
+	arguments = {
+		"doctype": "Phone",
+		"name": name,
+		"method": "Verbal",
+		**when(overrides.pop("minutes_ago", 1)),
+	}
 	arguments.update(overrides)
 	as_user()
 	with pytest.raises(frappe.ValidationError, match=message):
@@ -232,7 +237,12 @@ def test_note_is_logged():
 	phone = make_phone()
 	as_user()
 	doc = api.opt_in(
-		doctype="Phone", name=phone.name, channel="Call", method="Verbal", note="Asked on inbound call", **when()
+		doctype="Phone",
+		name=phone.name,
+		channel="Call",
+		method="Verbal",
+		note="Asked on inbound call",
+		**when(),
 	)
 	assert doc["opt_logs"][-1]["note"] == "Asked on inbound call"
 
@@ -250,7 +260,9 @@ def test_date_objects_from_python_callers():
 
 	phone = make_phone()
 	at = add_to_date(now_datetime(), minutes=-3)
-	doc = record_action("Phone", phone.name, "Opt In", "Call", at.date(), dt.time(at.hour, at.minute), "Verbal")
+	doc = record_action(
+		"Phone", phone.name, "Opt In", "Call", at.date(), dt.time(at.hour, at.minute), "Verbal"
+	)
 	assert doc.call_opt == 1 and doc.opt_logs[-1].source == "API"
 
 
@@ -306,7 +318,9 @@ def test_a_long_log_still_refuses_back_dating_against_rows_outside_the_window():
 		)  # fmt: skip
 	assert "Text" not in [r.channel for r in frappe.get_doc("Phone", phone.name).opt_logs]
 	with pytest.raises(frappe.ValidationError, match="earlier than the latest"):
-		api.opt_out(doctype="Phone", name=phone.name, channel="Text", method="Verbal", **when(LOG_WINDOW + 40))
+		api.opt_out(
+			doctype="Phone", name=phone.name, channel="Text", method="Verbal", **when(LOG_WINDOW + 40)
+		)
 	doc = api.opt_out(doctype="Phone", name=phone.name, channel="Text", method="Verbal", **when(1))
 	assert doc["text_opt"] == 0
 

@@ -31,7 +31,9 @@ def records(server):
 	cell = client.create("Phone", phone=random_number(), phone_type="Cell")["name"]
 	home = client.create("Phone", phone=random_number(), phone_type="Home")["name"]
 	email = client.create("Email", email_id=random_email())["name"]
-	response = client.action("opt_in", doctype="Phone", name=cell, channel="Call", method="Verbal", **at(minutes=-30))
+	response = client.action(
+		"opt_in", doctype="Phone", name=cell, channel="Call", method="Verbal", **at(minutes=-30)
+	)
 	assert response.status_code == 200, response.text
 	return {"cell": cell, "home": home, "email": email}
 
@@ -72,11 +74,35 @@ def text_in(r, **change):
 
 # (id, user, request builder, expected status, a words of the expected message)
 ACTION_CASES = [
-	("unknown method", "user", lambda r: call_out(r, method="Carrier Pigeon"), 417, "is not a known Opt Method"),
+	(
+		"unknown method",
+		"user",
+		lambda r: call_out(r, method="Carrier Pigeon"),
+		417,
+		"is not a known Opt Method",
+	),
 	("disabled method", "user", lambda r: call_out(r, method=DISABLED), 417, "is disabled"),
-	("opt-in-only method to opt out", "user", lambda r: call_out(r, method=IN_ONLY), 417, "cannot be used to opt out"),
-	("opt-out-only method to opt in", "user", lambda r: text_in(r, method=OUT_ONLY), 417, "cannot be used to opt in"),
-	("opt-out-only method to reauth", "user", lambda r: ("text_reauth", {**text_in(r, method=OUT_ONLY)[1]}), 417, "cannot be used to opt in"),
+	(
+		"opt-in-only method to opt out",
+		"user",
+		lambda r: call_out(r, method=IN_ONLY),
+		417,
+		"cannot be used to opt out",
+	),
+	(
+		"opt-out-only method to opt in",
+		"user",
+		lambda r: text_in(r, method=OUT_ONLY),
+		417,
+		"cannot be used to opt in",
+	),
+	(
+		"opt-out-only method to reauth",
+		"user",
+		lambda r: ("text_reauth", {**text_in(r, method=OUT_ONLY)[1]}),
+		417,
+		"cannot be used to opt in",
+	),
 	("missing method", "user", lambda r: call_out(r, method=None), 417, "Method is required"),
 	("empty method", "user", lambda r: call_out(r, method=""), 417, "Method is required"),
 	("blank method", "user", lambda r: call_out(r, method="   "), 417, "is not a known Opt Method"),
@@ -84,7 +110,13 @@ ACTION_CASES = [
 	("impossible date", "user", lambda r: call_out(r, date="2026-13-45"), 417, "is not a valid date"),
 	("word for a date", "user", lambda r: call_out(r, date="yesterday"), 417, "is not a valid date"),
 	("US-style date", "user", lambda r: call_out(r, date="01/02/2026"), 417, "is not a valid date"),
-	("far-past date", "user", lambda r: call_out(r, date="1900-01-01"), 417, "more than 10 years in the past"),
+	(
+		"far-past date",
+		"user",
+		lambda r: call_out(r, date="1900-01-01"),
+		417,
+		"more than 10 years in the past",
+	),
 	("future date", "user", lambda r: call_out(r, **at(days=2)), 417, "in the future"),
 	("future time today", "user", lambda r: call_out(r, **at(hours=3)), 417, "in the future"),
 	("number for a date", "user", lambda r: call_out(r, date=20260101), 417, "date"),
@@ -93,31 +125,85 @@ ACTION_CASES = [
 	("word for a time", "user", lambda r: call_out(r, time="noon"), 417, "is not a valid time"),
 	("minute 60", "user", lambda r: call_out(r, time="12:60"), 417, "is not a valid time"),
 	("out-of-order date", "user", lambda r: call_out(r, **at(hours=-2)), 417, "is earlier than the latest"),
-	("Email channel on a Phone", "user", lambda r: call_out(r, channel="Email"), 417, "is not a channel of a Phone"),
+	(
+		"Email channel on a Phone",
+		"user",
+		lambda r: call_out(r, channel="Email"),
+		417,
+		"is not a channel of a Phone",
+	),
 	("unknown channel", "user", lambda r: call_out(r, channel="Fax"), 417, "is not a channel of a Phone"),
 	("missing channel", "user", lambda r: call_out(r, channel=None), 417, "Channel is required"),
-	("Call channel on an Email", "user", lambda r: call_out(r, doctype="Email", name=r["email"]), 417, "is not a channel of a Email"),
-	("text on a Home phone", "user", lambda r: text_in(r, name=r["home"]), 417, "only be recorded on a Cell phone"),
-	("text reauth on a Home phone", "user", lambda r: ("text_reauth", {"name": r["home"], "method": "Written", **at(minutes=-5)}), 417, "only be recorded on a Cell phone"),
+	(
+		"Call channel on an Email",
+		"user",
+		lambda r: call_out(r, doctype="Email", name=r["email"]),
+		417,
+		"is not a channel of a Email",
+	),
+	(
+		"text on a Home phone",
+		"user",
+		lambda r: text_in(r, name=r["home"]),
+		417,
+		"only be recorded on a Cell phone",
+	),
+	(
+		"text reauth on a Home phone",
+		"user",
+		lambda r: ("text_reauth", {"name": r["home"], "method": "Written", **at(minutes=-5)}),
+		417,
+		"only be recorded on a Cell phone",
+	),
 	("opt in twice", "user", lambda r: ("opt_in", call_out(r)[1]), 417, "is already opted in"),
 	("non-existent record", "user", lambda r: call_out(r, name="PHN-99999999"), 404, "not found"),
 	("missing record name", "user", lambda r: call_out(r, name=None), 417, "Name is required"),
-	("wrong doctype", "user", lambda r: call_out(r, doctype="Customer"), 417, "only be recorded on a Phone or an Email"),
-	("child doctype", "user", lambda r: call_out(r, doctype="Opt Log"), 417, "only be recorded on a Phone or an Email"),
+	(
+		"wrong doctype",
+		"user",
+		lambda r: call_out(r, doctype="Customer"),
+		417,
+		"only be recorded on a Phone or an Email",
+	),
+	(
+		"child doctype",
+		"user",
+		lambda r: call_out(r, doctype="Opt Log"),
+		417,
+		"only be recorded on a Phone or an Email",
+	),
 	("Email's name as a Phone", "user", lambda r: call_out(r, name=r["email"]), 404, "not found"),
 	("oversize method", "user", lambda r: call_out(r, method="M" * 300), 417, "is not a known Opt Method"),
 	("oversize note", "user", lambda r: call_out(r, note="n" * 1001), 417, "the limit is 1000"),
 	("oversize name", "user", lambda r: call_out(r, name="PHN-" + "9" * 500), 404, "not found"),
 	("oversize channel", "user", lambda r: call_out(r, channel="C" * 500), 417, "is not a channel"),
-	("script in method", "user", lambda r: call_out(r, method="<script>alert(1)</script>"), 417, "is not a known Opt Method"),
+	(
+		"script in method",
+		"user",
+		lambda r: call_out(r, method="<script>alert(1)</script>"),
+		417,
+		"is not a known Opt Method",
+	),
 	("HTML in note", "user", lambda r: call_out(r, note="<b>agreed</b>"), 417, "must be plain text"),
-	("script in note", "user", lambda r: call_out(r, note="ok <img src=x onerror=alert(1)>"), 417, "must be plain text"),
+	(
+		"script in note",
+		"user",
+		lambda r: call_out(r, note="ok <img src=x onerror=alert(1)>"),
+		417,
+		"must be plain text",
+	),
 	("control character in note", "user", lambda r: call_out(r, note="a\x00b"), 417, "control characters"),
 	("list as a method", "user", lambda r: call_out(r, method=["Verbal"]), 417, "method"),
 	("guest", None, lambda r: call_out(r), 403, None),
 	("read-only auditor", "auditor", lambda r: call_out(r), 403, None),
 	("user of another role", "outsider", lambda r: call_out(r), 403, None),
-	("auditor reauth", "auditor", lambda r: ("text_reauth", {"name": r["cell"], "method": "Written", **at(minutes=-5)}), 403, None),
+	(
+		"auditor reauth",
+		"auditor",
+		lambda r: ("text_reauth", {"name": r["cell"], "method": "Written", **at(minutes=-5)}),
+		403,
+		None,
+	),
 ]
 
 CREATE_CASES = [
@@ -131,13 +217,30 @@ CREATE_CASES = [
 	("email without a domain", "Email", {"email_id": "a@b"}, "valid email"),
 	("two emails", "Email", {"email_id": "one@example.com, two@example.com"}, "valid email"),
 	("email with a display name", "Email", {"email_id": "Bob <bob@example.com>"}, "valid email"),
-	("opted in on arrival", "Phone", {"phone": "+1 212 555 0142", "call_opt": 1}, "can only be changed by recording"),
-	("log on arrival", "Email", {"email_id": "arrive@example.com", "opt_logs": [{"channel": "Email", "action": "Opt In", "event_date": "2026-01-01", "event_time": "10:00:00"}]}, "append-only"),
+	(
+		"opted in on arrival",
+		"Phone",
+		{"phone": "+1 212 555 0142", "call_opt": 1},
+		"can only be changed by recording",
+	),
+	(
+		"log on arrival",
+		"Email",
+		{
+			"email_id": "arrive@example.com",
+			"opt_logs": [
+				{"channel": "Email", "action": "Opt In", "event_date": "2026-01-01", "event_time": "10:00:00"}
+			],
+		},
+		"append-only",
+	),
 ]
 
 
 @pytest.mark.parametrize("case, who, build, status, words", ACTION_CASES, ids=[c[0] for c in ACTION_CASES])
-def test_bad_action_is_refused_and_changes_nothing(server, records, case, who, build, status, words, record_property):
+def test_bad_action_is_refused_and_changes_nothing(
+	server, records, case, who, build, status, words, record_property
+):
 	method, data = build(records)
 	before = state(records)
 	response = Client(server, who).action(method, **data)
@@ -151,7 +254,9 @@ def test_bad_action_is_refused_and_changes_nothing(server, records, case, who, b
 
 
 @pytest.mark.parametrize("case, doctype, fields, words", CREATE_CASES, ids=[c[0] for c in CREATE_CASES])
-def test_bad_record_is_refused_and_creates_nothing(server, records, case, doctype, fields, words, record_property):
+def test_bad_record_is_refused_and_creates_nothing(
+	server, records, case, doctype, fields, words, record_property
+):
 	before = state(records)
 	assert not created(doctype, fields)
 	response = Client(server, "user").post(f"/api/resource/{doctype}", **fields)
@@ -195,7 +300,11 @@ def stored_doc(name: str) -> dict:
 
 
 def _form(doc, change):
-	return ("post", "/api/method/frappe.desk.form.save.savedocs", {"doc": json.dumps(change(doc)), "action": "Save"})
+	return (
+		"post",
+		"/api/method/frappe.desk.form.save.savedocs",
+		{"doc": json.dumps(change(doc)), "action": "Save"},
+	)
 
 
 def _set(doc, **fields):
@@ -209,26 +318,116 @@ def _log(doc, **fields):
 
 
 def _extra_row(doc):
-	doc["opt_logs"].append({"doctype": "Opt Log", "channel": "Call", "action": "Opt Out", "event_date": "2026-01-01", "event_time": "10:00:00", "method": "Verbal"})
+	doc["opt_logs"].append(
+		{
+			"doctype": "Opt Log",
+			"channel": "Call",
+			"action": "Opt Out",
+			"event_date": "2026-01-01",
+			"event_time": "10:00:00",
+			"method": "Verbal",
+		}
+	)
 	return doc
 
 
 TAMPER_CASES = [
-	("form: opt checkbox", "user", lambda d, r: _form(d, lambda x: _set(x, call_opt=0)), "can only be changed by recording"),
-	("form: opt in method", "user", lambda d, r: _form(d, lambda x: _set(x, call_opt_in_method="Written")), "can only be changed by recording"),
-	("form: log row method", "user", lambda d, r: _form(d, lambda x: _log(x, method="Written")), "append-only"),
-	("form: log row hash", "user", lambda d, r: _form(d, lambda x: _log(x, row_hash="0" * 64)), "append-only"),
+	(
+		"form: opt checkbox",
+		"user",
+		lambda d, r: _form(d, lambda x: _set(x, call_opt=0)),
+		"can only be changed by recording",
+	),
+	(
+		"form: opt in method",
+		"user",
+		lambda d, r: _form(d, lambda x: _set(x, call_opt_in_method="Written")),
+		"can only be changed by recording",
+	),
+	(
+		"form: log row method",
+		"user",
+		lambda d, r: _form(d, lambda x: _log(x, method="Written")),
+		"append-only",
+	),
+	(
+		"form: log row hash",
+		"user",
+		lambda d, r: _form(d, lambda x: _log(x, row_hash="0" * 64)),
+		"append-only",
+	),
 	("form: log row removed", "user", lambda d, r: _form(d, lambda x: _set(x, opt_logs=[])), "append-only"),
 	("form: log row added", "user", lambda d, r: _form(d, _extra_row), "append-only"),
-	("REST PUT: opt checkbox", "manager", lambda d, r: ("put", f"/api/resource/Phone/{r['cell']}", {"call_opt": 0}), "can only be changed by recording"),
-	("REST PUT: opt out date", "manager", lambda d, r: ("put", f"/api/resource/Phone/{r['cell']}", {"call_opt_out_date": "2026-01-01"}), "can only be changed by recording"),
-	("REST PUT: log emptied", "manager", lambda d, r: ("put", f"/api/resource/Phone/{r['cell']}", {"opt_logs": []}), "append-only"),
-	("REST PUT: log row edited", "manager", lambda d, r: ("put", f"/api/resource/Phone/{r['cell']}", {"opt_logs": [{**d["opt_logs"][0], "note": "edited"}]}), "append-only"),
-	("REST PUT: log row added", "manager", lambda d, r: ("put", f"/api/resource/Phone/{r['cell']}", {"opt_logs": _extra_row(d)["opt_logs"]}), "append-only"),
-	("REST Opt Log: PUT", "manager", lambda d, r: ("put", f"/api/resource/Opt Log/{d['opt_logs'][0]['name']}", {"method": "Written"}), "evidence"),
-	("REST Opt Log: DELETE", "manager", lambda d, r: ("delete", f"/api/resource/Opt Log/{d['opt_logs'][0]['name']}", None), "evidence"),
-	("REST Opt Log: POST", "manager", lambda d, r: ("post", "/api/resource/Opt Log", {"parent": r["cell"], "parenttype": "Phone", "parentfield": "opt_logs", "channel": "Call", "action": "Opt Out", "event_date": "2026-01-01", "event_time": "10:00:00"}), "evidence"),
-	("REST DELETE of a record with history", "manager", lambda d, r: ("delete", f"/api/resource/Phone/{r['cell']}", None), "can only be deleted by a System Manager"),
+	(
+		"REST PUT: opt checkbox",
+		"manager",
+		lambda d, r: ("put", f"/api/resource/Phone/{r['cell']}", {"call_opt": 0}),
+		"can only be changed by recording",
+	),
+	(
+		"REST PUT: opt out date",
+		"manager",
+		lambda d, r: ("put", f"/api/resource/Phone/{r['cell']}", {"call_opt_out_date": "2026-01-01"}),
+		"can only be changed by recording",
+	),
+	(
+		"REST PUT: log emptied",
+		"manager",
+		lambda d, r: ("put", f"/api/resource/Phone/{r['cell']}", {"opt_logs": []}),
+		"append-only",
+	),
+	(
+		"REST PUT: log row edited",
+		"manager",
+		lambda d, r: (
+			"put",
+			f"/api/resource/Phone/{r['cell']}",
+			{"opt_logs": [{**d["opt_logs"][0], "note": "edited"}]},
+		),
+		"append-only",
+	),
+	(
+		"REST PUT: log row added",
+		"manager",
+		lambda d, r: ("put", f"/api/resource/Phone/{r['cell']}", {"opt_logs": _extra_row(d)["opt_logs"]}),
+		"append-only",
+	),
+	(
+		"REST Opt Log: PUT",
+		"manager",
+		lambda d, r: ("put", f"/api/resource/Opt Log/{d['opt_logs'][0]['name']}", {"method": "Written"}),
+		"evidence",
+	),
+	(
+		"REST Opt Log: DELETE",
+		"manager",
+		lambda d, r: ("delete", f"/api/resource/Opt Log/{d['opt_logs'][0]['name']}", None),
+		"evidence",
+	),
+	(
+		"REST Opt Log: POST",
+		"manager",
+		lambda d, r: (
+			"post",
+			"/api/resource/Opt Log",
+			{
+				"parent": r["cell"],
+				"parenttype": "Phone",
+				"parentfield": "opt_logs",
+				"channel": "Call",
+				"action": "Opt Out",
+				"event_date": "2026-01-01",
+				"event_time": "10:00:00",
+			},
+		),
+		"evidence",
+	),
+	(
+		"REST DELETE of a record with history",
+		"manager",
+		lambda d, r: ("delete", f"/api/resource/Phone/{r['cell']}", None),
+		"can only be deleted by a System Manager",
+	),
 ]
 
 
@@ -251,7 +450,12 @@ def run_import(doctype: str, import_type: str, header: list[str], rows: list[lis
 	content = io.StringIO()
 	csv.writer(content).writerows([header, *rows])
 	file = frappe.get_doc(
-		{"doctype": "File", "file_name": f"{doctype}-import.csv", "content": content.getvalue(), "is_private": 1}
+		{
+			"doctype": "File",
+			"file_name": f"{doctype}-import.csv",
+			"content": content.getvalue(),
+			"is_private": 1,
+		}
 	).insert(ignore_permissions=True)
 	data_import = frappe.get_doc(
 		{
@@ -265,7 +469,9 @@ def run_import(doctype: str, import_type: str, header: list[str], rows: list[lis
 	frappe.db.commit()  # the importer commits and rolls back per row
 	Importer(doctype, data_import=data_import).import_data()
 	logs = frappe.get_all(
-		"Data Import Log", filters={"data_import": data_import.name}, fields=["success", "messages", "exception"]
+		"Data Import Log",
+		filters={"data_import": data_import.name},
+		fields=["success", "messages", "exception"],
 	)
 	frappe.db.delete("Data Import Log", {"data_import": data_import.name})
 	frappe.db.commit()
@@ -273,12 +479,54 @@ def run_import(doctype: str, import_type: str, header: list[str], rows: list[lis
 
 
 IMPORT_CASES = [
-	("update opt checkbox", "Phone", "Update Existing Records", lambda r: (["name", "call_opt"], [[r["cell"], 0]])),
-	("update opt in method", "Phone", "Update Existing Records", lambda r: (["name", "call_opt_in_method"], [[r["cell"], "Written"]])),
-	("update log row", "Phone", "Update Existing Records", lambda r: (["name", "opt_logs.name", "opt_logs.method"], [[r["cell"], stored_doc(r["cell"])["opt_logs"][0]["name"], "Written"]])),
-	("append log row", "Phone", "Update Existing Records", lambda r: (["name", "opt_logs.channel", "opt_logs.action", "opt_logs.event_date", "opt_logs.event_time"], [[r["cell"], "Call", "Opt Out", "2026-01-01", "10:00:00"]])),
-	("insert opted-in phone", "Phone", "Insert New Records", lambda r: (["phone", "phone_type", "call_opt", "call_opt_in_date"], [["+1 303 555 0177", "Cell", 1, "2026-01-01"]])),
-	("insert email with a log", "Email", "Insert New Records", lambda r: (["email_id", "opt_logs.channel", "opt_logs.action", "opt_logs.event_date", "opt_logs.event_time"], [["imported@example.com", "Email", "Opt In", "2026-01-01", "10:00:00"]])),
+	(
+		"update opt checkbox",
+		"Phone",
+		"Update Existing Records",
+		lambda r: (["name", "call_opt"], [[r["cell"], 0]]),
+	),
+	(
+		"update opt in method",
+		"Phone",
+		"Update Existing Records",
+		lambda r: (["name", "call_opt_in_method"], [[r["cell"], "Written"]]),
+	),
+	(
+		"update log row",
+		"Phone",
+		"Update Existing Records",
+		lambda r: (
+			["name", "opt_logs.name", "opt_logs.method"],
+			[[r["cell"], stored_doc(r["cell"])["opt_logs"][0]["name"], "Written"]],
+		),
+	),
+	(
+		"append log row",
+		"Phone",
+		"Update Existing Records",
+		lambda r: (
+			["name", "opt_logs.channel", "opt_logs.action", "opt_logs.event_date", "opt_logs.event_time"],
+			[[r["cell"], "Call", "Opt Out", "2026-01-01", "10:00:00"]],
+		),
+	),
+	(
+		"insert opted-in phone",
+		"Phone",
+		"Insert New Records",
+		lambda r: (
+			["phone", "phone_type", "call_opt", "call_opt_in_date"],
+			[["+1 303 555 0177", "Cell", 1, "2026-01-01"]],
+		),
+	),
+	(
+		"insert email with a log",
+		"Email",
+		"Insert New Records",
+		lambda r: (
+			["email_id", "opt_logs.channel", "opt_logs.action", "opt_logs.event_date", "opt_logs.event_time"],
+			[["imported@example.com", "Email", "Opt In", "2026-01-01", "10:00:00"]],
+		),
+	),
 ]
 
 

@@ -8,12 +8,7 @@ from frappe.utils import add_to_date, now_datetime
 
 from opt_consent import api, bulk
 from opt_consent.consent import record_action
-from tests.integration.factories import API_KEYS, COMMITTED, make_email, make_phone, snapshot, user
-
-
-def when(minutes_ago: int = 5) -> dict:
-	at = add_to_date(now_datetime(), minutes=-minutes_ago)
-	return {"date": at.date().isoformat(), "time": at.strftime("%H:%M:%S")}
+from tests.integration.factories import API_KEYS, COMMITTED, make_email, make_phone, snapshot, user, when
 
 
 def opted_in_phones(count: int, channel: str = "Call", phone_type: str = "Cell") -> list[str]:

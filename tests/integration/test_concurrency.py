@@ -166,9 +166,7 @@ def test_a_stale_form_cannot_overwrite_a_newer_action(server, record_property):
 	assert response.status_code == 200
 	after_action = fresh("Phone", name)
 	stale.update(do_not_call=1, active=0)  # ... and saved later with an edit of its own
-	saved = client.post(
-		"/api/method/frappe.desk.form.save.savedocs", doc=json.dumps(stale), action="Save"
-	)
+	saved = client.post("/api/method/frappe.desk.form.save.savedocs", doc=json.dumps(stale), action="Save")
 	assert saved.status_code == 417, saved.text
 	assert "TimestampMismatchError" in saved.text or "modified after you have opened it" in saved.text
 	doc = fresh("Phone", name)

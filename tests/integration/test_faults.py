@@ -8,21 +8,15 @@ import frappe
 import pytest
 from frappe.model.base_document import BaseDocument
 from frappe.model.document import Document
-from frappe.utils import add_to_date, now_datetime
 
 from opt_consent import api
 from opt_consent.integrity import verify_record
-from tests.integration.factories import COMMITTED, make_phone, random_number, snapshot
+from tests.integration.factories import COMMITTED, make_phone, random_number, snapshot, when
 from tests.integration.test_rest import Client
 
 
 class Injected(Exception):
 	"""The fault a test injects."""
-
-
-def when(minutes_ago: int = 5) -> dict:
-	at = add_to_date(now_datetime(), minutes=-minutes_ago)
-	return {"date": at.date().isoformat(), "time": at.strftime("%H:%M:%S")}
 
 
 def opt_in_call(name: str, minutes_ago: int = 5):

@@ -2,31 +2,19 @@
 
 import frappe
 import pytest
-from frappe.utils import add_to_date, now_datetime
+from frappe.utils import now_datetime
 
 from opt_consent import api, chain
 from opt_consent.controllers import ConsentTamperError
 from opt_consent.integrity import seal_rows, stored_rows, verify_record
 from opt_consent.opt_consent.report.opt_log_integrity import opt_log_integrity
-from tests.integration.factories import make_phone, snapshot, user
+from tests.integration.factories import make_phone, make_phone_with_history, snapshot, user
 
 STEPS = ((50, "opt_in", "Call"), (40, "opt_in", "Text"), (30, "opt_out", "Call"), (20, "opt_out", "Text"))
 
 
 def phone_with_history(steps=STEPS):
-	phone = make_phone()
-	for minutes, action, channel in steps:
-		at = add_to_date(now_datetime(), minutes=-minutes)
-		getattr(api, action)(
-			doctype="Phone",
-			name=phone.name,
-			channel=channel,
-			date=at.date().isoformat(),
-			time=at.strftime("%H:%M:%S"),
-			method="Verbal",
-			note=f"{action} {channel}",
-		)
-	return phone.name
+	return make_phone_with_history(steps, notes=True)
 
 
 def rows_of(name):
@@ -198,7 +186,7 @@ def test_the_report_names_the_first_broken_row_of_each_record():
 	rows = rows_of(broken)
 	frappe.db.set_value("Opt Log", rows[2].name, "note", "edited", update_modified=False)
 	frappe.set_user(user("manager"))
-	columns, data, *_rest = opt_log_integrity.execute({"record_type": "Phone"})
+	_columns, data, *_rest = opt_log_integrity.execute({"record_type": "Phone"})
 	by_name = {row["record"]: row for row in data}
 	assert by_name[clean]["status"] == "Verified" and by_name[clean]["broken_idx"] is None
 	assert (by_name[broken]["status"], by_name[broken]["broken_idx"], by_name[broken]["broken_row"]) == (

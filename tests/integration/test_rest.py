@@ -3,16 +3,10 @@
 import frappe
 import pytest
 import requests
-from frappe.utils import add_to_date, now_datetime
 
-from tests.integration.factories import API_KEYS, COMMITTED, random_email, random_number, user
+from tests.integration.factories import API_KEYS, COMMITTED, random_email, random_number, user, when
 
 METHOD = "/api/method/opt_consent.api."
-
-
-def when(minutes_ago: int = 5) -> dict:
-	at = add_to_date(now_datetime(), minutes=-minutes_ago)
-	return {"date": at.date().isoformat(), "time": at.strftime("%H:%M:%S")}
 
 
 class Client:
@@ -93,10 +87,14 @@ def test_phone_created_through_rest_walks_every_seed_scenario(client):
 def test_email_created_through_rest_opts_in_and_out(client):
 	email = client.create("Email", email_id=random_email())
 	name = email["name"]
-	response = client.action("opt_in", doctype="Email", name=name, channel="Email", method="Web Form", **when(20))
+	response = client.action(
+		"opt_in", doctype="Email", name=name, channel="Email", method="Web Form", **when(20)
+	)
 	assert response.status_code == 200, response.text
 	assert response.json()["message"]["email_opt"] == 1
-	response = client.action("opt_out", doctype="Email", name=name, channel="Email", method="Email Reply", **when(10))
+	response = client.action(
+		"opt_out", doctype="Email", name=name, channel="Email", method="Email Reply", **when(10)
+	)
 	doc = response.json()["message"]
 	assert (doc["email_opt"], doc["active"], doc["do_not_email"]) == (0, 0, 1)
 
@@ -111,15 +109,21 @@ def test_http_statuses(server, client):
 	assert "already opted in" in refused.text
 	missing = client.action("opt_in", doctype="Phone", name=name)
 	assert missing.status_code == 417 and "Channel is required" in missing.text
-	not_found = client.action("opt_out", doctype="Phone", name="PHN-NOPE", channel="Call", method="Verbal", **when())
+	not_found = client.action(
+		"opt_out", doctype="Phone", name="PHN-NOPE", channel="Call", method="Verbal", **when()
+	)
 	assert not_found.status_code == 404
 	auditor = Client(server, "auditor").action(
 		"opt_out", doctype="Phone", name=name, channel="Call", method="Verbal", **when()
 	)
 	assert auditor.status_code == 403
-	guest = Client(server, None).action("opt_out", doctype="Phone", name=name, channel="Call", method="Verbal", **when())
+	guest = Client(server, None).action(
+		"opt_out", doctype="Phone", name=name, channel="Call", method="Verbal", **when()
+	)
 	assert guest.status_code == 403
-	by_get = client.get(METHOD + "opt_out", doctype="Phone", name=name, channel="Call", method="Verbal", **when())
+	by_get = client.get(
+		METHOD + "opt_out", doctype="Phone", name=name, channel="Call", method="Verbal", **when()
+	)
 	assert by_get.status_code in (403, 405)
 	assert [r["action"] for r in stored("Phone", name)["opt_logs"]] == ["Opt In"]
 

@@ -2,26 +2,13 @@
 
 import frappe
 import pytest
-from frappe.utils import add_to_date, now_datetime
 
-from opt_consent import api
 from opt_consent.controllers import ConsentTamperError
-from tests.integration.factories import make_email, make_phone, snapshot, user
+from tests.integration.factories import make_email, make_phone, make_phone_with_history, snapshot, user
 
 
 def _phone_with_history():
-	phone = make_phone()
-	for minutes, action, channel in ((30, "opt_in", "Call"), (20, "opt_in", "Text")):
-		at = add_to_date(now_datetime(), minutes=-minutes)
-		getattr(api, action)(
-			doctype="Phone",
-			name=phone.name,
-			channel=channel,
-			date=at.date().isoformat(),
-			time=at.strftime("%H:%M:%S"),
-			method="Verbal",
-		)
-	return frappe.get_doc("Phone", phone.name)
+	return frappe.get_doc("Phone", make_phone_with_history())
 
 
 @pytest.mark.parametrize(
@@ -58,12 +45,17 @@ def _tamper(doc, how):
 		for i, row in enumerate(doc.opt_logs, 1):
 			row.idx = i
 	elif how == "insert":
-		doc.append("opt_logs", {"channel": "Call", "action": "Opt Out", "event_date": "2026-01-01", "event_time": "10:00:00"})
+		doc.append(
+			"opt_logs",
+			{"channel": "Call", "action": "Opt Out", "event_date": "2026-01-01", "event_time": "10:00:00"},
+		)
 	elif how == "recorded by":
 		doc.opt_logs[1].recorded_by = "Guest"
 
 
-@pytest.mark.parametrize("how", ["edit", "edit time", "delete", "delete all", "reorder", "insert", "recorded by"])
+@pytest.mark.parametrize(
+	"how", ["edit", "edit time", "delete", "delete all", "reorder", "insert", "recorded by"]
+)
 def test_form_save_cannot_change_the_log(how):
 	doc = _phone_with_history()
 	before = snapshot("Phone", doc.name)
@@ -79,7 +71,11 @@ def test_new_record_cannot_arrive_with_consent_or_a_log():
 	with pytest.raises(ConsentTamperError):
 		make_email(email_opt_in_date="2026-01-01")
 	with pytest.raises(ConsentTamperError):
-		make_phone(opt_logs=[{"channel": "Call", "action": "Opt In", "event_date": "2026-01-01", "event_time": "10:00"}])
+		make_phone(
+			opt_logs=[
+				{"channel": "Call", "action": "Opt In", "event_date": "2026-01-01", "event_time": "10:00"}
+			]
+		)
 
 
 def test_active_and_do_not_call_stay_editable_with_change_tracking():

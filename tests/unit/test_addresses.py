@@ -44,8 +44,19 @@ def test_email_is_lower_cased_and_trimmed():
 
 @pytest.mark.parametrize(
 	"address",
-	["", None, "jane", "jane@", "@example.com", "jane@example", "a@b.com, c@d.com", "Jane <jane@example.com>",
-	 "jane..doe@example.com", "x" * 250 + "@example.com", "<b>@example.com"],
+	[
+		"",
+		None,
+		"jane",
+		"jane@",
+		"@example.com",
+		"jane@example",
+		"a@b.com, c@d.com",
+		"Jane <jane@example.com>",
+		"jane..doe@example.com",
+		"x" * 250 + "@example.com",
+		"<b>@example.com",
+	],
 )
 def test_bad_emails_are_refused(address):
 	with pytest.raises(Refused):

@@ -1,6 +1,7 @@
 """The log's hash chain: sealing, canonical values, and naming the first broken row."""
 
 import datetime as dt
+import itertools
 import json
 
 import pytest
@@ -56,7 +57,7 @@ def test_sealed_rows_verify_and_chain():
 	rows = sealed()
 	assert chain.verify(rows, "Phone", "PHN-00001") is None
 	assert rows[0]["prev_hash"] == ""
-	for before, after in zip(rows, rows[1:]):
+	for before, after in itertools.pairwise(rows):
 		assert after["prev_hash"] == before["row_hash"]
 	assert {row["hash_scheme"] for row in rows} == {1}
 	assert all(len(row["row_hash"]) == 64 for row in rows)
@@ -239,7 +240,7 @@ def test_tampering_is_always_detected_at_or_before_the_first_changed_row(operati
 		elif operation == "swap" and i + 1 < len(rows):
 			rows[i], rows[i + 1] = rows[i + 1], rows[i]
 			rows[i]["idx"], rows[i + 1]["idx"] = i + 1, i + 2
-	changed = [i for i, (row, before) in enumerate(zip(rows, original)) if row != before]
+	changed = [i for i, (row, before) in enumerate(zip(rows, original, strict=False)) if row != before]
 	if not changed:
 		return  # nothing was done, or it was undone (two swaps); the last row is never deleted
 	broken = chain.verify(rows, "Phone", "PHN-00001")

@@ -177,7 +177,9 @@ def test_opt_out_of_a_number_never_opted_in_is_recorded():
 
 
 def test_opt_out_after_lapse_is_recorded():
-	assert decide(OPT_OUT, TEXT, last=LastEvent(dt.datetime(2026, 1, 1), engine.LAPSED)).changes["text_opt"] == 0
+	assert (
+		decide(OPT_OUT, TEXT, last=LastEvent(dt.datetime(2026, 1, 1), engine.LAPSED)).changes["text_opt"] == 0
+	)
 
 
 @pytest.mark.parametrize(
@@ -194,7 +196,17 @@ def test_bad_methods_for_opt_in_are_refused(method, code):
 
 def test_unknown_method_is_refused():
 	with pytest.raises(Refused) as info:
-		engine.decide(PHONE, engine.initial_state(PHONE), OPT_IN, CALL, "2026-11-25", "10:00", "Carrier pigeon", None, now=NOW)
+		engine.decide(
+			PHONE,
+			engine.initial_state(PHONE),
+			OPT_IN,
+			CALL,
+			"2026-11-25",
+			"10:00",
+			"Carrier pigeon",
+			None,
+			now=NOW,
+		)
 	assert info.value.code == "unknown_method"
 	assert "Carrier pigeon" in str(info.value)
 
@@ -283,7 +295,9 @@ PHONE_STEPS = st.tuples(
 	st.sampled_from([OPT_IN, OPT_OUT, TEXT_REAUTH]),
 	st.sampled_from([CALL, TEXT]),
 	st.integers(min_value=0, max_value=3 * 24 * 60),  # minutes after the previous event
-	st.sampled_from([VERBAL, Method("Written"), Method("Out only", for_opt_in=False), Method("Off", enabled=False)]),
+	st.sampled_from(
+		[VERBAL, Method("Written"), Method("Out only", for_opt_in=False), Method("Off", enabled=False)]
+	),
 )
 
 

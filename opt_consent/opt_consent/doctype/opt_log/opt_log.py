@@ -21,6 +21,8 @@ class OptLog(Document):
 
 	def refuse(self):
 		frappe.throw(
-			_("Opt In/Out Log rows are evidence: they are recorded by consent actions and cannot be changed."),
+			_(
+				"Opt In/Out Log rows are evidence: they are recorded by consent actions and cannot be changed."
+			),
 			exc=frappe.PermissionError,
 		)
