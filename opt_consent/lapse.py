@@ -172,36 +172,49 @@ def run(on: dt.date | None = None, batch_size: int = BATCH_SIZE) -> int:
 	on = on or today()
 	# heal the stored dates first (a consent action racing a settings change may have used the old rules)
 	recompute_phones(rules, on)
-	lapsed, after = 0, ""
-	while names := find_lapse_candidates(on, after, batch_size):
-		lapsed += lapse_phones(names, rules, on)
-		after = names[-1]
+	lapsed, skipped = 0, set()
+	while names := find_lapse_candidates(on, skipped, batch_size):
+		done = lapse_batch(names, rules, on)
+		lapsed += len(done)
+		# a candidate the re-check under the lock did not lapse (reauthorised meanwhile) is not read again
+		skipped.update(set(names) - set(done))
 	mark_due(on)
 	return lapsed
 
 
-def find_lapse_candidates(on: dt.date, after: str = "", limit: int = BATCH_SIZE) -> list[str]:
-	"""Phones with texting consent whose stored lapse date has come (indexed range), read without a lock."""
+def find_lapse_candidates(on: dt.date, skipped=(), limit: int = BATCH_SIZE) -> list[str]:
+	"""Phones with texting consent whose stored lapse date has come, read without a lock.
+
+	A range on the index (text_opt, text_consent_lapses_on), in its order: each batch the job lapses drops
+	out of the range, so the next read starts where the last one ended.
+	"""
 	phone = frappe.qb.DocType("Phone")
-	return (
+	query = (
 		frappe.qb.from_(phone)
 		.select(phone.name)
-		.where(phone.text_consent_lapses_on <= on)
 		.where(phone.text_opt == 1)
-		.where(phone.name > after)
-		.orderby(phone.name)
+		.where(phone.text_consent_lapses_on <= on)
+		.orderby(phone.text_consent_lapses_on)
 		.limit(limit)
-	).run(pluck=True)
+	)
+	if skipped:
+		query = query.where(phone.name.notin(list(skipped)))
+	return query.run(pluck=True)
 
 
 def lapse_phones(names: Sequence[str], rules: reauth.Rules, on: dt.date) -> int:
-	"""Lock ``names``, re-check the rule on the locked rows, lapse those still lapsed. Returns the count.
+	"""Lock ``names``, re-check the rule on the locked rows, lapse those still lapsed. Returns the count."""
+	return len(lapse_batch(names, rules, on))
+
+
+def lapse_batch(names: Sequence[str], rules: reauth.Rules, on: dt.date) -> list[str]:
+	"""Lock ``names``, re-check the rule on the locked rows, lapse those still lapsed. Returns their names.
 
 	The lock is the one :func:`opt_consent.consent.record_action` takes, so a staff action on one of these
 	phones waits for this transaction (and then sees the lapse), or this waits for it (and then re-checks).
 	"""
 	if not names:
-		return 0
+		return []
 	phone = frappe.qb.DocType("Phone")
 	locked = (
 		frappe.qb.from_(phone)
@@ -217,7 +230,7 @@ def lapse_phones(names: Sequence[str], rules: reauth.Rules, on: dt.date) -> int:
 		if result.status == reauth.LAPSED:
 			due.append((rules.period_for(row.text_opt_in_method), result.lapses_on, row.name))
 	if not due:
-		return 0
+		return []
 
 	now = now_datetime()
 	due.sort()
@@ -236,7 +249,7 @@ def lapse_phones(names: Sequence[str], rules: reauth.Rules, on: dt.date) -> int:
 	insert_log_rows(
 		engine.PHONE, [(name, lapsed_log(lapses_on, now)) for _p, lapses_on, name in due], now=now
 	)
-	return len(due)
+	return [name for _period, _date_, name in due]
 
 
 def lapsed_log(lapses_on: dt.date, now: dt.datetime) -> dict:

@@ -144,6 +144,28 @@ def test_phone_reauthorised_between_the_jobs_read_and_its_write_is_not_lapsed(mo
 	assert [r.action for r in stored.opt_logs] == ["Opt In", "Text Reauth"]
 
 
+def test_a_candidate_the_recheck_keeps_is_read_once_and_the_job_ends(monkeypatch):
+	"""A stale stored lapse date (e.g. settings changed meanwhile) makes a candidate the re-check keeps."""
+	make_reauth_settings(30, 0)
+	fresh = make_texting_phone(3)
+	old = make_texting_phone(31)
+	frappe.db.set_value("Phone", fresh.name, "text_consent_lapses_on", add_days(today(), -1))
+	monkeypatch.setattr(lapse, "recompute_phones", lambda *args, **kwargs: 0)
+	reads = []
+	find = lapse.find_lapse_candidates
+
+	def counting_find(*args, **kwargs):
+		names = find(*args, **kwargs)
+		reads.append(names)
+		return names
+
+	monkeypatch.setattr(lapse, "find_lapse_candidates", counting_find)
+	assert lapse.run(batch_size=1) >= 1
+	assert sum(names.count(fresh.name) for names in reads) == 1
+	assert phone(fresh.name).text_opt == 1 and lapsed_rows(fresh.name) == []
+	assert phone(old.name).text_opt == 0 and len(lapsed_rows(old.name)) == 1
+
+
 def test_lapse_phones_rechecks_the_rule_on_the_locked_rows():
 	make_reauth_settings(30, 0)
 	fresh = make_texting_phone(3)
