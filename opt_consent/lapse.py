@@ -172,34 +172,40 @@ def run(on: dt.date | None = None, batch_size: int = BATCH_SIZE) -> int:
 	on = on or today()
 	# heal the stored dates first (a consent action racing a settings change may have used the old rules)
 	recompute_phones(rules, on)
-	lapsed, skipped = 0, set()
-	while names := find_lapse_candidates(on, skipped, batch_size):
-		done = lapse_batch(names, rules, on)
-		lapsed += len(done)
-		# a candidate the re-check under the lock did not lapse (reauthorised meanwhile) is not read again
-		skipped.update(set(names) - set(done))
+	lapsed, after = 0, None
+	while candidates := find_lapse_candidates(on, after, batch_size):
+		lapsed += len(lapse_batch([name for _lapses_on, name in candidates], rules, on))
+		after = candidates[-1]
 	mark_due(on)
 	return lapsed
 
 
-def find_lapse_candidates(on: dt.date, skipped=(), limit: int = BATCH_SIZE) -> list[str]:
-	"""Phones with texting consent whose stored lapse date has come, read without a lock.
+def find_lapse_candidates(
+	on: dt.date, after: tuple[dt.date, str] | None = None, limit: int = BATCH_SIZE
+) -> list[tuple[dt.date, str]]:
+	"""``(lapse date, name)`` of phones with texting consent whose stored lapse date has come, read without
+	a lock, in the order of the index (text_opt, text_consent_lapses_on, name), after ``after``.
 
-	A range on the index (text_opt, text_consent_lapses_on), in its order: each batch the job lapses drops
-	out of the range, so the next read starts where the last one ended.
+	Keyset paging on the index: a batch starts where the last one ended, so it never walks again over the
+	index entries of the phones earlier batches lapsed (or re-checked and kept).
 	"""
 	phone = frappe.qb.DocType("Phone")
 	query = (
 		frappe.qb.from_(phone)
-		.select(phone.name)
+		.select(phone.text_consent_lapses_on, phone.name)
 		.where(phone.text_opt == 1)
 		.where(phone.text_consent_lapses_on <= on)
 		.orderby(phone.text_consent_lapses_on)
+		.orderby(phone.name)
 		.limit(limit)
 	)
-	if skipped:
-		query = query.where(phone.name.notin(list(skipped)))
-	return query.run(pluck=True)
+	if after:
+		last_date, last_name = after
+		query = query.where(
+			(phone.text_consent_lapses_on > last_date)
+			| ((phone.text_consent_lapses_on == last_date) & (phone.name > last_name))
+		)
+	return [(getdate(lapses_on), name) for lapses_on, name in query.run()]
 
 
 def lapse_phones(names: Sequence[str], rules: reauth.Rules, on: dt.date) -> int:

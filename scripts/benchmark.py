@@ -391,11 +391,15 @@ def explain(count: int) -> list[dict]:
 		"can_contact: Email by normalised address": frappe.qb.from_(email)
 		.select(email.name, email.email_opt)
 		.where(email.email_normalized == "someone@example.com"),
-		"lapse job: candidates (lapse date come, Text Opt on)": frappe.qb.from_(phone)
-		.select(phone.name)
-		.where(phone.text_consent_lapses_on <= lapse.today())
+		"lapse job: candidates (lapse date come, Text Opt on), a later batch": frappe.qb.from_(phone)
+		.select(phone.text_consent_lapses_on, phone.name)
 		.where(phone.text_opt == 1)
-		.where(phone.name > "")
+		.where(phone.text_consent_lapses_on <= lapse.today())
+		.where(
+			(phone.text_consent_lapses_on > lapse.today() - dt.timedelta(days=2))
+			| ((phone.text_consent_lapses_on == lapse.today() - dt.timedelta(days=2)) & (phone.name > PREFIX))
+		)
+		.orderby(phone.text_consent_lapses_on)
 		.orderby(phone.name)
 		.limit(500),
 		"lapse job: newly due phones": frappe.qb.from_(phone)

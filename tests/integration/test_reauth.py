@@ -128,12 +128,13 @@ def test_phone_reauthorised_between_the_jobs_read_and_its_write_is_not_lapsed(mo
 	seen = []
 
 	def find_then_reauthorise(*args, **kwargs):
-		names = find(*args, **kwargs)
+		candidates = find(*args, **kwargs)
+		names = [name for _lapses_on, name in candidates]
 		if old.name in names and not seen:
 			seen.extend(names)
 			# a member of staff records a Text Reauth after the job read its candidates
 			reauth_now(old.name)
-		return names
+		return candidates
 
 	monkeypatch.setattr(lapse, "find_lapse_candidates", find_then_reauthorise)
 	lapse.run()
@@ -155,9 +156,9 @@ def test_a_candidate_the_recheck_keeps_is_read_once_and_the_job_ends(monkeypatch
 	find = lapse.find_lapse_candidates
 
 	def counting_find(*args, **kwargs):
-		names = find(*args, **kwargs)
-		reads.append(names)
-		return names
+		candidates = find(*args, **kwargs)
+		reads.append([name for _lapses_on, name in candidates])
+		return candidates
 
 	monkeypatch.setattr(lapse, "find_lapse_candidates", counting_find)
 	assert lapse.run(batch_size=1) >= 1
