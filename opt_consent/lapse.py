@@ -173,21 +173,37 @@ def run(on: dt.date | None = None, batch_size: int = BATCH_SIZE) -> int:
 	# heal the stored dates first (a consent action racing a settings change may have used the old rules)
 	recompute_phones(rules, on)
 	lapsed, after = 0, None
-	while candidates := find_lapse_candidates(on, after, batch_size):
+	by_name = backlog(on)
+	while candidates := find_lapse_candidates(on, after, batch_size, by_name=by_name):
 		lapsed += len(lapse_batch([name for _lapses_on, name in candidates], rules, on))
 		after = candidates[-1]
 	mark_due(on)
 	return lapsed
 
 
+# Above this share of the phones with texting consent lapsing in one run (a backlog, e.g. the first run after
+# the rule is switched on), the job walks the table in primary-key order: contiguous batches cost less than
+# the scattered rows the lapse-date index leads to. Below it (a daily run), the index is walked.
+BACKLOG_SHARE = 0.2
+
+
+def backlog(on: dt.date) -> bool:
+	"""Whether so many phones lapse by ``on`` that walking the table beats walking the lapse-date index."""
+	lapsing = frappe.db.count("Phone", {"text_opt": 1, "text_consent_lapses_on": ["<=", on]})
+	if not lapsing:
+		return False
+	return lapsing > BACKLOG_SHARE * frappe.db.count("Phone", {"text_opt": 1})
+
+
 def find_lapse_candidates(
-	on: dt.date, after: tuple[dt.date, str] | None = None, limit: int = BATCH_SIZE
+	on: dt.date, after: tuple[dt.date, str] | None = None, limit: int = BATCH_SIZE, by_name: bool = False
 ) -> list[tuple[dt.date, str]]:
 	"""``(lapse date, name)`` of phones with texting consent whose stored lapse date has come, read without
-	a lock, in the order of the index (text_opt, text_consent_lapses_on, name), after ``after``.
+	a lock, after ``after``: keyset paging, so a batch starts where the last one ended and never walks again
+	over the rows earlier batches lapsed (or re-checked and kept).
 
-	Keyset paging on the index: a batch starts where the last one ended, so it never walks again over the
-	index entries of the phones earlier batches lapsed (or re-checked and kept).
+	In the order of the index (text_opt, text_consent_lapses_on, name), or ``by_name`` in primary-key order
+	(see :data:`BACKLOG_SHARE`).
 	"""
 	phone = frappe.qb.DocType("Phone")
 	query = (
@@ -195,16 +211,20 @@ def find_lapse_candidates(
 		.select(phone.text_consent_lapses_on, phone.name)
 		.where(phone.text_opt == 1)
 		.where(phone.text_consent_lapses_on <= on)
-		.orderby(phone.text_consent_lapses_on)
-		.orderby(phone.name)
 		.limit(limit)
 	)
-	if after:
-		last_date, last_name = after
-		query = query.where(
-			(phone.text_consent_lapses_on > last_date)
-			| ((phone.text_consent_lapses_on == last_date) & (phone.name > last_name))
-		)
+	if by_name:
+		query = query.orderby(phone.name)
+		if after:
+			query = query.where(phone.name > after[1])
+	else:
+		query = query.orderby(phone.text_consent_lapses_on).orderby(phone.name)
+		if after:
+			last_date, last_name = after
+			query = query.where(
+				(phone.text_consent_lapses_on > last_date)
+				| ((phone.text_consent_lapses_on == last_date) & (phone.name > last_name))
+			)
 	return [(getdate(lapses_on), name) for lapses_on, name in query.run()]
 
 
