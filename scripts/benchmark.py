@@ -560,7 +560,7 @@ def markdown(report: dict, arguments: str) -> str:
 				f"- 1,000,000 phones in under 60 s: not measured in this run ({phones:,} phones, {seconds:.1f} s, "
 				f"half of them lapsing). Scaled linearly that is about {seconds * 1_000_000 / phones:.0f} s; "
 				f"the floor alone scales to about {sweep['floor']['median_ms'] / 1000 * 1_000_000 / phones:.0f} s. "
-				"Run with `--million` to measure it."
+				"Run with `--million` to measure it; docs/PERFORMANCE-1M.md is such a run (a daily run's share)."
 			)
 	lines += ["", *CHANGES]
 	lines += ["", "## Query plans (EXPLAIN, on the generated data)", ""]
