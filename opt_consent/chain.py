@@ -17,11 +17,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from opt_consent.engine import Policy, Refused, _, owned_fields, replay
+from opt_consent.engine import Policy, Refused, _, owned_fields, parse_time, replay
 
 # The scheme new rows are sealed with.
 CURRENT_SCHEME = 1
@@ -41,8 +40,6 @@ SCHEME_1_FIELDS: tuple[tuple[str, str], ...] = (
 	("message_id", _TEXT),
 	("honour_by", _DATE),
 )
-
-_TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?$")
 
 
 class Unreadable(ValueError):
@@ -92,22 +89,13 @@ def canonical(kind: str, value) -> str:
 
 
 def _time(value) -> dt.time:
+	"""A time from any form a row may hold it in (the engine's parser, plus datetimes)."""
 	if isinstance(value, dt.datetime):
 		return value.time()
-	if isinstance(value, dt.time):
-		return value.replace(tzinfo=None)
-	if isinstance(value, dt.timedelta):
-		if 0 <= value.total_seconds() < 86400:
-			return (dt.datetime.min + value).time()
-		raise Unreadable(value)
-	match = _TIME_RE.match(str(value).strip())
-	if match:
-		hour, minute, second, fraction = match.groups()
-		try:
-			return dt.time(int(hour), int(minute), int(second or 0), int((fraction or "0").ljust(6, "0")))
-		except ValueError:
-			pass
-	raise Unreadable(value)
+	try:
+		return parse_time(value if isinstance(value, dt.time | dt.timedelta) else str(value))
+	except Refused:
+		raise Unreadable(value) from None
 
 
 def serialise_v1(row, doctype: str, name: str, prev_hash: str) -> bytes:
