@@ -9,7 +9,7 @@ import pytest
 from frappe.utils import add_to_date, now_datetime
 
 from tests.integration.factories import COMMITTED, make_method, random_email, random_number, snapshot
-from tests.integration.test_rest import METHOD, Client
+from tests.integration.http import METHOD, Client, message_of
 
 DISABLED, IN_ONLY, OUT_ONLY = "OC Bad Input Disabled", "OC Bad Input In Only", "OC Bad Input Out Only"
 
@@ -48,15 +48,6 @@ def created(doctype: str, fields: dict) -> bool:
 	frappe.db.rollback()
 	field = "email_id" if doctype == "Email" else "phone"
 	return bool(fields.get(field)) and bool(frappe.db.exists(doctype, {field: fields[field]}))
-
-
-def message_of(response) -> str:
-	try:
-		body = response.json()
-	except ValueError:
-		return response.text
-	messages = [json.loads(m).get("message", m) for m in json.loads(body.get("_server_messages") or "[]")]
-	return " ".join(str(m) for m in messages) + " " + str(body.get("exception") or "")
 
 
 def call_out(r, **change):

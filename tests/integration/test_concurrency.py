@@ -13,7 +13,7 @@ from opt_consent import engine
 from opt_consent.consent import get_policy
 from opt_consent.integrity import verify_record
 from tests.integration.factories import API_KEYS, random_number
-from tests.integration.test_rest import METHOD, Client
+from tests.integration.http import METHOD, Client, message_of
 
 CLIENTS = 50
 # The refusals a race may produce: each a clear consent message, never a server error.
@@ -32,15 +32,6 @@ ACTIONS = (
 	("opt_out", {"doctype": "Phone", "channel": "Call"}),
 	("text_reauth", {}),
 )
-
-
-def message_of(response) -> str:
-	try:
-		body = response.json()
-	except ValueError:
-		return response.text
-	messages = [json.loads(m).get("message", m) for m in json.loads(body.get("_server_messages") or "[]")]
-	return " ".join(str(m) for m in messages) or str(body.get("exception") or body)
 
 
 def fresh(doctype: str, name: str) -> dict:

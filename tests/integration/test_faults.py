@@ -12,7 +12,7 @@ from frappe.model.document import Document
 from opt_consent import api
 from opt_consent.integrity import verify_record
 from tests.integration.factories import COMMITTED, make_phone, random_number, snapshot, when
-from tests.integration.test_rest import Client
+from tests.integration.http import Client
 
 
 class Injected(Exception):

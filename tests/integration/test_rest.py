@@ -2,41 +2,9 @@
 
 import frappe
 import pytest
-import requests
 
-from tests.integration.factories import API_KEYS, COMMITTED, random_email, random_number, user, when
-
-METHOD = "/api/method/opt_consent.api."
-
-
-class Client:
-	def __init__(self, url: str, key: str | None):
-		self.url = url
-		self.session = requests.Session()
-		if key:
-			self.session.headers["Authorization"] = API_KEYS[key]
-
-	def post(self, path: str, /, **data):
-		return self.session.post(self.url + path, json=data, timeout=30)
-
-	def put(self, path: str, /, **data):
-		return self.session.put(self.url + path, json=data, timeout=30)
-
-	def get(self, path: str, /, **params):
-		return self.session.get(self.url + path, params=params, timeout=30)
-
-	def delete(self, path: str):
-		return self.session.delete(self.url + path, timeout=30)
-
-	def create(self, doctype: str, **fields) -> dict:
-		response = self.post(f"/api/resource/{doctype}", **fields)
-		assert response.status_code == 200, response.text
-		doc = response.json()["data"]
-		COMMITTED.append((doctype, doc["name"]))
-		return doc
-
-	def action(self, method: str, /, **data):
-		return self.post(METHOD + method, **data)
+from tests.integration.factories import random_email, random_number, user, when
+from tests.integration.http import METHOD, Client
 
 
 @pytest.fixture
