@@ -4,7 +4,7 @@ import frappe
 from frappe import _
 
 from opt_consent import engine
-from opt_consent.consent import begin_fresh, record_action, require
+from opt_consent.consent import begin_fresh, record_action, require, require_consent_doctype
 from opt_consent.controllers import count_log_rows, log_rows
 
 
@@ -59,8 +59,7 @@ def get_log(
 ) -> dict:
 	"""A page of a record's Opt In/Out Log, newest first, with the total count (the form loads the newest rows)."""
 	require(doctype=doctype, name=name)
-	if doctype not in engine.DOCTYPES:
-		frappe.throw(_("Consent is only recorded on a Phone or an Email."))
+	require_consent_doctype(doctype)
 	frappe.has_permission(doctype, "read", name, throw=True)
 	start, page_length = max(0, start), min(max(1, page_length), 500)
 	return {
@@ -110,8 +109,7 @@ def verify_log(doctype: str | None = None, name: str | None = None) -> dict:
 
 	require_integrity_role()
 	require(doctype=doctype, name=name)
-	if doctype not in engine.DOCTYPES:
-		frappe.throw(_("Consent is only recorded on a Phone or an Email."))
+	require_consent_doctype(doctype)
 	frappe.has_permission(doctype, "read", name, throw=True)
 	return verify_record(doctype, name)
 

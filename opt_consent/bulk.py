@@ -7,8 +7,7 @@ import frappe
 from frappe import _
 from frappe.utils import strip_html
 
-from opt_consent import engine
-from opt_consent.consent import record_action
+from opt_consent.consent import record_action, require_consent_doctype
 
 # More than this in one request is refused as a whole: use a background job or several selections.
 MAX_RECORDS = 500
@@ -36,8 +35,7 @@ def parse_names(names) -> list[str]:
 
 def bulk_record(doctype: str | None, names, action: str, channel: str | None, date, time, method) -> dict:
 	"""Apply ``action`` to every record; return ``{"succeeded": n, "refused": [{"name", "reason"}]}``."""
-	if doctype not in engine.DOCTYPES:
-		frappe.throw(_("Consent can only be recorded on a Phone or an Email."), title=_("Not recorded"))
+	require_consent_doctype(doctype)
 	frappe.has_permission(doctype, "write", throw=True)
 	names = parse_names(names)
 

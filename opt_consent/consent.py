@@ -110,6 +110,14 @@ def require(**arguments) -> None:
 			)
 
 
+def require_consent_doctype(doctype) -> None:
+	"""Refuse a doctype that is not a consent record (Phone or Email), with the engine's message."""
+	if doctype not in engine.DOCTYPES:
+		refuse(
+			engine.Refused("bad_doctype", engine._("Consent can only be recorded on a Phone or an Email."))
+		)
+
+
 def begin_fresh() -> None:
 	"""In a web request that has written nothing, start a new transaction (an API action does this first).
 
@@ -155,10 +163,7 @@ def record_action(
 	Runs in the caller's transaction: any error leaves the database as it was.
 	"""
 	require(doctype=doctype, name=name, channel=channel)
-	if doctype not in engine.DOCTYPES:
-		refuse(
-			engine.Refused("bad_doctype", engine._("Consent can only be recorded on a Phone or an Email."))
-		)
+	require_consent_doctype(doctype)
 	doc = frappe.get_doc(doctype, name, for_update=True)
 	guard_snapshot(doc)
 	if check_permission:

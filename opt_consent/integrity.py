@@ -118,8 +118,9 @@ def check(doctype: str, record, rows: list) -> dict:
 
 
 def verify_record(doctype: str, name: str) -> dict:
-	if doctype not in engine.DOCTYPES:
-		frappe.throw(_("Consent can only be recorded on a Phone or an Email."))
+	from opt_consent.consent import require_consent_doctype  # consent imports this module
+
+	require_consent_doctype(doctype)
 	record = frappe.db.get_value(doctype, name, ["name", *engine.owned_fields(doctype)], as_dict=True)
 	if not record:
 		raise frappe.DoesNotExistError(_("{0} {1} not found").format(_(doctype), name))
