@@ -46,7 +46,9 @@ def ensure_indexes() -> None:
 
 
 def after_migrate() -> None:
+	# Also repairs a site whose install ran against a stale module list (no doctypes, no roles).
 	seed()
+	ensure_indexes()
 
 
 def seed() -> None:

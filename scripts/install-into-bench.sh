@@ -26,8 +26,13 @@ if command -v uv >/dev/null 2>&1; then
 else
 	env/bin/python -m pip install --quiet -e apps/opt_consent
 fi
+# Frappe caches the list of app modules in Redis: after apps.txt changes, drop the site's cache, or
+# install-app resolves this app's doctypes against the stale list and creates none of them.
+bench --site "$site" clear-cache
 if ! bench --site "$site" list-apps 2>/dev/null | grep -q '^opt_consent'; then
 	bench --site "$site" install-app opt_consent
 fi
+# migrate syncs every doctype and re-runs the idempotent seeding (roles, methods, settings, indexes), so a
+# re-run repairs a site an earlier failed install left half-installed.
 bench --site "$site" migrate
 bench build --app opt_consent
