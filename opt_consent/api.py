@@ -1,11 +1,14 @@
-"""Whitelisted consent actions. Thin: argument checks, then :func:`opt_consent.consent.record_action`."""
+"""Whitelisted consent actions. Thin: argument checks, then :func:`opt_consent.adapters.consent.record_action`."""
 
 import frappe
-from frappe import _
 
-from opt_consent import engine
-from opt_consent.consent import begin_fresh, record_action, require, require_consent_doctype
-from opt_consent.controllers import count_log_rows, log_rows
+from opt_consent.adapters.consent import begin_fresh, record_action
+from opt_consent.adapters.gate import can_contact as gate_can_contact
+from opt_consent.adapters.integrity import require_integrity_role, verify_record
+from opt_consent.adapters.log import count_log_rows, log_rows
+from opt_consent.adapters.refusals import require, require_consent_doctype
+from opt_consent.bulk import bulk_record
+from opt_consent.core.channels import OPT_IN, OPT_OUT, PHONE, TEXT, TEXT_REAUTH
 
 
 @frappe.whitelist(methods=["POST"])
@@ -17,10 +20,16 @@ def opt_in(
 	time: str | None = None,
 	method: str | None = None,
 	note: str | None = None,
+	time_zone: str | None = None,
 ) -> dict:
-	"""Opt ``channel`` (Call, Text or Email) of a Phone or Email record in."""
+	"""Opt ``channel`` (Call, Text or Email) of a Phone or Email record in.
+
+	``date`` and ``time`` are read in ``time_zone`` (an IANA name; default the site's).
+	"""
 	begin_fresh()
-	return record_action(doctype, name, engine.OPT_IN, channel, date, time, method, note=note).as_dict()
+	return record_action(
+		doctype, name, OPT_IN, channel, date, time, method, note=note, time_zone=time_zone
+	).as_dict()
 
 
 @frappe.whitelist(methods=["POST"])
@@ -32,10 +41,16 @@ def opt_out(
 	time: str | None = None,
 	method: str | None = None,
 	note: str | None = None,
+	time_zone: str | None = None,
 ) -> dict:
-	"""Opt ``channel`` (Call, Text or Email) of a Phone or Email record out."""
+	"""Opt ``channel`` (Call, Text or Email) of a Phone or Email record out.
+
+	``date`` and ``time`` are read in ``time_zone`` (an IANA name; default the site's).
+	"""
 	begin_fresh()
-	return record_action(doctype, name, engine.OPT_OUT, channel, date, time, method, note=note).as_dict()
+	return record_action(
+		doctype, name, OPT_OUT, channel, date, time, method, note=note, time_zone=time_zone
+	).as_dict()
 
 
 @frappe.whitelist(methods=["POST"])
@@ -45,11 +60,12 @@ def text_reauth(
 	time: str | None = None,
 	method: str | None = None,
 	note: str | None = None,
+	time_zone: str | None = None,
 ) -> dict:
-	"""Reauthorise texting on a Cell Phone."""
+	"""Reauthorise texting on a Cell Phone (``date`` / ``time`` in ``time_zone``, default the site's)."""
 	begin_fresh()
 	return record_action(
-		engine.PHONE, name, engine.TEXT_REAUTH, engine.TEXT, date, time, method, note=note
+		PHONE, name, TEXT_REAUTH, TEXT, date, time, method, note=note, time_zone=time_zone
 	).as_dict()
 
 
@@ -76,26 +92,13 @@ def bulk_opt_out(
 	date: str | None = None,
 	time: str | None = None,
 	method: str | None = None,
+	time_zone: str | None = None,
 ) -> dict:
 	"""Opt ``channel`` of every record in ``names`` (a list or a JSON list) out, each on its own.
 
 	Returns ``{"succeeded": count, "refused": [{"name": ..., "reason": ...}]}``; a refusal undoes only itself.
 	"""
-	from opt_consent.bulk import bulk_record
-
-	return bulk_record(doctype, names, engine.OPT_OUT, channel, date, time, method)
-
-
-INTEGRITY_ROLES = ("System Manager", "Opt Consent Manager")
-
-
-def require_integrity_role() -> None:
-	"""Refuse anyone but an admin (``frappe.only_for`` is skipped under tests, so it is checked here)."""
-	if frappe.session.user != "Administrator" and not set(INTEGRITY_ROLES) & set(frappe.get_roles()):
-		frappe.throw(
-			_("Only a System Manager or an Opt Consent Manager can verify the consent log."),
-			exc=frappe.PermissionError,
-		)
+	return bulk_record(doctype, names, OPT_OUT, channel, date, time, method, time_zone)
 
 
 @frappe.whitelist(methods=["GET", "POST"])
@@ -103,10 +106,8 @@ def verify_log(doctype: str | None = None, name: str | None = None) -> dict:
 	"""Check a record's Opt In/Out Log: its hash chain, and its consent fields against a replay of the log.
 
 	Returns ``{"ok": bool, "rows": count, ...}``; when broken also ``idx`` and ``row`` (the first broken row,
-	empty when the fields disagree with the log as a whole), ``code`` and ``message``. Admins only.
+	empty when the fields disagree with the log as a whole), ``code`` and ``message``. Admins and auditors.
 	"""
-	from opt_consent.integrity import verify_record
-
 	require_integrity_role()
 	require(doctype=doctype, name=name)
 	require_consent_doctype(doctype)
@@ -118,8 +119,6 @@ def verify_log(doctype: str | None = None, name: str | None = None) -> dict:
 def can_contact(channel: str | None = None, address: str | None = None, at: str | None = None) -> dict:
 	"""May ``channel`` (Call, Text or Email) be used on ``address`` now, or at the past moment ``at``?
 
-	Answers ``{allowed, reason, doctype, record, address, at}``; see :func:`opt_consent.gate_adapter.can_contact`.
+	Answers ``{allowed, reason, doctype, record, address, at}``; see :func:`opt_consent.adapters.gate.can_contact`.
 	"""
-	from opt_consent.gate_adapter import can_contact as gate_can_contact
-
 	return gate_can_contact(channel, address, at)

@@ -7,7 +7,8 @@ import frappe
 from frappe import _
 from frappe.utils import strip_html
 
-from opt_consent.consent import record_action, require_consent_doctype
+from opt_consent.adapters.consent import record_action
+from opt_consent.adapters.refusals import require_consent_doctype
 
 # More than this in one request is refused as a whole: use a background job or several selections.
 MAX_RECORDS = 500
@@ -33,7 +34,9 @@ def parse_names(names) -> list[str]:
 	return names
 
 
-def bulk_record(doctype: str | None, names, action: str, channel: str | None, date, time, method) -> dict:
+def bulk_record(
+	doctype: str | None, names, action: str, channel: str | None, date, time, method, time_zone=None
+) -> dict:
 	"""Apply ``action`` to every record; return ``{"succeeded": n, "refused": [{"name", "reason"}]}``."""
 	require_consent_doctype(doctype)
 	frappe.has_permission(doctype, "write", throw=True)
@@ -45,7 +48,7 @@ def bulk_record(doctype: str | None, names, action: str, channel: str | None, da
 		messages = len(frappe.local.message_log)
 		frappe.db.savepoint(save_point)
 		try:
-			record_action(doctype, name, action, channel, date, time, method)
+			record_action(doctype, name, action, channel, date, time, method, time_zone=time_zone)
 		except (frappe.ValidationError, frappe.PermissionError, frappe.DoesNotExistError) as error:
 			frappe.db.rollback(save_point=save_point)
 			refused.append({"name": name, "reason": reason_of(error)})

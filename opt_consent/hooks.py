@@ -14,15 +14,20 @@ app_include_js = "opt_consent.bundle.js"
 after_install = "opt_consent.install.after_install"
 after_migrate = "opt_consent.install.after_migrate"
 
-# Frappe's mailer honours email consent: keep the global Email Unsubscribe in step (issue 5).
+# The desk reads the one channel description from its boot info.
+boot_session = "opt_consent.boot.boot_session"
+
 doc_events = {
-	"Email": {"on_update": "opt_consent.mail_sync.on_email_update"},
-	# Texting reauthorisation (issue 4): after a consent action, store the due and lapse dates.
-	"Phone": {"validate": "opt_consent.lapse.on_phone_validate"},
+	# Frappe's mailer honours email consent: keep the global Email Unsubscribe in step.
+	"Email": {"on_update": "opt_consent.adapters.mail_sync.on_email_update"},
+	# Texting reauthorisation: after a consent action, store the due and lapse dates.
+	"Phone": {"validate": "opt_consent.adapters.lapse.on_phone_validate"},
 }
 
-# Texting reauthorisation (issue 4): lapse texting consent whose period has run out.
+# Texting reauthorisation: lapse texting consent whose period has run out.
 scheduler_events = {"daily": ["opt_consent.tasks.lapse_texting_consent"]}
 
-# Texting reauthorisation (issue 4): the due / lapsed note on the Phone form.
+# Texting reauthorisation: the due / lapsed note on the Phone form.
 doctype_js = {"Phone": "public/js/phone_reauth.js"}
+
+before_uninstall = "opt_consent.install.before_uninstall"

@@ -8,6 +8,7 @@ body field. The secret is compared in constant time and never logged or returned
 from __future__ import annotations
 
 import hmac
+import re
 
 import frappe
 from frappe import _
@@ -15,10 +16,13 @@ from frappe.rate_limiter import rate_limit
 from frappe.utils import now_datetime
 from frappe.utils.password import get_decrypted_password
 
-from opt_consent import engine, gate
-from opt_consent.addresses import normalize_phone
-from opt_consent.consent import record_action, translate
-from opt_consent.opt_consent.doctype.phone.phone import default_region
+from opt_consent.adapters.consent import record_action
+from opt_consent.adapters.log import last_event
+from opt_consent.adapters.refusals import translate
+from opt_consent.adapters.settings import default_region
+from opt_consent.core import engine, gate
+from opt_consent.core.addresses import normalize_phone
+from opt_consent.core.channels import OPT_IN, OPT_OUT, TEXT
 
 SETTINGS = "Opt Consent Settings"
 SECRET_HEADER = "X-Opt-Consent-Secret"
@@ -26,6 +30,7 @@ SOURCE = "Inbound SMS"
 METHOD = "Text Reply"
 MAX_MESSAGE = 1600  # ten concatenated SMS segments
 MAX_MESSAGE_ID = 140
+MARKUP = re.compile(r"[<>]")
 
 APPLIED = "Applied"
 NO_CHANGE = "No Change"
@@ -33,10 +38,11 @@ UNRECOGNISED = "Unrecognised"
 UNKNOWN_NUMBER = "Unknown Number"
 HELP = "Help"
 REVIEWED = "Reviewed"
+NOT_APPLIED = "Not Applied"  # a revocation that could not be recorded: kept, shown first, the gateway retries
 DUPLICATE = "Duplicate"  # answered, never stored: the first message with the id is the record
 
 KEYWORD_LABELS = {gate.KEYWORD_OPT_OUT: "Opt Out", gate.KEYWORD_OPT_IN: "Opt In", gate.KEYWORD_HELP: "Help"}
-ACTIONS = {gate.KEYWORD_OPT_OUT: engine.OPT_OUT, gate.KEYWORD_OPT_IN: engine.OPT_IN}
+ACTIONS = {gate.KEYWORD_OPT_OUT: OPT_OUT, gate.KEYWORD_OPT_IN: OPT_IN}
 
 
 class InboundRequestError(frappe.ValidationError):
@@ -68,9 +74,10 @@ def receive(
 	check_secret(frappe.get_request_header(SECRET_HEADER) or secret)
 	sender_e164, message, message_id = check_body(sender, message, message_id)
 
-	if first := frappe.db.get_value(
-		"Inbound Text", {"message_id": message_id}, ["name", "status"], as_dict=True
-	):
+	first = frappe.db.get_value("Inbound Text", {"message_id": message_id}, ["name", "status"], as_dict=True)
+	if first and first.status == NOT_APPLIED:
+		return retry(first.name)
+	if first:
 		return {
 			"status": DUPLICATE,
 			"inbound_text": first.name,
@@ -100,6 +107,9 @@ def check_body(sender, message, message_id) -> tuple[str, str, str]:
 	message_id = message_id.strip()
 	if len(message_id) > MAX_MESSAGE_ID:
 		bad_request(_("The message id is longer than {0} characters.").format(MAX_MESSAGE_ID))
+	if MARKUP.search(message_id) or MARKUP.search(sender):
+		# Frappe would sanitise markup on save, and the sealed row would no longer match what was stored
+		bad_request(_("The sender and message id must be plain text."))
 	try:
 		sender_e164 = normalize_phone(sender, default_region())
 	except engine.Refused as refusal:
@@ -117,21 +127,7 @@ def handle(sender: str, sender_e164: str, message: str, message_id: str) -> dict
 	phones = frappe.get_all(
 		"Phone", filters={"phone_e164": sender_e164}, fields=["name", "phone_type"], order_by="creation asc"
 	)
-	rows, changed = [], 0
-	for phone in phones:
-		did_change, outcome = apply(phone, family, message, message_id, now)
-		changed += did_change
-		rows.append({"phone": phone.name, "phone_type": phone.phone_type, "outcome": outcome})
-
-	if family == gate.KEYWORD_HELP:
-		status = HELP
-	elif not phones:
-		status = UNKNOWN_NUMBER
-	elif family is None:
-		status = UNRECOGNISED
-	else:
-		status = APPLIED if changed else NO_CHANGE
-
+	rows, changed, failed = apply_all(phones, family, message, message_id, now)
 	doc = frappe.get_doc(
 		{
 			"doctype": "Inbound Text",
@@ -140,52 +136,113 @@ def handle(sender: str, sender_e164: str, message: str, message_id: str) -> dict
 			"message": message,
 			"message_id": message_id,
 			"received_at": now,
-			"status": status,
+			"status": status_of(family, phones, changed, failed),
 			"keyword": KEYWORD_LABELS.get(family),
 			"phones": rows,
 		}
 	)
 	doc.flags.from_gateway = True
 	doc.insert(ignore_permissions=True)
+	return answer(doc, family, changed)
+
+
+def apply_all(phones, family: str | None, message: str, message_id: str, now) -> tuple[list, int, bool]:
+	"""Apply the keyword to every phone with the number, each on its own: one that fails is rolled back
+	alone and reported, the others stand."""
+	rows, changed, failed = [], 0, False
+	for phone in phones:
+		savepoint = f"inbound_{frappe.generate_hash(length=8)}"
+		frappe.db.savepoint(savepoint)
+		try:
+			did_change, outcome = apply(phone, family, message, message_id, now)
+		except Exception as error:
+			frappe.db.rollback(save_point=savepoint)
+			frappe.clear_last_message()
+			did_change, failed = False, True
+			outcome = _("Not applied: {0}").format(frappe.utils.strip_html(str(error))[:200] or type(error).__name__)
+		else:
+			frappe.db.release_savepoint(savepoint)
+		changed += did_change
+		rows.append({"phone": phone.name, "phone_type": phone.phone_type, "outcome": outcome})
+	return rows, changed, failed
+
+
+def status_of(family: str | None, phones, changed: int, failed: bool) -> str:
+	if failed:
+		return NOT_APPLIED
+	if family == gate.KEYWORD_HELP:
+		return HELP
+	if not phones:
+		return UNKNOWN_NUMBER
+	if family is None:
+		return UNRECOGNISED
+	return APPLIED if changed else NO_CHANGE
+
+
+def answer(doc, family: str | None, changed: int) -> dict:
+	"""The gateway's answer. A revocation not applied is kept, and answered 503 so the gateway retries."""
+	if doc.status == NOT_APPLIED:
+		frappe.local.response.http_status_code = 503
+		frappe.local.response.headers = {"Retry-After": "60"}
 	reply = frappe.db.get_single_value(SETTINGS, "sms_help_text") if family == gate.KEYWORD_HELP else None
-	return {"status": status, "inbound_text": doc.name, "changed": changed, "reply": reply}
+	return {"status": doc.status, "inbound_text": doc.name, "changed": changed, "reply": reply}
+
+
+def retry(name: str) -> dict:
+	"""The gateway's retry of a message that was not applied: apply it again to the same Inbound Text."""
+	doc = frappe.get_doc("Inbound Text", name, for_update=True)
+	family = gate.parse_keyword(doc.message)
+	phones = frappe.get_all(
+		"Phone", filters={"phone_e164": doc.sender_e164}, fields=["name", "phone_type"], order_by="creation asc"
+	)
+	rows, changed, failed = apply_all(phones, family, doc.message, doc.message_id, now_datetime())
+	doc.status = status_of(family, phones, changed, failed)
+	doc.set("phones", rows)
+	doc.flags.inbound_retry = True
+	doc.save(ignore_permissions=True)
+	return answer(doc, family, changed)
 
 
 def apply(phone, family: str | None, message: str, message_id: str, now) -> tuple[bool, str]:
-	"""Apply the keyword to one Phone: (changed, the outcome in words). A phone already in the target
-	state, or not a Cell phone, is skipped."""
+	"""Apply the keyword to one Phone: (changed, the outcome in words).
+
+	A STOP is recorded on every phone with the number, whatever its type, whatever the Opt Method
+	configuration, dated no earlier than the phone's latest texting event: a revocation is never dropped.
+	A START re-grants consent only on a Cell phone, by the rules of any action.
+	"""
 	action = ACTIONS.get(family)
 	if action is None:
 		return False, _("No keyword: nothing applied")
-	if phone.phone_type != engine.CELL:
+	if action == OPT_IN and phone.phone_type != engine.CELL:
 		return False, _("Skipped: not a Cell phone")
 	# Lock the phone first, so that the state checked is the state changed.
-	text_opt = frappe.db.get_value("Phone", phone.name, "text_opt", for_update=True)
-	last = gate.last_actions(
-		frappe.get_all(
-			"Opt Log",
-			filters={"parenttype": "Phone", "parent": phone.name, "channel": engine.TEXT},
-			fields=["channel", "action", "event_date", "event_time"],
-		)
-	).get(engine.TEXT)
-	if action == engine.OPT_IN and text_opt:
+	doc = frappe.get_doc("Phone", phone.name, for_update=True)
+	last = last_event(doc, TEXT)
+	if action == OPT_IN and doc.text_opt:
 		return False, _("Skipped: already opted in to texts")
-	if action == engine.OPT_OUT and not text_opt and last == engine.OPT_OUT:
+	if action == OPT_OUT and not doc.text_opt and last is not None and last.action == OPT_OUT:
 		return False, _("Skipped: already opted out of texts")
+	at = max(now, last.at) if last is not None and action == OPT_OUT else now
 	record_action(
 		"Phone",
 		phone.name,
 		action,
-		engine.TEXT,
-		now.date(),
-		now.time(),
-		METHOD,
+		TEXT,
+		at.date(),
+		at.time(),
+		inbound_method(),
 		source=SOURCE,
 		note=_("Inbound text: {0}").format(message.strip()[:140]),
 		check_permission=False,
 		message_id=message_id,
+		system_revocation=action == OPT_OUT,
 	)
-	return True, _("Opted out of texts") if action == engine.OPT_OUT else _("Opted in to texts")
+	return True, _("Opted out of texts") if action == OPT_OUT else _("Opted in to texts")
+
+
+def inbound_method() -> str | None:
+	"""The Opt Method inbound texts are recorded with, when it (still) exists."""
+	return METHOD if frappe.db.exists("Opt Method", METHOD) else None
 
 
 @frappe.whitelist(methods=["POST"])

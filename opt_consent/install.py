@@ -95,3 +95,17 @@ def seed_settings_defaults() -> None:
 			changed = True
 	if changed:
 		frappe.clear_document_cache("Opt Consent Settings", "Opt Consent Settings")
+
+
+def before_uninstall() -> None:
+	"""Remove the app's roles (and their assignments); keep every global Email Unsubscribe.
+
+	The unsubscribes are people's opt outs: Frappe's own mailer keeps honouring them after the app is gone,
+	as it honours any other unsubscribe. The consent records and their logs go with the app's doctypes
+	(``bench uninstall-app`` takes a backup first unless told not to).
+	"""
+	for role in ROLES:
+		frappe.db.delete("Has Role", {"role": role})
+		frappe.db.delete("Custom DocPerm", {"role": role})
+		if frappe.db.exists("Role", role):
+			frappe.delete_doc("Role", role, ignore_permissions=True, force=True)

@@ -22,7 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from opt_consent import reauth  # noqa: E402  (pure: no Frappe)
+from opt_consent.core import reauth  # noqa: E402  (pure: no Frappe)
 
 PREFIX = "BENCH-"
 ROWS_PER_PHONE = 10
@@ -215,7 +215,7 @@ def remove() -> None:
 @contextmanager
 def bare_frappe_save():
 	"""The floor: Frappe's own get_doc / append / save, with this app's controller hooks switched off."""
-	from opt_consent.controllers import ConsentRecord
+	from opt_consent.adapters.records import ConsentRecord
 
 	saved = ConsentRecord.validate
 	ConsentRecord.validate = lambda self: None
@@ -229,7 +229,7 @@ def bench_action(samples: int, count: int) -> dict:
 	import frappe
 	from frappe.utils import now_datetime
 
-	from opt_consent.consent import record_action
+	from opt_consent.adapters.consent import record_action
 
 	names = [f"{PREFIX}{random.Random(i).randrange(count):07d}" for i in range(samples)]
 	at = now_datetime() - dt.timedelta(minutes=1)
@@ -270,7 +270,7 @@ def bench_rules(period_days: int = 30) -> "reauth.Rules":
 def bench_can_contact(samples: int, count: int) -> dict:
 	import frappe
 
-	from opt_consent.gate_adapter import can_contact
+	from opt_consent.adapters.gate import can_contact
 
 	rng = random.Random(11)
 	numbers = [number(rng.randrange(count)) for _ in range(samples)]
@@ -290,7 +290,7 @@ def bench_sweep(samples: int, count: int) -> dict:
 	import frappe
 	from frappe.utils import now_datetime
 
-	from opt_consent import lapse
+	from opt_consent.adapters import lapse
 
 	on = lapse.today()
 	rules = bench_rules()
@@ -317,7 +317,7 @@ def bench_sweep(samples: int, count: int) -> dict:
 		now = now_datetime()
 		rows = [
 			{
-				**lapse.lapsed_log(on, now),
+				**lapse.lapsed_log(on, now, "Cell"),
 				"name": frappe.generate_hash(length=10),
 				"creation": now,
 				"modified": now,
@@ -328,7 +328,7 @@ def bench_sweep(samples: int, count: int) -> dict:
 				"parent": name,
 				"parenttype": "Phone",
 				"parentfield": "opt_logs",
-				"hash_scheme": 1,
+				"hash_scheme": 2,
 				"prev_hash": "0" * 64,
 				"row_hash": "0" * 64,
 			}
@@ -379,7 +379,7 @@ def explain(count: int) -> list[dict]:
 	"""EXPLAIN of the app's hot queries, built as the app builds them."""
 	import frappe
 
-	from opt_consent import lapse
+	from opt_consent.adapters import lapse
 
 	phone = frappe.qb.DocType("Phone")
 	log = frappe.qb.DocType("Opt Log")

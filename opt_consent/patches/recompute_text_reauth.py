@@ -1,6 +1,6 @@
-from opt_consent import lapse
+from opt_consent.adapters import lapse
 
 
 def execute():
-	"""Fill the texting reauthorisation fields of existing Phones from the current settings (issue 4)."""
+	"""Fill the texting reauthorisation fields of existing Phones from the current settings."""
 	lapse.recompute_phones()

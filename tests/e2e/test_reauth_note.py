@@ -8,7 +8,8 @@ import frappe
 from frappe.utils import add_days, formatdate, getdate, nowdate
 from playwright.sync_api import expect
 
-from opt_consent import lapse, reauth
+from opt_consent.adapters import lapse
+from opt_consent.core import reauth
 from tests.e2e.conftest import shot
 from tests.e2e.desk import open_record
 from tests.integration.factories import COMMITTED, make_texting_phone

@@ -7,7 +7,7 @@ import pytest
 from frappe.utils import add_to_date, now_datetime
 
 from opt_consent import api, bulk
-from opt_consent.consent import record_action
+from opt_consent.adapters.consent import record_action
 from tests.integration.factories import API_KEYS, COMMITTED, make_email, make_phone, snapshot, user, when
 
 

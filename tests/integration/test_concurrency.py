@@ -9,9 +9,9 @@ import pytest
 import requests
 from frappe.utils import add_to_date, now_datetime
 
-from opt_consent import engine
-from opt_consent.consent import get_policy
-from opt_consent.integrity import verify_record
+from opt_consent.core import channels, engine
+from opt_consent.adapters.settings import get_policy
+from opt_consent.adapters.integrity import verify_record
 from tests.integration.factories import API_KEYS, random_number
 from tests.integration.http import METHOD, Client, message_of
 
@@ -100,7 +100,7 @@ def test_fifty_concurrent_actions_on_one_phone(server, times, record_property):
 	assert sorted(row.note for row in rows) == sorted(f"client {i}" for i in accepted)
 	doc = fresh("Phone", name)
 	replayed = engine.replay("Phone", rows, get_policy())
-	for field in (*engine.owned_fields("Phone"), "active", "do_not_call"):
+	for field in (*channels.owned_fields("Phone"), "active", "do_not_call"):
 		assert str(doc.get(field) or "") == str(replayed.get(field) or ""), field
 	assert verify_record("Phone", name)["ok"]
 	record_property("concurrent_actions", CLIENTS)

@@ -10,7 +10,7 @@ from frappe.model.base_document import BaseDocument
 from frappe.model.document import Document
 
 from opt_consent import api
-from opt_consent.integrity import verify_record
+from opt_consent.adapters.integrity import verify_record
 from tests.integration.factories import COMMITTED, make_phone, random_number, snapshot, when
 from tests.integration.http import Client
 

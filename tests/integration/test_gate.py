@@ -10,9 +10,9 @@ import requests
 from frappe.utils import add_to_date, getdate, now_datetime, today
 from frappe.utils.password import get_decrypted_password, remove_encrypted_password, set_encrypted_password
 
-from opt_consent import engine, gate
-from opt_consent.consent import apply_outcome, record_action
-from opt_consent.gate_adapter import can_contact
+from opt_consent.core import channels, engine, gate
+from opt_consent.adapters.consent import apply_outcome, record_action
+from opt_consent.adapters.gate import can_contact
 from tests.integration.factories import (
 	COMMITTED,
 	make_email,
@@ -61,7 +61,7 @@ def test_every_phone_state_now():
 	act(phone, "Opt Out", "Call", 20)
 	assert verdict("Call", number) == (False, "opted_out")
 	# with the seed's policy the call opt out set Active = No and Do Not Call: texting is blocked with it
-	from opt_consent.consent import get_policy
+	from opt_consent.adapters.settings import get_policy
 
 	blocks = get_policy().opt_out_blocks
 	assert verdict("Text", number) == ((False, "do_not_call") if blocks else (True, "opted_in"))
@@ -86,8 +86,8 @@ def test_text_on_a_home_line_and_lapsed_texting():
 	doc = frappe.get_doc("Phone", cell.name)
 	at = ago(10)
 	outcome = engine.Outcome(
-		changes=engine.changes_for("Phone", engine.LAPSED, "Text", at.date(), None),
-		log={"channel": "Text", "action": engine.LAPSED, "event_date": at.date(), "event_time": at.time()},
+		changes=engine.changes_for("Phone", channels.LAPSED, "Text", at.date(), None),
+		log={"channel": "Text", "action": channels.LAPSED, "event_date": at.date(), "event_time": at.time()},
 		event_at=at,
 	)
 	apply_outcome(doc, outcome, now=now_datetime(), source="Scheduler")

@@ -4,9 +4,10 @@ import frappe
 import pytest
 from frappe.utils import now_datetime
 
-from opt_consent import api, chain
-from opt_consent.controllers import ConsentTamperError
-from opt_consent.integrity import seal_rows, stored_rows, verify_record
+from opt_consent import api
+from opt_consent.core import chain
+from opt_consent.adapters.records import ConsentTamperError
+from opt_consent.adapters.integrity import stored_rows, verify_record
 from opt_consent.opt_consent.report.opt_log_integrity import opt_log_integrity
 from tests.integration.factories import make_phone, make_phone_with_history, snapshot, user
 

@@ -6,8 +6,10 @@ import frappe
 import pytest
 from frappe.utils import add_days, getdate, nowdate
 
-from opt_consent import api, consent, engine, integrity, lapse, reauth, tasks
-from opt_consent.controllers import ConsentTamperError
+from opt_consent import api, tasks
+from opt_consent.adapters import consent, integrity, lapse, settings
+from opt_consent.core import channels, engine, reauth
+from opt_consent.adapters.records import ConsentTamperError
 from opt_consent.opt_consent.report.texting_reauthorisation_due import texting_reauthorisation_due as report
 from tests.integration.factories import (
 	make_phone,

@@ -2,7 +2,9 @@
 
 import frappe
 
-from opt_consent import consent, engine, install
+from opt_consent import install
+from opt_consent.adapters import settings as consent
+from opt_consent.core import channels, engine
 
 
 def test_unsaved_settings_get_the_seed_defaults_and_an_admin_choice_is_kept():

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from opt_consent import chain
+from opt_consent.core import chain
 
 
 def make_row(i: int, **fields) -> dict:
@@ -59,9 +59,8 @@ def test_sealed_rows_verify_and_chain():
 	assert rows[0]["prev_hash"] == ""
 	for before, after in itertools.pairwise(rows):
 		assert after["prev_hash"] == before["row_hash"]
-	assert {row["hash_scheme"] for row in rows} == {1}
+	assert {row["hash_scheme"] for row in rows} == {chain.CURRENT_SCHEME}
 	assert all(len(row["row_hash"]) == 64 for row in rows)
-	assert chain.last_hash(rows) == rows[-1]["row_hash"]
 
 
 def test_json_and_database_forms_hash_identically():
@@ -81,7 +80,7 @@ def test_empty_and_none_are_the_same_value():
 def test_seal_continues_a_stored_chain():
 	rows = sealed(2)
 	more = [make_row(3), make_row(4)]
-	last = chain.seal(more, "Phone", "PHN-00001", chain.last_hash(rows))
+	last = chain.seal(more, "Phone", "PHN-00001", rows[-1]["row_hash"])
 	assert last == more[-1]["row_hash"]
 	assert chain.verify(rows + more, "Phone", "PHN-00001") is None
 
@@ -161,18 +160,83 @@ def test_an_unreadable_value_is_a_break_not_a_crash():
 	assert chain.verify(rows, "Phone", "PHN-00001").code == "edited"
 
 
-def test_a_later_scheme_coexists_with_scheme_1(monkeypatch):
-	def hash_v2(row, doctype, name, prev_hash):
-		return "v2:" + chain.hash_v1(row, doctype, name, prev_hash)[:20]
-
-	monkeypatch.setitem(chain.SCHEMES, 2, hash_v2)
-	rows = sealed(2)
+def test_a_later_scheme_coexists_with_scheme_1():
+	rows = [make_row(1), make_row(2)]
+	chain.seal(rows, "Phone", "PHN-00001", "", scheme=1, subject="+14155550123")
 	more = [make_row(3)]
-	chain.seal(more, "Phone", "PHN-00001", chain.last_hash(rows), scheme=2)
-	assert more[0]["row_hash"].startswith("v2:")
-	assert chain.verify(rows + more, "Phone", "PHN-00001") is None
+	chain.seal(more, "Phone", "PHN-00001", rows[-1]["row_hash"], scheme=2, subject="+14155550123")
+	assert [r["hash_scheme"] for r in rows + more] == [1, 1, 2]
+	assert chain.verify(rows + more, "Phone", "PHN-00001", "+14155550123") is None
 	rows[0]["hash_scheme"] = 2  # a scheme-1 row claimed as scheme 2 no longer verifies
-	assert chain.verify(rows + more, "Phone", "PHN-00001").code == "edited"
+	assert chain.verify(rows + more, "Phone", "PHN-00001", "+14155550123").code == "edited"
+
+
+def test_scheme_2_covers_what_the_record_is_about():
+	rows = [make_row(1, phone_type="Cell", entered_tz="UTC"), make_row(2, phone_type="Cell")]
+	chain.seal(rows, "Phone", "PHN-00001", "", subject="+14155550123")
+	assert chain.verify(rows, "Phone", "PHN-00001", "+14155550123") is None
+	# the record's number was changed under its history
+	assert chain.verify(rows, "Phone", "PHN-00001", "+14155550199").code == "edited"
+	for field, value in (("phone_type", "Home"), ("entered_tz", "Asia/Kolkata")):
+		edited = [dict(rows[0], **{field: value}), rows[1]]
+		assert chain.verify(edited, "Phone", "PHN-00001", "+14155550123").code == "edited", field
+	# scheme 1 rows never covered the address: they keep verifying whatever it is
+	old = [make_row(1)]
+	chain.seal(old, "Phone", "PHN-00001", "", scheme=1)
+	assert chain.verify(old, "Phone", "PHN-00001", "+14155550199") is None
+
+
+# Known answers: fixed rows, fixed hashes. A refactor that changes a stored chain's hashes fails here.
+# (Scheme 1's were computed by the implementation that sealed the first stored chains.)
+KNOWN_ROWS = [
+	{
+		"channel": "Text",
+		"action": "Opt In",
+		"event_date": dt.date(2026, 3, 1),
+		"event_time": dt.timedelta(hours=9, minutes=30),
+		"method": "Verbal",
+		"recorded_by": "agent@example.com",
+		"recorded_at": dt.datetime(2026, 3, 1, 9, 31, 5, 123456),
+		"source": "Desk",
+		"note": "said yes",
+		"message_id": None,
+		"honour_by": None,
+		"entered_tz": "America/New_York",
+		"phone_type": "Cell",
+	},
+	{
+		"channel": "Text",
+		"action": "Opt Out",
+		"event_date": "2026-03-05",
+		"event_time": "14:00:00",
+		"method": "Text Reply",
+		"recorded_by": "Administrator",
+		"recorded_at": "2026-03-05 14:00:01",
+		"source": "Inbound SMS",
+		"note": "Inbound text: STOP",
+		"message_id": "gw-1",
+		"honour_by": "2026-03-19",
+		"entered_tz": "UTC",
+		"phone_type": "Cell",
+	},
+]
+KNOWN_HASHES = {
+	1: [
+		"11b2f14be6587af724026aa5543d2e135ce88966d695affcd036fc6fb826372a",
+		"d949ae85a4a365f4d1cdde92ce39a457ccf79db644cbfdac4ffc19c717dba8b1",
+	],
+	2: [
+		"4c9df330be01d371432119dc91a9981a24f4de8de82e50da0f3d58e41ca88e82",
+		"931ee24b658da522844ec7730eea5b4f708112abf887f513c7041836e9ef6d62",
+	],
+}
+
+
+@pytest.mark.parametrize("scheme", sorted(chain.SCHEMES))
+def test_every_scheme_has_pinned_known_answers(scheme):
+	rows = [dict(row) for row in KNOWN_ROWS]
+	chain.seal(rows, "Phone", "PHN-00001", "", scheme=scheme, subject="+14155550123")
+	assert [row["row_hash"] for row in rows] == KNOWN_HASHES[scheme]
 
 
 def test_seal_works_on_objects_with_attributes():
@@ -261,7 +325,7 @@ def test_tampering_is_always_detected_at_or_before_the_first_changed_row(operati
 	],
 )
 def test_notes_that_are_refused(note, code):
-	from opt_consent import engine
+	from opt_consent.core import channels, engine
 
 	with pytest.raises(engine.Refused) as refused:
 		engine.check_note(note)
@@ -269,7 +333,7 @@ def test_notes_that_are_refused(note, code):
 
 
 def test_notes_that_are_kept():
-	from opt_consent import engine
+	from opt_consent.core import channels, engine
 
 	assert engine.check_note("x" * 1000) == "x" * 1000
 	assert engine.check_note("2 < 3, said on the phone\nline two") == "2 < 3, said on the phone\nline two"

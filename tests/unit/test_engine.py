@@ -6,21 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from opt_consent import engine
-from opt_consent.engine import (
-	CALL,
-	EMAIL,
-	EMAIL_CHANNEL,
-	OPT_IN,
-	OPT_OUT,
-	PHONE,
-	TEXT,
-	TEXT_REAUTH,
-	LastEvent,
-	Method,
-	Policy,
-	Refused,
-)
+from opt_consent.core import channels, engine
+from opt_consent.core.channels import CALL, EMAIL, EMAIL_CHANNEL, OPT_IN, OPT_OUT, PHONE, TEXT, TEXT_REAUTH
+from opt_consent.core.engine import LastEvent, Method, Policy
+from opt_consent.core.messages import Refused
 
 NOW = dt.datetime(2026, 11, 26, 12, 0, 0)
 VERBAL = Method("Verbal")
@@ -29,7 +18,7 @@ VERBAL = Method("Verbal")
 def decide(action, channel, state=None, doctype=PHONE, date="2026-11-25", time="10:30", method=VERBAL, **kw):
 	kw.setdefault("now", NOW)
 	kw.setdefault("phone_type", "Cell")
-	state = engine.initial_state(doctype) if state is None else state
+	state = channels.initial_state(doctype) if state is None else state
 	return engine.decide(
 		doctype, state, action, channel, date, time, method.name if method else None, method, **kw
 	)
@@ -43,7 +32,7 @@ def refused(code, *args, **kwargs):
 
 
 def test_new_record_is_active_and_opted_in_to_nothing():
-	assert engine.initial_state(PHONE) == {
+	assert channels.initial_state(PHONE) == {
 		"active": 1,
 		"do_not_call": 0,
 		"call_opt": 0,
@@ -57,14 +46,14 @@ def test_new_record_is_active_and_opted_in_to_nothing():
 		"text_opt_out_date": None,
 		"text_opt_out_method": None,
 	}
-	assert engine.initial_state(EMAIL)["email_opt"] == 0
-	assert engine.initial_state(EMAIL)["do_not_email"] == 0
+	assert channels.initial_state(EMAIL)["email_opt"] == 0
+	assert channels.initial_state(EMAIL)["do_not_email"] == 0
 
 
 @pytest.mark.parametrize("channel", [CALL, TEXT])
 def test_phone_opt_in_checks_box_records_date_method_activates_and_clears_do_not_call(channel):
 	prefix = channel.lower()
-	state = {**engine.initial_state(PHONE), "active": 0, "do_not_call": 1}
+	state = {**channels.initial_state(PHONE), "active": 0, "do_not_call": 1}
 	outcome = decide(OPT_IN, channel, state)
 	assert outcome.changes == {
 		f"{prefix}_opt": 1,
@@ -85,7 +74,7 @@ def test_phone_opt_in_checks_box_records_date_method_activates_and_clears_do_not
 @pytest.mark.parametrize("channel", [CALL, TEXT])
 def test_phone_opt_out_unchecks_box_records_date_method_deactivates_and_sets_do_not_call(channel):
 	prefix = channel.lower()
-	state = {**engine.initial_state(PHONE), f"{prefix}_opt": 1}
+	state = {**channels.initial_state(PHONE), f"{prefix}_opt": 1}
 	outcome = decide(OPT_OUT, channel, state, method=Method("Written"))
 	assert outcome.changes == {
 		f"{prefix}_opt": 0,
@@ -106,7 +95,7 @@ def test_email_opt_in_and_out_use_do_not_email():
 		"active": 1,
 		"do_not_email": 0,
 	}
-	state = {**engine.initial_state(EMAIL), **outcome.changes}
+	state = {**channels.initial_state(EMAIL), **outcome.changes}
 	outcome = decide(OPT_OUT, EMAIL_CHANNEL, state, doctype=EMAIL, phone_type=None)
 	assert outcome.changes == {
 		"email_opt": 0,
@@ -118,7 +107,7 @@ def test_email_opt_in_and_out_use_do_not_email():
 
 
 def test_text_reauth_records_opt_in_texts_fields_and_checks_text_opt_only():
-	state = {**engine.initial_state(PHONE), "active": 0, "do_not_call": 1, "call_opt": 0}
+	state = {**channels.initial_state(PHONE), "active": 0, "do_not_call": 1, "call_opt": 0}
 	outcome = decide(TEXT_REAUTH, TEXT, state)
 	assert outcome.changes == {
 		"text_opt": 1,
@@ -129,13 +118,13 @@ def test_text_reauth_records_opt_in_texts_fields_and_checks_text_opt_only():
 
 
 def test_text_reauth_renews_consent_already_given():
-	state = {**engine.initial_state(PHONE), "text_opt": 1, "text_opt_in_date": dt.date(2025, 1, 1)}
+	state = {**channels.initial_state(PHONE), "text_opt": 1, "text_opt_in_date": dt.date(2025, 1, 1)}
 	last = LastEvent(dt.datetime(2025, 1, 1, 9), OPT_IN)
 	assert decide(TEXT_REAUTH, TEXT, state, last=last).changes["text_opt_in_date"] == dt.date(2026, 11, 25)
 
 
 def test_text_reauth_restores_lapsed_consent():
-	last = LastEvent(dt.datetime(2026, 1, 1, 9), engine.LAPSED)
+	last = LastEvent(dt.datetime(2026, 1, 1, 9), channels.LAPSED)
 	assert decide(TEXT_REAUTH, TEXT, last=last).changes["text_opt"] == 1
 
 
@@ -148,7 +137,7 @@ def test_text_reauth_only_on_text():
 
 
 def test_policy_can_keep_text_opt_out_away_from_calls():
-	state = {**engine.initial_state(PHONE), "text_opt": 1}
+	state = {**channels.initial_state(PHONE), "text_opt": 1}
 	outcome = decide(OPT_OUT, TEXT, state, policy=Policy(text_opt_out_blocks_calls=False))
 	assert "do_not_call" not in outcome.changes and "active" not in outcome.changes
 	outcome = decide(OPT_OUT, CALL, {**state, "call_opt": 1}, policy=Policy(text_opt_out_blocks_calls=False))
@@ -156,7 +145,7 @@ def test_policy_can_keep_text_opt_out_away_from_calls():
 
 
 def test_policy_can_keep_opt_outs_from_blocking():
-	state = {**engine.initial_state(PHONE), "call_opt": 1}
+	state = {**channels.initial_state(PHONE), "call_opt": 1}
 	outcome = decide(OPT_OUT, CALL, state, policy=Policy(opt_out_blocks=False))
 	assert "do_not_call" not in outcome.changes and "active" not in outcome.changes
 
@@ -165,7 +154,7 @@ def test_policy_can_keep_opt_outs_from_blocking():
 
 
 def test_opt_in_when_already_in_is_refused():
-	refused("already_in", OPT_IN, CALL, {**engine.initial_state(PHONE), "call_opt": 1})
+	refused("already_in", OPT_IN, CALL, {**channels.initial_state(PHONE), "call_opt": 1})
 
 
 def test_opt_out_when_already_out_is_refused():
@@ -178,7 +167,7 @@ def test_opt_out_of_a_number_never_opted_in_is_recorded():
 
 def test_opt_out_after_lapse_is_recorded():
 	assert (
-		decide(OPT_OUT, TEXT, last=LastEvent(dt.datetime(2026, 1, 1), engine.LAPSED)).changes["text_opt"] == 0
+		decide(OPT_OUT, TEXT, last=LastEvent(dt.datetime(2026, 1, 1), channels.LAPSED)).changes["text_opt"] == 0
 	)
 
 
@@ -198,7 +187,7 @@ def test_unknown_method_is_refused():
 	with pytest.raises(Refused) as info:
 		engine.decide(
 			PHONE,
-			engine.initial_state(PHONE),
+			channels.initial_state(PHONE),
 			OPT_IN,
 			CALL,
 			"2026-11-25",
@@ -269,10 +258,43 @@ def test_unknown_action_is_refused():
 
 
 @pytest.mark.parametrize("phone_type", ["Home", "Work", "Other", None])
-def test_text_actions_need_a_cell_phone(phone_type):
-	for action in (OPT_IN, OPT_OUT, TEXT_REAUTH):
+def test_texting_consent_is_given_only_on_a_cell_phone(phone_type):
+	for action in (OPT_IN, TEXT_REAUTH):
 		refused("not_cell", action, TEXT, phone_type=phone_type)
 	assert decide(OPT_IN, CALL, phone_type=phone_type).changes["call_opt"] == 1
+
+
+@pytest.mark.parametrize("phone_type", ["Home", "Work", "Other", None])
+def test_a_texting_opt_out_is_recorded_whatever_the_phone_type(phone_type):
+	"""A revocation is never refused for the record's type: a type changed back later cannot revive texting."""
+	state = dict(channels.initial_state(PHONE), text_opt=1)
+	outcome = decide(OPT_OUT, TEXT, state=state, phone_type=phone_type)
+	assert outcome.changes["text_opt"] == 0
+
+
+def test_a_system_revocation_is_not_refused_for_the_method():
+	disabled = Method("Text Reply", enabled=False, for_opt_out=False)
+	refused("disabled_method", OPT_OUT, TEXT, method=disabled)
+	assert decide(OPT_OUT, TEXT, method=disabled, system_revocation=True).changes["text_opt"] == 0
+	assert engine.decide(
+		PHONE, channels.initial_state(PHONE), OPT_OUT, TEXT, "2026-11-25", "10:30", None, None,
+		now=NOW, phone_type="Cell", system_revocation=True,
+	).log["method"] is None
+	# only a revocation: a system opt in still needs a usable method
+	refused("disabled_method", OPT_IN, TEXT, method=Method("Text Reply", enabled=False), system_revocation=True)
+
+
+def test_date_and_time_entered_in_another_zone_are_stored_in_the_site_zone():
+	assert engine.to_site_time("2026-11-26", "09:30", "Asia/Kolkata", "UTC") == (
+		dt.date(2026, 11, 26), dt.time(4, 0)
+	)
+	assert engine.to_site_time("2026-11-26", "01:00", "America/New_York", "Asia/Kolkata") == (
+		dt.date(2026, 11, 26), dt.time(11, 30)
+	)
+	assert engine.to_site_time("2026-11-26", "09:30", None, "UTC") == (dt.date(2026, 11, 26), dt.time(9, 30))
+	with pytest.raises(Refused) as info:
+		engine.to_site_time("2026-11-26", "09:30", "Mars/Olympus", "UTC")
+	assert info.value.code == "bad_zone"
 
 
 def test_back_dated_event_cannot_override_a_newer_one():
@@ -283,7 +305,7 @@ def test_back_dated_event_cannot_override_a_newer_one():
 
 
 def test_refusal_messages_are_templates_with_arguments():
-	error = refused("already_in", OPT_IN, CALL, {**engine.initial_state(PHONE), "call_opt": 1})
+	error = refused("already_in", OPT_IN, CALL, {**channels.initial_state(PHONE), "call_opt": 1})
 	assert error.message == "{0} is already opted in."
 	assert error.args_ == (CALL,)
 
@@ -308,7 +330,7 @@ PHONE_STEPS = st.tuples(
 	policy=st.builds(Policy, st.booleans(), st.booleans()),
 )
 def test_any_sequence_of_accepted_actions_equals_replaying_the_log(steps, phone_type, policy):
-	state = engine.initial_state(PHONE)
+	state = channels.initial_state(PHONE)
 	log = []
 	at = dt.datetime(2025, 1, 1, 8, 0)
 	last = {}
@@ -344,7 +366,7 @@ def test_any_sequence_of_accepted_actions_equals_replaying_the_log(steps, phone_
 @settings(max_examples=200, deadline=None)
 @given(steps=st.lists(st.tuples(st.sampled_from([OPT_IN, OPT_OUT]), st.integers(0, 600)), max_size=20))
 def test_email_sequences_replay(steps):
-	state = engine.initial_state(EMAIL)
+	state = channels.initial_state(EMAIL)
 	log = []
 	at = dt.datetime(2025, 6, 1)
 	for action, minutes in steps:

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from opt_consent import engine, gate
-from opt_consent.gate import Decision
+from opt_consent.core import channels, engine, gate
+from opt_consent.core.gate import Decision
 
 # --- keywords -----------------------------------------------------------------------------------------
 
@@ -77,13 +77,13 @@ def test_a_recognised_message_is_one_known_word(text):
 
 
 def phone(**fields):
-	state = engine.initial_state(engine.PHONE)
+	state = channels.initial_state(channels.PHONE)
 	state.update(fields)
 	return state
 
 
 def email(**fields):
-	state = engine.initial_state(engine.EMAIL)
+	state = channels.initial_state(channels.EMAIL)
 	state.update(fields)
 	return state
 
@@ -195,23 +195,23 @@ LOG = [
 
 
 def test_state_at_each_moment():
-	state, last = gate.state_at(engine.PHONE, LOG, dt.datetime(2026, 1, 1))
+	state, last = gate.state_at(channels.PHONE, LOG, dt.datetime(2026, 1, 1))
 	assert (state["call_opt"], last) == (0, {})
-	state, last = gate.state_at(engine.PHONE, LOG, dt.datetime(2026, 1, 6, 10, 0))
+	state, last = gate.state_at(channels.PHONE, LOG, dt.datetime(2026, 1, 6, 10, 0))
 	assert (state["call_opt"], state["text_opt"], last) == (1, 1, {"Call": "Opt In", "Text": "Opt In"})
-	state, last = gate.state_at(engine.PHONE, LOG, dt.datetime(2026, 2, 1, 8, 59, 59))
+	state, last = gate.state_at(channels.PHONE, LOG, dt.datetime(2026, 2, 1, 8, 59, 59))
 	assert state["call_opt"] == 1
-	state, last = gate.state_at(engine.PHONE, LOG, dt.datetime(2026, 2, 15))
+	state, last = gate.state_at(channels.PHONE, LOG, dt.datetime(2026, 2, 15))
 	assert (state["call_opt"], state["do_not_call"], state["active"], last["Call"]) == (0, 1, 0, "Opt Out")
 	assert gate.decide("Call", state, last_action=last["Call"]).reason == gate.OPTED_OUT
-	state, last = gate.state_at(engine.PHONE, LOG, dt.datetime(2026, 3, 2))
+	state, last = gate.state_at(channels.PHONE, LOG, dt.datetime(2026, 3, 2))
 	assert gate.decide("Call", state, last_action=last["Call"]).allowed
 
 
 def test_rows_are_replayed_in_event_order_whatever_the_list_order():
 	shuffled = [LOG[3], LOG[1], LOG[0], LOG[2]]
-	assert gate.state_at(engine.PHONE, shuffled, dt.datetime(2026, 2, 15)) == gate.state_at(
-		engine.PHONE, LOG, dt.datetime(2026, 2, 15)
+	assert gate.state_at(channels.PHONE, shuffled, dt.datetime(2026, 2, 15)) == gate.state_at(
+		channels.PHONE, LOG, dt.datetime(2026, 2, 15)
 	)
 
 

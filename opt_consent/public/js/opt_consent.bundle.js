@@ -14,42 +14,10 @@ frappe.provide("opt_consent.desk");
 		text_reauth: { method: API + "text_reauth", granting: true },
 	};
 
-	// The channels, their fields and their button labels. Labels are translated when used, not at load time.
+	// The channels, their fields and their (translated) labels: the server's one description, sent in the
+	// boot info (opt_consent.core.channels.describe). The desk keeps no copy of it.
 	desk.channels = function () {
-		return {
-			Call: {
-				doctype: "Phone",
-				opt_field: "call_opt",
-				block_field: "do_not_call",
-				label: __("Calls"),
-				is_in: __("Calls In"),
-				is_out: __("Calls Out"),
-				opt_in: __("Opt In Calls"),
-				opt_out: __("Opt Out Calls"),
-			},
-			Text: {
-				doctype: "Phone",
-				opt_field: "text_opt",
-				block_field: "do_not_call",
-				label: __("Texts"),
-				is_in: __("Texts In"),
-				is_out: __("Texts Out"),
-				opt_in: __("Opt In Texts"),
-				opt_out: __("Opt Out Texts"),
-				text_reauth: __("Text Reauth"),
-				cell_only: true,
-			},
-			Email: {
-				doctype: "Email",
-				opt_field: "email_opt",
-				block_field: "do_not_email",
-				label: __("Email"),
-				is_in: __("Email In"),
-				is_out: __("Email Out"),
-				opt_in: __("Opt In Email"),
-				opt_out: __("Opt Out Email"),
-			},
-		};
+		return frappe.boot.opt_consent.channels;
 	};
 
 	desk.channels_of = function (doctype) {
@@ -58,8 +26,22 @@ frappe.provide("opt_consent.desk");
 			.map(([name, spec]) => Object.assign({ name }, spec));
 	};
 
-	desk.can_text = function (doc) {
-		return doc.doctype !== "Phone" || doc.phone_type === "Cell";
+	// Whether consent may be given on a channel of this record (a cell-only channel needs a Cell phone).
+	desk.can_grant = function (doc, channel) {
+		return !channel.cell_only || doc.phone_type === frappe.boot.opt_consent.cell;
+	};
+
+	// What the server would accept, from the record's state and each channel's latest logged action.
+	desk.offered_actions = function (doc, channel) {
+		const last = ((doc.__onload || {}).opt_last_actions || {})[channel.name];
+		const revoked = !doc[channel.opt_field] && last === "Opt Out";
+		const actions = [];
+		if (doc[channel.opt_field]) actions.push("opt_out");
+		else if (desk.can_grant(doc, channel)) actions.push("opt_in");
+		if (channel.text_reauth && desk.can_grant(doc, channel) && !revoked) actions.push("text_reauth");
+		// "don't contact me" on a channel that is not opted in (never was, or lapsed): recorded as well
+		const extra_opt_out = !doc[channel.opt_field] && !revoked;
+		return { actions, extra_opt_out };
 	};
 
 	// ---------------------------------------------------------------- form
@@ -70,31 +52,40 @@ frappe.provide("opt_consent.desk");
 		const can_write = frm.perm[0] && frm.perm[0].write;
 		let text_hidden = false;
 		for (const channel of desk.channels_of(frm.doctype)) {
-			if (channel.cell_only && !desk.can_text(frm.doc)) {
-				text_hidden = true;
-				continue;
-			}
+			if (!desk.can_grant(frm.doc, channel)) text_hidden = true;
 			if (!can_write) continue;
-			const action = frm.doc[channel.opt_field] ? "opt_out" : "opt_in";
-			frm.add_custom_button(channel[action], () => desk.open_dialog(frm, channel, action));
-			if (channel.text_reauth) {
-				frm.add_custom_button(channel.text_reauth, () =>
-					desk.open_dialog(frm, channel, "text_reauth")
+			const { actions, extra_opt_out } = desk.offered_actions(frm.doc, channel);
+			for (const action of actions) {
+				frm.add_custom_button(channel[action], () => desk.open_dialog(frm, channel, action));
+			}
+			if (extra_opt_out) {
+				frm.add_custom_button(
+					channel.opt_out,
+					() => desk.open_dialog(frm, channel, "opt_out"),
+					__("Record Opt Out")
 				);
 			}
 		}
-		// The form keeps its messages across refreshes: replace ours rather than add another.
-		frm.layout.message.find(".opt-consent-cell-only").closest(".form-message").remove();
-		if (text_hidden) {
-			const note = __(
-				"Texting consent is recorded on Cell phones only; this phone is {0}, so it has no texting buttons.",
-				[__(frm.doc.phone_type || "of no type")]
-			);
-			frm.set_intro(
-				`<span class="opt-consent-cell-only">${frappe.utils.escape_html(note)}</span>`,
-				"blue"
-			);
+		desk.show_cell_note(frm, text_hidden);
+	};
+
+	// One note per form (the form keeps its intro across refreshes: set or clear it, never add another).
+	desk.show_cell_note = function (frm, show) {
+		if (!show) {
+			if (frm.opt_consent_note) frm.set_intro("");
+			frm.opt_consent_note = false;
+			return;
 		}
+		const note = __(
+			"Texting consent is given on Cell phones only; this phone is {0}. A texting opt out is still recorded.",
+			[__(frm.doc.phone_type || "of no type")]
+		);
+		frm.set_intro("");
+		frm.set_intro(
+			`<span class="opt-consent-cell-only">${frappe.utils.escape_html(note)}</span>`,
+			"blue"
+		);
+		frm.opt_consent_note = true;
 	};
 
 	desk.get_methods = function (granting) {
@@ -105,9 +96,16 @@ frappe.provide("opt_consent.desk");
 			.then((rows) => rows.map((row) => row.name));
 	};
 
-	// Date, Time (the site's time zone: the server checks them against its own clock) and Method fields.
+	// The operator's own time zone (their user setting, else the site's): the date and time are typed in it,
+	// sent with it, and stored in the site's zone by the server.
+	desk.user_time_zone = function () {
+		const zones = frappe.boot.time_zone || {};
+		return zones.user || zones.system || frappe.sys_defaults.time_zone;
+	};
+
+	// Date, Time (in the operator's time zone, said once) and Method fields.
 	desk.event_fields = function (methods) {
-		const now = frappe.datetime.system_datetime().split(" ");
+		const now = frappe.datetime.now_datetime().split(" ");
 		return [
 			{ fieldname: "refusal", fieldtype: "HTML" },
 			{
@@ -124,8 +122,8 @@ frappe.provide("opt_consent.desk");
 				label: __("Time"),
 				reqd: 1,
 				default: now[1],
-				description: __("The time of the authorization or deauthorization ({0}).", [
-					frappe.boot.time_zone?.system || frappe.sys_defaults.time_zone,
+				description: __("The time of the authorization or deauthorization, in your time zone ({0}).", [
+					desk.user_time_zone(),
 				]),
 			},
 			{
@@ -166,7 +164,9 @@ frappe.provide("opt_consent.desk");
 		if (!messages.length && r && r._error_message) messages = [r._error_message];
 		if (!messages.length && r && r.exception) messages = [String(r.exception).split(": ").pop()];
 		if (!messages.length) messages = [__("The action was not recorded. Please try again.")];
-		return messages.map((m) => $("<div>").html(String(m)).text()).join(" ");
+		// DOMParser builds an inert document: markup in a message is read as text, never run
+		const as_text = (m) => new DOMParser().parseFromString(String(m), "text/html").body.textContent;
+		return messages.map(as_text).join(" ");
 	};
 
 	// Send one request from a dialog: one at a time (a double click records once), refusals stay in the dialog.
@@ -213,6 +213,7 @@ frappe.provide("opt_consent.desk");
 						date: values.date,
 						time: values.time,
 						method: values.method,
+						time_zone: desk.user_time_zone(),
 					};
 					if (action !== "text_reauth") {
 						args.doctype = frm.doctype;
@@ -333,18 +334,15 @@ frappe.provide("opt_consent.desk");
 	desk.list_settings = function (doctype) {
 		const channels = desk.channels_of(doctype);
 		const block_field = channels[0].block_field;
-		const shown = (doc) => channels.filter((c) => !c.cell_only || desk.can_text(doc));
+		const shown = (doc) => channels.filter((c) => desk.can_grant(doc, c) || doc[c.opt_field]);
 		return {
 			add_fields: ["active", block_field]
 				.concat(channels.map((c) => c.opt_field))
-				.concat(doctype === "Phone" ? ["phone_type"] : []),
+				.concat(channels.some((c) => c.cell_only) ? ["phone_type"] : []),
 			// One pill per row: blocked first, else the state of each channel (click filters on it).
 			get_indicator(doc) {
 				doc = Object.assign({ doctype }, doc);
-				if (doc[block_field]) {
-					const label = doctype === "Phone" ? __("Do Not Call") : __("Do Not Email");
-					return [label, "red", `${block_field},=,1`];
-				}
+				if (doc[block_field]) return [channels[0].block_label, "red", `${block_field},=,1`];
 				const labels = shown(doc).map((c) => (doc[c.opt_field] ? c.is_in : c.is_out));
 				const filter = shown(doc)
 					.map((c) => `${c.opt_field},=,${doc[c.opt_field] ? 1 : 0}`)
@@ -383,7 +381,10 @@ frappe.provide("opt_consent.desk");
 				secondary_action_label: __("Cancel"),
 				secondary_action: () => dialog.hide(),
 				primary_action: (values) => {
-					const args = Object.assign({ doctype: listview.doctype, names }, values);
+					const args = Object.assign(
+						{ doctype: listview.doctype, names, time_zone: desk.user_time_zone() },
+						values
+					);
 					delete args.refusal;
 					desk.submit(dialog, API + "bulk_opt_out", args, (result) => {
 						dialog.hide();

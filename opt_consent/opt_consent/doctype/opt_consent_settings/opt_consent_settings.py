@@ -1,11 +1,13 @@
 # Copyright (c) 2026, opt_consent developers
 # License: MIT
 
+import frappe
 from frappe import _
 from frappe.model.document import Document
 
-from opt_consent import engine, reauth
-from opt_consent.consent import refuse
+from opt_consent.adapters.refusals import refuse
+from opt_consent.core import reauth
+from opt_consent.core.messages import Refused
 
 
 class OptConsentSettings(Document):
@@ -15,26 +17,45 @@ class OptConsentSettings(Document):
 	def on_update(self):
 		self.recompute_phones()
 
-	def method_periods_pairs(self) -> list[tuple]:
-		return [(row.method, row.period_days) for row in self.get("method_periods") or ()]
-
 	def check_rules(self):
 		"""No negative periods, lead time or business days; lead time within every period; a method once."""
 		try:
 			reauth.check_rules(
 				self.text_reauth_days,
 				self.reauth_reminder_days,
-				self.method_periods_pairs(),
+				method_pairs(self),
 				self.revocation_business_days,
 			)
-		except engine.Refused as refusal:
+		except Refused as refusal:
 			refuse(refusal, title=_("Invalid settings"))
 
 	def recompute_phones(self):
-		"""Periods apply to consent already given: move every Phone's due and lapse dates (set-based)."""
-		from opt_consent import lapse
-
-		rules = reauth.Rules.make(
-			self.text_reauth_days, self.reauth_reminder_days, self.method_periods_pairs()
+		"""Periods apply to consent already given: every Phone's due and lapse dates move. That can be many
+		phones, so it runs in a background job (batch by batch), not in this request; the form says so."""
+		if not self.rules_changed():
+			return
+		frappe.enqueue(
+			"opt_consent.adapters.lapse.recompute_job",
+			queue="long",
+			job_id="opt_consent_recompute_reauth",
+			deduplicate=True,
+			enqueue_after_commit=True,
 		)
-		lapse.recompute_phones(rules)
+		frappe.msgprint(
+			_("Texting reauthorisation dates are being recomputed for every phone in the background."),
+			alert=True,
+		)
+
+	def rules_changed(self) -> bool:
+		before = self.get_doc_before_save()
+		if before is None:
+			return True
+		return (before.text_reauth_days, before.reauth_reminder_days, method_pairs(before)) != (
+			self.text_reauth_days,
+			self.reauth_reminder_days,
+			method_pairs(self),
+		)
+
+
+def method_pairs(doc) -> list[tuple]:
+	return [(row.method, row.period_days) for row in doc.get("method_periods") or ()]

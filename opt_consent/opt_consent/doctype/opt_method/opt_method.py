@@ -10,3 +10,14 @@ class OptMethod(Document):
 	def validate(self):
 		if not self.for_opt_in and not self.for_opt_out:
 			frappe.throw(_("An Opt Method must be usable to opt in, to opt out, or both."))
+
+	def before_rename(self, old: str, new: str, merge: bool = False):
+		"""Records name the method their consent was given by, and a rename would rewrite those fields away
+		from what their sealed log says: a method in use keeps its name (disable it and add another)."""
+		if frappe.db.exists("Opt Log", {"method": old}):
+			frappe.throw(
+				_("Opt Method {0} is named in the consent log and cannot be renamed; disable it and add a new one.").format(
+					frappe.bold(old)
+				),
+				title=_("Not renamed"),
+			)

@@ -7,13 +7,13 @@ frappe.query_reports["Opt Log Integrity"] = {
 			fieldname: "record_type",
 			label: __("Record Type"),
 			fieldtype: "Select",
-			options: ["", "Phone", "Email"],
+			options: [""].concat(Object.keys(frappe.boot.opt_consent.records)),
 		},
 		{
 			fieldname: "only_broken",
 			label: __("Only Broken"),
 			fieldtype: "Check",
-			default: 0,
+			default: 1,
 		},
 	],
 };

@@ -10,7 +10,7 @@ frappe.query_reports["Revocations"] = {
 			default: frappe.datetime.add_months(frappe.datetime.get_today(), -1),
 		},
 		{ fieldname: "to_date", label: __("Received To"), fieldtype: "Date" },
-		{ fieldname: "channel", label: __("Channel"), fieldtype: "Select", options: ["", "Call", "Text", "Email"] },
+		{ fieldname: "channel", label: __("Channel"), fieldtype: "Select", options: [""].concat(Object.keys(frappe.boot.opt_consent.channels)) },
 		{ fieldname: "overdue", label: __("Past Honour-By Date"), fieldtype: "Check" },
 	],
 	formatter(value, row, column, data, default_formatter) {

@@ -6,8 +6,9 @@ import frappe
 from frappe import _
 from frappe.utils import add_days, getdate, today
 
-from opt_consent import engine
-from opt_consent.gate_adapter import ADDRESS_FIELDS
+from opt_consent.adapters.access import can_read_any, readable
+from opt_consent.core.channels import DOCTYPES, OPT_OUT, RECORDS
+from opt_consent.core.evidence import LOG_DOCTYPE, LOG_TABLE_FIELD
 
 
 def execute(filters=None):
@@ -29,13 +30,8 @@ def columns() -> list[dict]:
 			"options": "Opt Method",
 			"width": 120,
 		},
-		{
-			"fieldname": "record_doctype",
-			"label": _("Record Type"),
-			"fieldtype": "Link",
-			"options": "DocType",
-			"width": 90,
-		},
+		# Data, not Link: the desk's report runner filters Link columns by read permission on their doctype
+		{"fieldname": "record_doctype", "label": _("Record Type"), "fieldtype": "Data", "width": 90},
 		{
 			"fieldname": "record",
 			"label": _("Record"),
@@ -44,25 +40,22 @@ def columns() -> list[dict]:
 			"width": 120,
 		},
 		{"fieldname": "address", "label": _("Address"), "fieldtype": "Data", "width": 200},
-		{
-			"fieldname": "recorded_by",
-			"label": _("Recorded By"),
-			"fieldtype": "Link",
-			"options": "User",
-			"width": 150,
-		},
+		{"fieldname": "recorded_by", "label": _("Recorded By"), "fieldtype": "Data", "width": 150},
 		{"fieldname": "message_id", "label": _("Message ID"), "fieldtype": "Data", "width": 140},
 	]
 
 
 def rows(filters) -> list[dict]:
 	data = []
-	for doctype in engine.DOCTYPES:
-		if filters.get("channel") and filters.channel not in engine.DOCTYPES[doctype]:
+	for doctype in DOCTYPES:
+		if filters.get("channel") and filters.channel not in DOCTYPES[doctype]:
 			continue
-		if not frappe.has_permission(doctype, "read"):
+		if not can_read_any(doctype):
 			continue
-		data += query(doctype, filters)
+		found = query(doctype, filters)
+		# only the rows of records the user may read (User Permissions, sharing)
+		allowed = readable(doctype, [row["record"] for row in found])
+		data += [row for row in found if row["record"] in allowed]
 	current = getdate(today())
 	for row in data:
 		row["record_doctype"] = row.pop("parenttype")
@@ -72,7 +65,7 @@ def rows(filters) -> list[dict]:
 
 
 def query(doctype: str, filters) -> list[dict]:
-	log = frappe.qb.DocType("Opt Log")
+	log = frappe.qb.DocType(LOG_DOCTYPE)
 	record = frappe.qb.DocType(doctype)
 	q = (
 		frappe.qb.from_(log)
@@ -86,13 +79,13 @@ def query(doctype: str, filters) -> list[dict]:
 			log.method,
 			log.parenttype,
 			log.parent.as_("record"),
-			record[ADDRESS_FIELDS[doctype]].as_("address"),
+			record[RECORDS[doctype].address_field].as_("address"),
 			log.recorded_by,
 			log.message_id,
 		)
 		.where(log.parenttype == doctype)
-		.where(log.parentfield == "opt_logs")
-		.where(log.action == engine.OPT_OUT)
+		.where(log.parentfield == LOG_TABLE_FIELD)
+		.where(log.action == OPT_OUT)
 	)
 	if filters.get("from_date"):
 		q = q.where(log.recorded_at >= getdate(filters.from_date))

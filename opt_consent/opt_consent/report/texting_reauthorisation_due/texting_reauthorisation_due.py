@@ -6,7 +6,8 @@ import frappe
 from frappe import _
 from frappe.utils import add_days, cint
 
-from opt_consent import lapse, reauth
+from opt_consent.adapters import lapse
+from opt_consent.core import reauth
 
 FIELDS = [
 	"name",
@@ -30,13 +31,8 @@ def columns() -> list[dict]:
 	return [
 		{"fieldname": "name", "label": _("Phone"), "fieldtype": "Link", "options": "Phone", "width": 120},
 		{"fieldname": "phone", "label": _("Phone Number"), "fieldtype": "Data", "width": 150},
-		{
-			"fieldname": "link_doctype",
-			"label": _("Party Type"),
-			"fieldtype": "Link",
-			"options": "DocType",
-			"width": 110,
-		},
+		# Data, not Link: the desk's report runner filters Link columns by read permission on their doctype
+		{"fieldname": "link_doctype", "label": _("Party Type"), "fieldtype": "Data", "width": 110},
 		{
 			"fieldname": "link_name",
 			"label": _("Party"),

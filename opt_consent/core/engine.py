@@ -1,10 +1,8 @@
 """The consent engine: what an opt in, opt out, text reauth or lapse does to a Phone or Email record.
 
 Pure Python on purpose: no ``import frappe``. Controllers, whitelisted methods and scheduler jobs are
-thin adapters that read the record's state, call :func:`decide`, and write what it returns.
-
-Messages are English templates with ``{0}`` placeholders. They are wrapped in the no-op ``_`` below so
-that Frappe's translation extractor finds them; the adapter translates them with ``frappe._``.
+thin adapters that read the record's state, call :func:`decide`, and write what it returns. The channels
+and their fields are described once, in :mod:`opt_consent.core.channels`.
 """
 
 from __future__ import annotations
@@ -13,106 +11,25 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-
-def _(message: str) -> str:
-	"""Mark a message for translation. The adapter translates it with ``frappe._`` at the edge."""
-	return message
-
-
-PHONE = "Phone"
-EMAIL = "Email"
-
-CALL = "Call"
-TEXT = "Text"
-EMAIL_CHANNEL = "Email"
-
-OPT_IN = "Opt In"
-OPT_OUT = "Opt Out"
-TEXT_REAUTH = "Text Reauth"
-LAPSED = "Lapsed"
-
-ACTIONS = (OPT_IN, OPT_OUT, TEXT_REAUTH, LAPSED)
-# Actions that grant consent, and so need a method allowed "for opt in".
-GRANTING = (OPT_IN, TEXT_REAUTH)
-
-CELL = "Cell"
+from opt_consent.core.channels import (
+	CELL,
+	CHANNELS,
+	DOCTYPES,
+	GRANTING,
+	LAPSED,
+	OPT_IN,
+	OPT_OUT,
+	TEXT,
+	TEXT_REAUTH,
+	initial_state,
+)
+from opt_consent.core.messages import Refused, _
 
 # How far back a user may date an event, and how much clock skew between browser and server we forgive.
 MAX_BACKDATE = dt.timedelta(days=3650)
 FUTURE_TOLERANCE = dt.timedelta(minutes=2)
-
-
-@dataclass(frozen=True)
-class Channel:
-	"""One consent channel and the record fields it owns."""
-
-	name: str
-	doctype: str
-	prefix: str
-	block_field: str  # Do Not Call / Do Not Email
-
-	@property
-	def opt_field(self) -> str:
-		return f"{self.prefix}_opt"
-
-	@property
-	def in_date(self) -> str:
-		return f"{self.prefix}_opt_in_date"
-
-	@property
-	def in_method(self) -> str:
-		return f"{self.prefix}_opt_in_method"
-
-	@property
-	def out_date(self) -> str:
-		return f"{self.prefix}_opt_out_date"
-
-	@property
-	def out_method(self) -> str:
-		return f"{self.prefix}_opt_out_method"
-
-	@property
-	def owned_fields(self) -> tuple[str, ...]:
-		"""Fields only the consent actions may change."""
-		return (self.opt_field, self.in_date, self.in_method, self.out_date, self.out_method)
-
-
-CHANNELS: dict[str, Channel] = {
-	CALL: Channel(CALL, PHONE, "call", "do_not_call"),
-	TEXT: Channel(TEXT, PHONE, "text", "do_not_call"),
-	EMAIL_CHANNEL: Channel(EMAIL_CHANNEL, EMAIL, "email", "do_not_email"),
-}
-DOCTYPES: dict[str, tuple[str, ...]] = {PHONE: (CALL, TEXT), EMAIL: (EMAIL_CHANNEL,)}
-
-
-def channels_of(doctype: str) -> tuple[Channel, ...]:
-	return tuple(CHANNELS[name] for name in DOCTYPES.get(doctype, ()))
-
-
-def owned_fields(doctype: str) -> tuple[str, ...]:
-	"""Every field of ``doctype`` that only the consent actions may write."""
-	return tuple(f for channel in channels_of(doctype) for f in channel.owned_fields)
-
-
-def initial_state(doctype: str) -> dict:
-	"""A new record: Active, not blocked, not opted in to anything."""
-	state: dict = {"active": 1}
-	for channel in channels_of(doctype):
-		state[channel.block_field] = 0
-		state.update(dict.fromkeys(channel.owned_fields))
-		state[channel.opt_field] = 0
-	return state
-
-
-class Refused(Exception):
-	"""An action the rules do not allow. ``message`` is an untranslated template, ``args`` fill it."""
-
-	def __init__(self, code: str, message: str, *args):
-		super().__init__(message.format(*args))
-		self.code = code
-		self.message = message
-		self.args_ = args
 
 
 @dataclass(frozen=True)
@@ -195,6 +112,23 @@ def event_datetime(date, time) -> dt.datetime:
 	return dt.datetime.combine(parse_date(date), parse_time(time))
 
 
+def to_site_time(date, time, entered_zone: str | None, site_zone: str) -> tuple[dt.date, dt.time]:
+	"""The date and time an operator typed in ``entered_zone``, as the site's clock (``site_zone``) reads it.
+
+	No zone, or the site's own, changes nothing. An unknown zone is refused. A wall time that a daylight
+	saving change makes ambiguous is read as its first occurrence.
+	"""
+	at = event_datetime(date, time)
+	if not entered_zone or entered_zone == site_zone:
+		return at.date(), at.time()
+	try:
+		source, target = ZoneInfo(str(entered_zone)), ZoneInfo(site_zone)
+	except (ZoneInfoNotFoundError, ValueError):
+		raise Refused("bad_zone", _("{0} is not a known time zone."), str(entered_zone)[:60]) from None
+	converted = at.replace(tzinfo=source).astimezone(target).replace(tzinfo=None)
+	return converted.date(), converted.time()
+
+
 def decide(
 	doctype: str,
 	state: Mapping,
@@ -209,11 +143,37 @@ def decide(
 	last: LastEvent | None = None,
 	phone_type: str | None = None,
 	policy: Policy = Policy(),
+	system_revocation: bool = False,
 ) -> Outcome:
 	"""Decide what ``action`` on ``channel`` does to a record in ``state``, or raise :class:`Refused`.
 
 	``method`` is the Opt Method named ``method_name`` as found, or None when there is none by that name.
 	``now`` is the current time in the site's time zone, ``last`` the latest logged event of the channel.
+	A ``system_revocation`` (an opt out the system received, e.g. an inbound STOP) is never refused for
+	the Opt Method configuration: a revocation must not be lost because a method was disabled or removed.
+	"""
+	check_target(doctype, action, channel, phone_type)
+	event_at = event_datetime(date, time)
+	check_moment(event_at, now, channel, last)
+	if not (system_revocation and action == OPT_OUT):
+		check_method(method_name, method, action in GRANTING)
+	check_state(state, action, channel, last)
+	changes = changes_for(doctype, action, channel, event_at.date(), method_name, policy)
+	log = {
+		"channel": channel,
+		"action": action,
+		"event_date": event_at.date(),
+		"event_time": event_at.time(),
+		"method": method_name,
+	}
+	return Outcome(changes=changes, log=log, event_at=event_at)
+
+
+def check_target(doctype: str, action: str, channel: str, phone_type: str | None) -> None:
+	"""The action exists, the channel is one of the record's, and consent may be given on this record.
+
+	A cell-only channel (texting) takes a granting action only on a Cell phone; a revocation is recorded
+	whatever the record's type, so that a type changed later can never bring the channel back.
 	"""
 	if doctype not in DOCTYPES:
 		raise Refused("bad_doctype", _("Consent can only be recorded on a Phone or an Email."))
@@ -228,16 +188,18 @@ def decide(
 			", ".join(DOCTYPES[doctype]),
 		)
 	spec = CHANNELS[channel]
-	if action == TEXT_REAUTH and channel != TEXT:
+	if action == TEXT_REAUTH and not spec.reauth_label:
 		raise Refused("wrong_channel", _("Only texting can be reauthorised."))
-	if channel == TEXT and phone_type != CELL:
+	if spec.cell_only and action in GRANTING and phone_type != CELL:
 		raise Refused(
 			"not_cell",
-			_("Texting consent can only be recorded on a Cell phone; this phone is {0}."),
+			_("Texting consent can only be given on a Cell phone; this phone is {0}."),
 			phone_type or _("of no type"),
 		)
 
-	event_at = event_datetime(date, time)
+
+def check_moment(event_at: dt.datetime, now: dt.datetime, channel: str, last: LastEvent | None) -> None:
+	"""Not in the future (skew forgiven), not too old, not before the channel's latest logged event."""
 	if event_at > now + FUTURE_TOLERANCE:
 		raise Refused("future", _("The date and time {0} is in the future."), _fmt(event_at))
 	if event_at < now - MAX_BACKDATE:
@@ -254,33 +216,24 @@ def decide(
 			_fmt(last.at),
 		)
 
-	granting = action in GRANTING
-	_check_method(method_name, method, granting)
 
-	opted_in = bool(state.get(spec.opt_field))
+def check_state(state: Mapping, action: str, channel: str, last: LastEvent | None) -> None:
+	"""Not already in, not already out, and a revocation is not "reauthorised"."""
+	opted_in = bool(state.get(CHANNELS[channel].opt_field))
+	revoked = not opted_in and last is not None and last.action == OPT_OUT
 	if action == OPT_IN and opted_in:
 		raise Refused("already_in", _("{0} is already opted in."), channel)
-	if action == OPT_OUT and not opted_in and last is not None and last.action == OPT_OUT:
+	if action == OPT_OUT and revoked:
 		raise Refused("already_out", _("{0} is already opted out."), channel)
-	if action == TEXT_REAUTH and not opted_in and last is not None and last.action == OPT_OUT:
+	if action == TEXT_REAUTH and revoked:
 		raise Refused(
 			"reauth_after_opt_out",
 			_("Texting was opted out on {0}. A revocation is not reauthorised: record Opt In Texts instead."),
 			_fmt(last.at),
 		)
 
-	changes = changes_for(doctype, action, channel, event_at.date(), method_name, policy)
-	log = {
-		"channel": channel,
-		"action": action,
-		"event_date": event_at.date(),
-		"event_time": event_at.time(),
-		"method": method_name,
-	}
-	return Outcome(changes=changes, log=log, event_at=event_at)
 
-
-def _check_method(method_name: str | None, method: Method | None, granting: bool) -> None:
+def check_method(method_name: str | None, method: Method | None, granting: bool) -> None:
 	if not method_name:
 		raise Refused("missing_method", _("Method is required."))
 	if method is None:

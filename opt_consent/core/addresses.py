@@ -9,7 +9,7 @@ import re
 
 import phonenumbers
 
-from opt_consent.engine import Refused, _
+from opt_consent.core.messages import Refused, _
 
 MAX_EMAIL_LENGTH = 254
 MAX_PHONE_INPUT = 40

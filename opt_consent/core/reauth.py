@@ -1,6 +1,6 @@
 """Texting reauthorisation: when a Phone's texting consent becomes due for renewal, and when it lapses.
 
-Pure Python on purpose: no ``import frappe``. The Frappe side (:mod:`opt_consent.lapse`) reads the admin's
+Pure Python on purpose: no ``import frappe``. The Frappe side (:mod:`opt_consent.adapters.lapse`) reads the admin's
 Opt Consent Settings into :class:`Rules`, asks :func:`assess` about a Phone, and stores the answer.
 
 The rule, with period P days (the default or the override of the authorising Opt Method):
@@ -23,7 +23,8 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from opt_consent.engine import PHONE, Refused, _
+from opt_consent.core.channels import PHONE
+from opt_consent.core.messages import Refused, _
 
 # Statuses, as stored in Phone.text_reauth_status.
 NONE = ""  # no texting consent in force (never given, opted out), or lapsed by the job (see below)
@@ -31,7 +32,6 @@ OK = "OK"
 DUE = "Due"
 LAPSED = "Lapsed"
 NEVER = "Never Lapses"
-STATUSES = (NONE, OK, DUE, LAPSED, NEVER)
 
 # Phone fields the app maintains from the rule. Like the consent fields, no form save may change them.
 DERIVED_FIELDS: dict[str, tuple[str, ...]] = {
@@ -70,10 +70,6 @@ class Rules:
 				return period
 		return self.period_days
 
-	@property
-	def ever_lapses(self) -> bool:
-		return bool(self.period_days) or any(period for _name, period in self.method_periods)
-
 
 @dataclass(frozen=True)
 class Assessment:
@@ -104,7 +100,7 @@ def assess(
 
 	``text_opt`` is the Text Opt checkbox, ``authorised_on`` / ``method`` the date and method of the latest
 	Opt In Texts or Text Reauth. A phone whose Text Opt is unchecked has no consent to lapse: status
-	:data:`NONE` (the job records a lapse by storing :data:`LAPSED` itself, see :mod:`opt_consent.lapse`).
+	:data:`NONE` (the job records a lapse by storing :data:`LAPSED` itself, see :mod:`opt_consent.adapters.lapse`).
 	A phone whose lapse date has come but that the job has not lapsed yet is :data:`LAPSED` all the same.
 	"""
 	if not text_opt or authorised_on is None:
@@ -139,10 +135,22 @@ def check_rules(
 			raise Refused("not_a_number", _("{0} must be a whole number of days."), label)
 		if _int(value) < 0:
 			raise Refused("negative", _("{0} cannot be negative."), label)
-
+	periods = [(_("the default period"), days(period_days)), *check_method_periods(method_periods)]
 	lead = days(lead_days)
-	periods = [(_("the default period"), days(period_days))]
-	seen: set[str] = set()
+	for name, period in periods:
+		if period and lead > period:
+			raise Refused(
+				"lead_too_long",
+				_("The reminder lead time ({0} days) cannot be longer than the period for {1} ({2} days)."),
+				lead,
+				name,
+				period,
+			)
+
+
+def check_method_periods(method_periods: Iterable[tuple[str | None, object]]) -> list[tuple[str, int]]:
+	"""The (method, period) overrides, each with a method, a whole non-negative period, a method once."""
+	seen: dict[str, int] = {}
 	for row, (method, period) in enumerate(method_periods, start=1):
 		if not method:
 			raise Refused("missing_method", _("Row {0} of Period by Opt Method has no Opt Method."), row)
@@ -161,18 +169,8 @@ def check_rules(
 			raise Refused(
 				"duplicate_method", _("Opt Method {0} is listed twice in Period by Opt Method."), method
 			)
-		seen.add(method)
-		periods.append((method, days(period)))
-
-	for name, period in periods:
-		if period and lead > period:
-			raise Refused(
-				"lead_too_long",
-				_("The reminder lead time ({0} days) cannot be longer than the period for {1} ({2} days)."),
-				lead,
-				name,
-				period,
-			)
+		seen[method] = days(period)
+	return list(seen.items())
 
 
 def _int(value) -> int | None:

@@ -1,7 +1,7 @@
 """The gate: may we call, text or email an address now (or at a past moment)? Plus inbound keywords and
 the business-day clock of revocations.
 
-Pure Python on purpose: no ``import frappe``. :mod:`opt_consent.gate_adapter` reads the records and the
+Pure Python on purpose: no ``import frappe``. :mod:`opt_consent.adapters.gate` reads the records and the
 settings, and calls these functions.
 """
 
@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from opt_consent import engine
+from opt_consent.core import channels, engine
 
 # --- inbound keywords ---------------------------------------------------------------------------------
 
@@ -85,17 +85,17 @@ def decide(
 	> the record is blocked (Do Not Call / Do Not Email) > it is not Active > a Text on a phone that is
 	not a Cell phone (``not_cell``) > texting consent lapsed > never opted in > ``opted_in``.
 	"""
-	spec = engine.CHANNELS[channel]
+	spec = channels.CHANNELS[channel]
 	opted_in = bool(int(state.get(spec.opt_field) or 0))
-	if not opted_in and last_action == engine.OPT_OUT:
+	if not opted_in and last_action == channels.OPT_OUT:
 		return Decision(False, OPTED_OUT)
 	if int(state.get(spec.block_field) or 0):
-		return Decision(False, DO_NOT_EMAIL if spec.block_field == "do_not_email" else DO_NOT_CALL)
+		return Decision(False, spec.block_field)  # the reason is the field: do_not_call / do_not_email
 	if not int(state.get("active") or 0):
 		return Decision(False, INACTIVE)
-	if channel == engine.TEXT and phone_type != engine.CELL:
+	if spec.cell_only and phone_type != channels.CELL:
 		return Decision(False, NOT_CELL)
-	if (opted_in and lapsed) or (not opted_in and last_action == engine.LAPSED):
+	if (opted_in and lapsed) or (not opted_in and last_action == channels.LAPSED):
 		return Decision(False, LAPSED)
 	if not opted_in:
 		return Decision(False, NOT_OPTED_IN)

@@ -7,26 +7,15 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import cint, cstr, get_datetime, getdate
 
-from opt_consent import engine, reauth
-from opt_consent.consent import LOG_WINDOW, refuse
+from opt_consent.adapters import settings
+from opt_consent.adapters.log import LOG_WINDOW, count_log_rows, last_event, log_rows
+from opt_consent.adapters.refusals import refuse
+from opt_consent.core import engine, reauth
+from opt_consent.core.channels import RECORDS, channels_of, initial_state, owned_fields
+from opt_consent.core.evidence import EVIDENCE_FIELDS, LOG_DOCTYPE, LOG_TABLE_FIELD, SEAL_FIELDS
 
-# Log row fields that make up the evidence. Anything else on a row is bookkeeping.
-LOG_FIELDS = (
-	"channel",
-	"action",
-	"event_date",
-	"event_time",
-	"method",
-	"recorded_by",
-	"recorded_at",
-	"source",
-	"note",
-	"message_id",
-	"honour_by",
-	"hash_scheme",
-	"prev_hash",
-	"row_hash",
-)
+# What the guards compare of a log row: its evidence and its seal.
+LOG_FIELDS = (*EVIDENCE_FIELDS, *SEAL_FIELDS)
 
 
 class ConsentTamperError(frappe.ValidationError):
@@ -34,21 +23,30 @@ class ConsentTamperError(frappe.ValidationError):
 
 
 class ConsentRecord(Document):
-	"""Base of Phone and Email. Subclasses set ``address_field`` and ``key_field`` and ``normalize``."""
+	"""Base of Phone and Email; what each is addressed by comes from the channel description."""
 
-	address_field: str = ""
-	key_field: str = ""
+	@property
+	def address_field(self) -> str:
+		return RECORDS[self.doctype].address_field
+
+	@property
+	def key_field(self) -> str:
+		return RECORDS[self.doctype].key_field
 
 	def load_children_from_db(self):
 		"""Load only the newest ``LOG_WINDOW`` log rows: a record with a long history stays cheap to open and save."""
-		self.set("opt_logs", log_rows(self.doctype, self.name, limit=LOG_WINDOW))
+		self.set(LOG_TABLE_FIELD, log_rows(self.doctype, self.name, limit=LOG_WINDOW))
 		return self
 
 	def onload(self):
 		self.set_onload("opt_log_count", count_log_rows(self.doctype, self.name))
+		# each channel's latest logged action: the desk offers only what the server would accept
+		latest = {channel.name: last_event(self, channel.name) for channel in channels_of(self.doctype)}
+		self.set_onload("opt_last_actions", {name: e.action for name, e in latest.items() if e})
 
 	def validate(self):
 		self.set_address_key()
+		self.guard_new_history()
 		self.guard_address_change()
 		self.guard_consent_fields()
 		self.guard_log()
@@ -60,13 +58,10 @@ class ConsentRecord(Document):
 	def before_rename(self, old: str, new: str, merge: bool = False):
 		self.guard_rename(old)
 
-	def normalize(self, address: str) -> str:
-		raise NotImplementedError
-
 	def set_address_key(self):
 		address = cstr(self.get(self.address_field)).strip()
 		try:
-			self.set(self.key_field, self.normalize(address))
+			self.set(self.key_field, settings.normalize(self.doctype, address))
 		except engine.Refused as refusal:
 			refuse(refusal, title=_("Invalid address"))
 		self.set(self.address_field, address)
@@ -74,7 +69,7 @@ class ConsentRecord(Document):
 	def guard_address_change(self):
 		"""Consent was given for one address: once logged, the record cannot point at another."""
 		before = self.get_doc_before_save()
-		if before and before.get("opt_logs") and before.get(self.key_field) != self.get(self.key_field):
+		if before and before.get(LOG_TABLE_FIELD) and before.get(self.key_field) != self.get(self.key_field):
 			frappe.throw(
 				_("This record has consent history for {0}; create a new record for {1}.").format(
 					before.get(self.address_field), self.get(self.address_field)
@@ -87,10 +82,10 @@ class ConsentRecord(Document):
 		if self.flags.consent_action:
 			return
 		before = self.get_doc_before_save()
-		reference = before if before else engine.initial_state(self.doctype)
+		reference = before if before else initial_state(self.doctype)
 		changed = [
 			self.meta.get_label(f)
-			for f in (*engine.owned_fields(self.doctype), *reauth.derived_fields(self.doctype))
+			for f in (*owned_fields(self.doctype), *reauth.derived_fields(self.doctype))
 			if self._norm(f, self.get(f)) != self._norm(f, reference.get(f))
 		]
 		if changed:
@@ -109,9 +104,9 @@ class ConsentRecord(Document):
 		a client that renumbers rows cannot reorder the log.
 		"""
 		before = self.get_doc_before_save()
-		stored_rows = before.get("opt_logs") if before else []
+		stored_rows = before.get(LOG_TABLE_FIELD) if before else []
 		stored = [log_signature(row) for row in stored_rows]
-		sent_rows = self.get("opt_logs")
+		sent_rows = self.get(LOG_TABLE_FIELD)
 		sent = [log_signature(row) for row in sent_rows]
 		expected_new = 1 if self.flags.consent_action else 0
 		if len(sent) != len(stored) + expected_new or sent[: len(stored)] != stored:
@@ -127,15 +122,34 @@ class ConsentRecord(Document):
 
 	def keep_unloaded_log_rows(self):
 		"""Frappe deletes child rows a save does not carry; the older log rows were never loaded, so keep them."""
-		self.flags.ignore_children_type = ("Opt Log",)
+		self.flags.ignore_children_type = (LOG_DOCTYPE,)
 
 	def guard_delete(self):
-		if self.get("opt_logs") and "System Manager" not in frappe.get_roles():
+		"""Only a System Manager deletes a record with history, and its whole log goes with it into the
+		Deleted Document (Frappe keeps what the record holds; it loads only its newest rows)."""
+		if not self.get(LOG_TABLE_FIELD):
+			return
+		if "System Manager" not in frappe.get_roles():
 			frappe.throw(
 				_("{0} {1} has consent history and can only be deleted by a System Manager.").format(
 					_(self.doctype), self.name
 				),
 				exc=frappe.PermissionError,
+			)
+		self.set(LOG_TABLE_FIELD, log_rows(self.doctype, self.name))
+
+	def guard_new_history(self):
+		"""A new record starts with an empty log: rows come from consent actions only. This refuses a
+		restore of a deleted record with history too (its whole log stays in its Deleted Document)."""
+		if self.is_new() and self.get(LOG_TABLE_FIELD) and not self.flags.consent_action:
+			frappe.throw(
+				_(
+					"A new {0} cannot bring consent history with it. A deleted record with history is not "
+					"restored: its whole log stays in its Deleted Document and in the Opt Log Integrity report; "
+					"create a new record and record consent on it."
+				).format(_(self.doctype)),
+				exc=ConsentTamperError,
+				title=_("Not saved"),
 			)
 
 	def guard_rename(self, old: str):
@@ -172,26 +186,5 @@ def normalize_value(fieldtype: str, value):
 
 
 def log_signature(row) -> tuple:
-	meta = frappe.get_meta("Opt Log")
+	meta = frappe.get_meta(LOG_DOCTYPE)
 	return (row.get("name"), *(normalize_value(meta.get_field(f).fieldtype, row.get(f)) for f in LOG_FIELDS))
-
-
-def log_rows(doctype: str, name: str, limit: int | None = None, start: int = 0, newest_first: bool = False):
-	"""Log rows of one record: the newest ``limit`` (after skipping ``start``), in log order unless asked."""
-	log = frappe.qb.DocType("Opt Log")
-	query = (
-		frappe.qb.from_(log)
-		.select("*")
-		.where(log.parent == name)
-		.where(log.parenttype == doctype)
-		.where(log.parentfield == "opt_logs")
-		.orderby(log.idx, order=frappe.qb.desc)
-	)
-	if limit:
-		query = query.limit(limit).offset(start)
-	rows = query.run(as_dict=True)
-	return rows if newest_first else rows[::-1]
-
-
-def count_log_rows(doctype: str, name: str) -> int:
-	return frappe.db.count("Opt Log", {"parent": name, "parenttype": doctype, "parentfield": "opt_logs"})

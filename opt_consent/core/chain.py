@@ -1,11 +1,12 @@
 """Tamper evidence for the consent log: each row's hash covers its evidence and the previous row's hash.
 
-Pure Python on purpose: no ``import frappe``. The Frappe side (:mod:`opt_consent.integrity`) reads rows
+Pure Python on purpose: no ``import frappe``. The Frappe side (:mod:`opt_consent.adapters.integrity`) reads rows
 and calls :func:`seal` when it writes them and :func:`verify` when it checks them.
 
 A row is sealed under a numbered *scheme*, stored on the row (``hash_scheme``). Scheme 1 is SHA-256 over a
 canonical JSON serialisation of the row's evidence fields, the record it belongs to and the previous row's
-hash. A later scheme is added to :data:`SCHEMES` next to it; rows sealed under an older scheme keep
+hash; scheme 2 adds the record's normalised address (the *subject*), the row's phone type and the time
+zone its date and time were entered in. A later scheme is added to :data:`SCHEMES` next to it; rows sealed under an older scheme keep
 verifying under that scheme, so a chain can hold rows of several schemes.
 
 Values are canonicalised so that the forms the database returns (``date``, ``timedelta`` for a Time column,
@@ -20,26 +21,36 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from opt_consent.engine import Policy, Refused, _, owned_fields, parse_time, replay
+from opt_consent.core.channels import owned_fields
+from opt_consent.core.engine import Policy, parse_time, replay
+from opt_consent.core.evidence import DATE as _DATE
+from opt_consent.core.evidence import DATETIME as _DATETIME
+from opt_consent.core.evidence import EVIDENCE
+from opt_consent.core.evidence import TEXT as _TEXT
+from opt_consent.core.evidence import TIME as _TIME
+from opt_consent.core.messages import Refused, _
 
 # The scheme new rows are sealed with.
-CURRENT_SCHEME = 1
+CURRENT_SCHEME = 2
 
-# Evidence fields of a row covered by scheme 1, with how each is canonicalised.
-_TEXT, _DATE, _TIME, _DATETIME = "text", "date", "time", "datetime"
-SCHEME_1_FIELDS: tuple[tuple[str, str], ...] = (
-	("channel", _TEXT),
-	("action", _TEXT),
-	("event_date", _DATE),
-	("event_time", _TIME),
-	("method", _TEXT),
-	("recorded_by", _TEXT),
-	("recorded_at", _DATETIME),
-	("source", _TEXT),
-	("note", _TEXT),
-	("message_id", _TEXT),
-	("honour_by", _DATE),
+# The evidence fields each scheme covers, in order. Frozen: a stored chain depends on them, so an existing
+# scheme's list never changes (the known-answer tests pin them); a new field means a new scheme.
+SCHEME_1_FIELDS: tuple[str, ...] = (
+	"channel",
+	"action",
+	"event_date",
+	"event_time",
+	"method",
+	"recorded_by",
+	"recorded_at",
+	"source",
+	"note",
+	"message_id",
+	"honour_by",
 )
+# Scheme 2 adds what the record is about (its normalised address, the "subject", read from the record)
+# and the row's phone type and entry time zone.
+SCHEME_2_FIELDS: tuple[str, ...] = (*SCHEME_1_FIELDS, "entered_tz", "phone_type")
 
 
 class Unreadable(ValueError):
@@ -98,29 +109,45 @@ def _time(value) -> dt.time:
 		raise Unreadable(value) from None
 
 
-def serialise_v1(row, doctype: str, name: str, prev_hash: str) -> bytes:
-	"""The bytes scheme 1 hashes: a JSON array, so no value can spill into the next field."""
-	values = [["scheme", 1], ["parenttype", str(doctype)], ["parent", str(name)]]
-	values += [[field, canonical(kind, _get(row, field))] for field, kind in SCHEME_1_FIELDS]
+def serialise(scheme: int, fields: tuple[str, ...], row, doctype: str, name: str, prev_hash: str, subject=None):
+	"""The bytes a scheme hashes: a JSON array, so no value can spill into the next field."""
+	values = [["scheme", scheme], ["parenttype", str(doctype)], ["parent", str(name)]]
+	if scheme >= 2:
+		values.append(["subject", str(subject or "")])
+	values += [[field, canonical(EVIDENCE[field], _get(row, field))] for field in fields]
 	values.append(["prev_hash", prev_hash or ""])
 	return json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def hash_v1(row, doctype: str, name: str, prev_hash: str) -> str:
-	return hashlib.sha256(serialise_v1(row, doctype, name, prev_hash)).hexdigest()
+def hash_v1(row, doctype: str, name: str, prev_hash: str, subject=None) -> str:
+	"""Scheme 1: the row's evidence and its record's name; not what the record is about."""
+	return hashlib.sha256(serialise(1, SCHEME_1_FIELDS, row, doctype, name, prev_hash)).hexdigest()
+
+
+def hash_v2(row, doctype: str, name: str, prev_hash: str, subject=None) -> str:
+	"""Scheme 2: scheme 1 plus the record's normalised address, the row's phone type and entry zone."""
+	return hashlib.sha256(serialise(2, SCHEME_2_FIELDS, row, doctype, name, prev_hash, subject)).hexdigest()
 
 
 # Every scheme ever used, by number. Add new schemes here; never change or remove an old one.
-SCHEMES: dict[int, Callable[..., str]] = {1: hash_v1}
+SCHEMES: dict[int, Callable[..., str]] = {1: hash_v1, 2: hash_v2}
 
 
-def row_hash(row, doctype: str, name: str, prev_hash: str, scheme: int = CURRENT_SCHEME) -> str:
-	"""The hash of ``row`` of record ``doctype`` ``name`` chained to ``prev_hash`` under ``scheme``."""
-	return SCHEMES[scheme](row, doctype, name, prev_hash or "")
+def row_hash(
+	row, doctype: str, name: str, prev_hash: str, scheme: int = CURRENT_SCHEME, subject=None
+) -> str:
+	"""The hash of ``row`` of record ``doctype`` ``name`` (about ``subject``, its normalised address)
+	chained to ``prev_hash`` under ``scheme``."""
+	return SCHEMES[scheme](row, doctype, name, prev_hash or "", subject)
 
 
 def seal(
-	rows: Iterable, doctype: str, name: str, prev_hash: str | None = "", scheme: int = CURRENT_SCHEME
+	rows: Iterable,
+	doctype: str,
+	name: str,
+	prev_hash: str | None = "",
+	scheme: int = CURRENT_SCHEME,
+	subject: str | None = None,
 ) -> str:
 	"""Set ``hash_scheme``, ``prev_hash`` and ``row_hash`` on ``rows`` (new rows of one record, in order).
 
@@ -130,7 +157,7 @@ def seal(
 	"""
 	prev = prev_hash or ""
 	for row in rows:
-		current = row_hash(row, doctype, name, prev, scheme)
+		current = row_hash(row, doctype, name, prev, scheme, subject)
 		_set(row, "hash_scheme", scheme)
 		_set(row, "prev_hash", prev)
 		_set(row, "row_hash", current)
@@ -152,62 +179,49 @@ class Break:
 		return self.message.format(*self.args)
 
 
-def verify(rows: Sequence, doctype: str, name: str) -> Break | None:
+def verify(rows: Sequence, doctype: str, name: str, subject: str | None = None) -> Break | None:
 	"""Walk ``rows`` (one record's log, in stored ``idx`` order) and return the first break, or None.
 
 	Detected: an edited evidence field or hash (the row's hash no longer matches), a deleted, inserted or
 	reordered row (the row does not chain to the row before it, or positions are not 1, 2, 3 ...), a row
-	moved from another record (the record is part of the hash), an unknown scheme and a row never sealed.
+	moved from another record (the record is part of the hash), a record whose address was changed under
+	rows of scheme 2 (``subject`` is part of their hash), an unknown scheme and a row never sealed.
 	"""
 	prev = ""
 	for position, row in enumerate(rows, 1):
-		idx = _int(_get(row, "idx"))
-		row_name = _get(row, "name")
-		scheme = _int(_get(row, "hash_scheme"))
-		stored_hash = _get(row, "row_hash") or ""
-		if not scheme and not stored_hash:
-			message = _("Row {0} carries no hash: it was not written by a consent action.")
-			return Break(idx, row_name, "unsealed", message, (idx,))
-		if scheme not in SCHEMES:
-			message = _("Row {0} claims hash scheme {1}, which does not exist.")
-			return Break(idx, row_name, "unknown_scheme", message, (idx, scheme))
-		if idx != position:
-			return Break(
-				idx,
-				row_name,
-				"position",
-				_("Row {0} is found at position {1} of the log: rows were deleted or reordered."),
-				(idx, position),
-			)
-		if (_get(row, "prev_hash") or "") != prev:
-			return Break(
-				idx,
-				row_name,
-				"link",
-				_("Row {0} does not follow the row before it: a row was deleted, inserted or reordered."),
-				(idx,),
-			)
-		try:
-			expected = row_hash(row, doctype, name, prev, scheme)
-		except Unreadable:
-			expected = None
-		if expected != stored_hash:
-			return Break(
-				idx,
-				row_name,
-				"edited",
-				_("Row {0} was changed after it was recorded: its content no longer matches its hash."),
-				(idx,),
-			)
-		prev = stored_hash
+		broken = check_row(row, position, prev, doctype, name, subject)
+		if broken is not None:
+			return broken
+		prev = _get(row, "row_hash") or ""
 	return None
 
 
-def last_hash(rows: Sequence) -> str:
-	"""The hash a new row chains to: the ``row_hash`` of the row with the highest ``idx`` ("" if none)."""
-	if not rows:
-		return ""
-	return _get(max(rows, key=lambda row: _int(_get(row, "idx"))), "row_hash") or ""
+def check_row(row, position: int, prev: str, doctype: str, name: str, subject: str | None) -> Break | None:
+	"""The break at one row, given its position in the log and the hash of the row before it."""
+	idx = _int(_get(row, "idx"))
+	row_name = _get(row, "name")
+	scheme = _int(_get(row, "hash_scheme"))
+	stored_hash = _get(row, "row_hash") or ""
+	if not scheme and not stored_hash:
+		message = _("Row {0} carries no hash: it was not written by a consent action.")
+		return Break(idx, row_name, "unsealed", message, (idx,))
+	if scheme not in SCHEMES:
+		message = _("Row {0} claims hash scheme {1}, which does not exist.")
+		return Break(idx, row_name, "unknown_scheme", message, (idx, scheme))
+	if idx != position:
+		message = _("Row {0} is found at position {1} of the log: rows were deleted or reordered.")
+		return Break(idx, row_name, "position", message, (idx, position))
+	if (_get(row, "prev_hash") or "") != prev:
+		message = _("Row {0} does not follow the row before it: a row was deleted, inserted or reordered.")
+		return Break(idx, row_name, "link", message, (idx,))
+	try:
+		expected = row_hash(row, doctype, name, prev, scheme, subject)
+	except Unreadable:
+		expected = None
+	if expected != stored_hash:
+		message = _("Row {0} was changed after it was recorded: its content no longer matches its hash.")
+		return Break(idx, row_name, "edited", message, (idx,))
+	return None
 
 
 def _int(value) -> int:

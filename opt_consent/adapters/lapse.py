@@ -1,4 +1,4 @@
-"""Frappe adapter of the texting reauthorisation rule (:mod:`opt_consent.reauth`).
+"""Frappe adapter of the texting reauthorisation rule (:mod:`opt_consent.core.reauth`).
 
 - :func:`on_phone_validate`: after every consent action on a Phone, store what the rule says about its
   texting consent (status, due date, lapse date) on the Phone. These fields are indexed, so the job and the
@@ -16,45 +16,22 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 from itertools import groupby
 
 import frappe
-from frappe.model.naming import make_autoname
 from frappe.query_builder import Case
 from frappe.query_builder.functions import Coalesce
-from frappe.utils import getdate, now_datetime, nowdate
+from frappe.utils import get_system_timezone, getdate, now_datetime, nowdate
 from pypika.terms import Interval
 
-from opt_consent import chain, engine, integrity, reauth
+from opt_consent.adapters.log import SYSTEM_USER, insert_log_rows
+from opt_consent.adapters.settings import get_rules
+from opt_consent.core import reauth
+from opt_consent.core.channels import LAPSED, PHONE, RECORDS, TEXT
 
-SETTINGS = "Opt Consent Settings"
-# Who records a lapse: the job runs as the system, not as a member of staff.
-SYSTEM_USER = "Administrator"
 SOURCE_SCHEDULER = "Scheduler"
 BATCH_SIZE = 500
-
-LOG_META_FIELDS = (
-	"name",
-	"creation",
-	"modified",
-	"modified_by",
-	"owner",
-	"docstatus",
-	"idx",
-	"parent",
-	"parenttype",
-	"parentfield",
-)
-
-
-def get_rules() -> reauth.Rules:
-	settings = frappe.get_cached_doc(SETTINGS)
-	return reauth.Rules.make(
-		settings.get("text_reauth_days"),
-		settings.get("reauth_reminder_days"),
-		[(row.method, row.period_days) for row in settings.get("method_periods") or ()],
-	)
 
 
 def today() -> dt.date:
@@ -79,7 +56,7 @@ def set_reauth_fields(doc, rules: reauth.Rules | None = None, on: dt.date | None
 	if (
 		not doc.get("text_opt")
 		and doc.get("text_reauth_status") == reauth.LAPSED
-		and not (rows and rows[-1].channel == engine.TEXT)
+		and not (rows and rows[-1].channel == TEXT)
 	):
 		return  # a lapse stays on show until the next text action (a call action does not clear it)
 	result = reauth.assess(
@@ -97,24 +74,33 @@ def set_reauth_fields(doc, rules: reauth.Rules | None = None, on: dt.date | None
 # Settings changed: every Phone with texting consent --------------------------------------------------------
 
 
-def recompute_phones(rules: reauth.Rules | None = None, on: dt.date | None = None) -> int:
+def recompute_phones(
+	rules: reauth.Rules | None = None, on: dt.date | None = None, commit: Callable[[], None] | None = None
+) -> int:
 	"""Store the rule's answer on every Phone whose Text Opt is checked, set-based, per period.
 
 	For each period (the default, each per-method override) a plain read finds the phones whose stored
 	values differ; they are updated in batches by name, with the same condition re-applied by the UPDATE
 	(which reads the current rows), so only the rows that change are locked and get a new ``modified``.
 	Phones already lapsed by the job keep their lapse: lengthening the period does not restore consent, a
-	Text Reauth does. Returns how many phones were written.
+	Text Reauth does. ``commit`` (a background job's) is called after every batch. Returns the count.
 	"""
 	rules = rules or get_rules()
 	on = on or today()
-	phone = frappe.qb.DocType("Phone")
+	written = 0
+	for condition, values in period_updates(rules, on):
+		written += update_in_batches(condition, values, commit)
+	return written
+
+
+def period_updates(rules: reauth.Rules, on: dt.date) -> list[tuple]:
+	"""(condition, values) per period: which phones of that period hold stale values, and the new ones."""
+	phone = frappe.qb.DocType(PHONE)
 	overridden = [method for method, _period in rules.method_periods]
 	groups = [(rules.period_days, None)]  # the default period: every method without an override
 	groups += [(period, phone.text_opt_in_method == method) for method, period in rules.method_periods]
-
-	now, user, written = now_datetime(), frappe.session.user, 0
 	status = Coalesce(phone.text_reauth_status, "")
+	updates = []
 	for period, group in groups:
 		condition = (phone.text_opt == 1) & phone.text_opt_in_date.isnotnull()
 		if group is not None:
@@ -122,12 +108,8 @@ def recompute_phones(rules: reauth.Rules | None = None, on: dt.date | None = Non
 		elif overridden:
 			condition &= phone.text_opt_in_method.isnull() | phone.text_opt_in_method.notin(overridden)
 		if period <= 0:
-			values = {
-				"text_reauth_status": reauth.NEVER,
-				"text_reauth_due_on": None,
-				"text_consent_lapses_on": None,
-			}
-			condition &= (
+			values = {"text_reauth_status": reauth.NEVER, "text_reauth_due_on": None, "text_consent_lapses_on": None}
+			stale = (
 				(status != reauth.NEVER)
 				| phone.text_reauth_due_on.isnotnull()
 				| phone.text_consent_lapses_on.isnotnull()
@@ -135,48 +117,66 @@ def recompute_phones(rules: reauth.Rules | None = None, on: dt.date | None = Non
 		else:
 			lapses_on = phone.text_opt_in_date + Interval(days=period)
 			due_on = phone.text_opt_in_date + Interval(days=max(period - rules.lead_days, 0))
-			new_status = (
-				Case().when(lapses_on <= on, reauth.LAPSED).when(due_on <= on, reauth.DUE).else_(reauth.OK)
-			)
-			values = {
-				"text_reauth_status": new_status,
-				"text_reauth_due_on": due_on,
-				"text_consent_lapses_on": lapses_on,
-			}
-			condition &= (
+			new_status = Case().when(lapses_on <= on, reauth.LAPSED).when(due_on <= on, reauth.DUE).else_(reauth.OK)
+			values = {"text_reauth_status": new_status, "text_reauth_due_on": due_on, "text_consent_lapses_on": lapses_on}
+			stale = (
 				(status != new_status)
 				| phone.text_reauth_due_on.isnull()
 				| (phone.text_reauth_due_on != due_on)
 				| phone.text_consent_lapses_on.isnull()
 				| (phone.text_consent_lapses_on != lapses_on)
 			)
-		names = frappe.qb.from_(phone).select(phone.name).where(condition).orderby(phone.name).run(pluck=True)
-		for start in range(0, len(names), BATCH_SIZE):
-			query = frappe.qb.update(phone).set(phone.modified, now).set(phone.modified_by, user)
-			for fieldname, value in values.items():
-				query = query.set(phone[fieldname], value)
-			query.where(phone.name.isin(names[start : start + BATCH_SIZE])).where(condition).run()
-		written += len(names)
-	return written
+		updates.append((condition & stale, values))
+	return updates
+
+
+def update_in_batches(condition, values: dict, commit: Callable[[], None] | None) -> int:
+	"""Write ``values`` to the phones matching ``condition``, by batches of names (the UPDATE re-applies the
+	condition, so a phone changed meanwhile is written only if still stale)."""
+	phone = frappe.qb.DocType(PHONE)
+	names = frappe.qb.from_(phone).select(phone.name).where(condition).orderby(phone.name).run(pluck=True)
+	now, user = now_datetime(), frappe.session.user
+	for start in range(0, len(names), BATCH_SIZE):
+		query = frappe.qb.update(phone).set(phone.modified, now).set(phone.modified_by, user)
+		for fieldname, value in values.items():
+			query = query.set(phone[fieldname], value)
+		query.where(phone.name.isin(names[start : start + BATCH_SIZE])).where(condition).run()
+		if commit:
+			commit()
+	return len(names)
+
+
+def recompute_job() -> None:
+	"""Background job (enqueued when the settings are saved): recompute, committing batch by batch."""
+	recompute_phones(commit=commit_batch)
+
+
+def commit_batch() -> None:
+	"""A background job commits each batch it finishes, so it holds row locks for one batch at a time and a
+	crash leaves only whole batches (a re-run finishes the rest). Never called from a web request."""
+	frappe.db.commit()  # nosemgrep: a job's per-batch commit
 
 
 # The daily job -----------------------------------------------------------------------------------------------
 
 
-def run(on: dt.date | None = None, batch_size: int = BATCH_SIZE) -> int:
+def run(on: dt.date | None = None, batch_size: int = BATCH_SIZE, commit: Callable[[], None] | None = None) -> int:
 	"""Lapse every Phone whose texting consent lapsed by ``on`` (today), then mark the newly due ones.
 
-	Returns how many phones were lapsed. Runs in the caller's transaction (the scheduler commits).
+	Returns how many phones were lapsed. Without ``commit`` it runs in the caller's transaction; the
+	scheduled job passes :func:`commit_batch`, so each batch's locks are released as soon as it is done.
 	"""
 	rules = get_rules()
 	on = on or today()
 	# heal the stored dates first (a consent action racing a settings change may have used the old rules)
-	recompute_phones(rules, on)
+	recompute_phones(rules, on, commit)
 	lapsed, after = 0, None
 	by_name = backlog(on)
 	while candidates := find_lapse_candidates(on, after, batch_size, by_name=by_name):
 		lapsed += len(lapse_batch([name for _lapses_on, name in candidates], rules, on))
 		after = candidates[-1]
+		if commit:
+			commit()
 	mark_due(on)
 	return lapsed
 
@@ -189,10 +189,10 @@ BACKLOG_SHARE = 0.2
 
 def backlog(on: dt.date) -> bool:
 	"""Whether so many phones lapse by ``on`` that walking the table beats walking the lapse-date index."""
-	lapsing = frappe.db.count("Phone", {"text_opt": 1, "text_consent_lapses_on": ["<=", on]})
+	lapsing = frappe.db.count(PHONE, {"text_opt": 1, "text_consent_lapses_on": ["<=", on]})
 	if not lapsing:
 		return False
-	return lapsing > BACKLOG_SHARE * frappe.db.count("Phone", {"text_opt": 1})
+	return lapsing > BACKLOG_SHARE * frappe.db.count(PHONE, {"text_opt": 1})
 
 
 def find_lapse_candidates(
@@ -205,7 +205,7 @@ def find_lapse_candidates(
 	In the order of the index (text_opt, text_consent_lapses_on, name), or ``by_name`` in primary-key order
 	(see :data:`BACKLOG_SHARE`).
 	"""
-	phone = frappe.qb.DocType("Phone")
+	phone = frappe.qb.DocType(PHONE)
 	query = (
 		frappe.qb.from_(phone)
 		.select(phone.text_consent_lapses_on, phone.name)
@@ -228,23 +228,25 @@ def find_lapse_candidates(
 	return [(getdate(lapses_on), name) for lapses_on, name in query.run()]
 
 
-def lapse_phones(names: Sequence[str], rules: reauth.Rules, on: dt.date) -> int:
-	"""Lock ``names``, re-check the rule on the locked rows, lapse those still lapsed. Returns the count."""
-	return len(lapse_batch(names, rules, on))
-
-
 def lapse_batch(names: Sequence[str], rules: reauth.Rules, on: dt.date) -> list[str]:
 	"""Lock ``names``, re-check the rule on the locked rows, lapse those still lapsed. Returns their names.
 
-	The lock is the one :func:`opt_consent.consent.record_action` takes, so a staff action on one of these
+	The lock is the one :func:`opt_consent.adapters.consent.record_action` takes, so a staff action on one of these
 	phones waits for this transaction (and then sees the lapse), or this waits for it (and then re-checks).
 	"""
 	if not names:
 		return []
-	phone = frappe.qb.DocType("Phone")
+	phone = frappe.qb.DocType(PHONE)
 	locked = (
 		frappe.qb.from_(phone)
-		.select(phone.name, phone.text_opt, phone.text_opt_in_date, phone.text_opt_in_method)
+		.select(
+			phone.name,
+			phone.text_opt,
+			phone.text_opt_in_date,
+			phone.text_opt_in_method,
+			phone[RECORDS[PHONE].key_field].as_("subject"),
+			phone.phone_type,
+		)
 		.where(phone.name.isin(list(names)))
 		.orderby(phone.name)
 		.for_update()
@@ -272,17 +274,21 @@ def lapse_batch(names: Sequence[str], rules: reauth.Rules, on: dt.date) -> list[
 			.set(phone.modified_by, SYSTEM_USER)
 			.where(phone.name.isin([name for _period, _date_, name in group]))
 		).run()
+	by_name = {row.name: row for row in locked}
 	insert_log_rows(
-		engine.PHONE, [(name, lapsed_log(lapses_on, now)) for _p, lapses_on, name in due], now=now
+		PHONE,
+		[(name, lapsed_log(lapses_on, now, by_name[name].phone_type)) for _p, lapses_on, name in due],
+		{name: by_name[name].subject for _p, _d, name in due},
+		now=now,
 	)
 	return [name for _period, _date_, name in due]
 
 
-def lapsed_log(lapses_on: dt.date, now: dt.datetime) -> dict:
+def lapsed_log(lapses_on: dt.date, now: dt.datetime, phone_type: str | None) -> dict:
 	"""The evidence of a lapse: dated the lapse date at midnight, recorded by the system."""
 	return {
-		"channel": engine.TEXT,
-		"action": engine.LAPSED,
+		"channel": TEXT,
+		"action": LAPSED,
 		"event_date": lapses_on,
 		"event_time": dt.time(0, 0, 0),
 		"method": None,
@@ -290,55 +296,14 @@ def lapsed_log(lapses_on: dt.date, now: dt.datetime) -> dict:
 		"recorded_at": now,
 		"source": SOURCE_SCHEDULER,
 		"note": None,
+		"entered_tz": get_system_timezone(),
+		"phone_type": phone_type,
 	}
-
-
-def insert_log_rows(parenttype: str, rows: Iterable[tuple[str, dict]], *, now: dt.datetime) -> list[dict]:
-	"""Append log rows to records without loading them: the one way set-based writers add evidence.
-
-	``rows`` are (parent name, evidence fields). The caller holds the parents' row locks (as every writer
-	of the log does), so ``idx`` = the parent's highest ``idx`` + 1 cannot collide; it is read with a locking
-	read, which sees rows committed after this transaction's snapshot. The rows are sealed into each
-	record's hash chain (:mod:`opt_consent.integrity`) here, last, once every evidence field is final: any
-	further set-based writer of log rows must come through this function. Returns the rows written.
-	"""
-	rows = list(rows)
-	if not rows:
-		return []
-	parents = sorted({parent for parent, _fields in rows})
-	last = integrity.last_rows(parenttype, parents, for_update=True)
-	last_idx = {parent: idx for parent, (idx, _hash) in last.items()}
-	written = []
-	for parent, fields in rows:
-		last_idx[parent] += 1
-		written.append(
-			{
-				**fields,
-				"name": make_autoname("hash", "Opt Log"),
-				"creation": now,
-				"modified": now,
-				"modified_by": SYSTEM_USER,
-				"owner": SYSTEM_USER,
-				"docstatus": 0,
-				"idx": last_idx[parent],
-				"parent": parent,
-				"parenttype": parenttype,
-				"parentfield": "opt_logs",
-			}
-		)
-	prev_hashes = {parent: row_hash for parent, (_idx, row_hash) in last.items()}
-	for parent, group in groupby(
-		sorted(written, key=lambda row: row["parent"]), key=lambda row: row["parent"]
-	):
-		chain.seal(list(group), parenttype, parent, prev_hashes[parent])
-	columns = list(LOG_META_FIELDS) + [f for f in written[0] if f not in LOG_META_FIELDS]
-	frappe.db.bulk_insert("Opt Log", columns, [[row.get(f) for f in columns] for row in written])
-	return written
 
 
 def mark_due(on: dt.date) -> None:
 	"""Phones whose due date has come become Due (indexed range on the due date)."""
-	phone = frappe.qb.DocType("Phone")
+	phone = frappe.qb.DocType(PHONE)
 	(
 		frappe.qb.update(phone)
 		.set(phone.text_reauth_status, reauth.DUE)

@@ -1,7 +1,4 @@
-"""Frappe adapter of the gate: look records up by normalised address, read their logs, ask :mod:`gate`.
-
-Also the revocation clock (``honour_by`` of an opt out) read from Opt Consent Settings.
-"""
+"""Frappe adapter of the gate: look records up by normalised address, read their logs, ask the pure gate."""
 
 from __future__ import annotations
 
@@ -10,41 +7,29 @@ import re
 
 import frappe
 from frappe import _
-from frappe.core.doctype.user_permission.user_permission import get_user_permissions
-from frappe.permissions import get_role_permissions
-from frappe.utils import cint, get_datetime, getdate, today
+from frappe.utils import cint, escape_html, get_datetime, getdate, today
 
-from opt_consent import engine, gate
-from opt_consent.addresses import normalize_email, normalize_phone
+from opt_consent.adapters.access import read_is_unrestricted
+from opt_consent.adapters.settings import get_policy, normalize
+from opt_consent.core import gate
+from opt_consent.core.channels import CHANNELS, PHONE, RECORDS, Channel
+from opt_consent.core.evidence import LOG_DOCTYPE, LOG_TABLE_FIELD, REPLAY_FIELDS
+from opt_consent.core.messages import Refused
 
-SETTINGS = "Opt Consent Settings"
-# The normalised, indexed column each doctype is looked up by.
-KEY_FIELDS = {engine.PHONE: "phone_e164", engine.EMAIL: "email_normalized"}
-ADDRESS_FIELDS = {engine.PHONE: "phone", engine.EMAIL: "email_id"}
-# Issue 4 (texting reauthorisation) stores on each Phone the date its texting consent lapses.
+# Texting reauthorisation stores on each Phone the date its texting consent lapses.
 LAPSES_ON = "text_consent_lapses_on"
-LOG_COLUMNS = ["parent", "channel", "action", "event_date", "event_time", "method", "idx"]
 
 
-def channel_spec(channel: str | None) -> engine.Channel:
-	spec = engine.CHANNELS.get(channel or "")
+def channel_spec(channel: str | None) -> Channel:
+	spec = CHANNELS.get(channel or "") if isinstance(channel, str) else None
 	if spec is None:
 		frappe.throw(
 			_("{0} is not a channel. Use one of: {1}.").format(
-				frappe.bold(str(channel or "")[:40]), ", ".join(engine.CHANNELS)
+				frappe.bold(escape_html(str(channel or "")[:40])), ", ".join(CHANNELS)
 			),
 			title=_("Invalid channel"),
 		)
 	return spec
-
-
-def normalize(spec: engine.Channel, address: str | None) -> str:
-	"""The indexed key of ``address`` for the channel's doctype, or :class:`engine.Refused`."""
-	if spec.doctype == engine.PHONE:
-		from opt_consent.opt_consent.doctype.phone.phone import default_region
-
-		return normalize_phone(address, default_region())
-	return normalize_email(address)
 
 
 def parse_at(at) -> dt.datetime | None:
@@ -79,8 +64,8 @@ def can_contact(channel: str | None, address: str | None, at=None, *, check_perm
 	records = find_records(spec, key, check_permission=check_permission) if key else []
 	if not records:
 		try:
-			normalized = normalize(spec, address)
-		except engine.Refused:
+			normalized = normalize(spec.doctype, address)
+		except Refused:
 			return {**result, "reason": gate.INVALID_ADDRESS}
 		if normalized != key:
 			records = find_records(spec, normalized, check_permission=check_permission)
@@ -101,16 +86,16 @@ def can_contact(channel: str | None, address: str | None, at=None, *, check_perm
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
 
-def stored_form(spec: engine.Channel, address) -> str | None:
+def stored_form(spec: Channel, address) -> str | None:
 	"""``address`` when it is already written the way records store it (E.164, lower-case email)."""
 	if not isinstance(address, str):
 		return None
-	if spec.doctype == engine.PHONE:
+	if spec.doctype == PHONE:
 		return address if _E164.match(address) else None
 	return address if address == address.strip().lower() and "@" in address else None
 
 
-def find_records(spec: engine.Channel, key: str, *, check_permission: bool = True) -> list:
+def find_records(spec: Channel, key: str, *, check_permission: bool = True) -> list:
 	"""Every record of the channel's doctype whose normalised address is ``key`` (the indexed column),
 	with the fields the gate reads for that channel.
 
@@ -119,42 +104,26 @@ def find_records(spec: engine.Channel, key: str, *, check_permission: bool = Tru
 	"""
 	doctype = spec.doctype
 	fields = ["name", "creation", "active", spec.opt_field, spec.block_field]
-	if doctype == engine.PHONE:
+	if doctype == PHONE:
 		fields += ["phone_type", LAPSES_ON]
 	if check_permission and not read_is_unrestricted(doctype):
 		return frappe.get_list(
-			doctype, filters={KEY_FIELDS[doctype]: key}, fields=fields, order_by="creation asc"
+			doctype, filters={RECORDS[doctype].key_field: key}, fields=fields, order_by="creation asc"
 		)
 	table = frappe.qb.DocType(doctype)
 	return (
 		frappe.qb.from_(table)
 		.select(*fields)
-		.where(table[KEY_FIELDS[doctype]] == key)
+		.where(table[RECORDS[doctype].key_field] == key)
 		.orderby(table.creation)
 	).run(as_dict=True)
 
 
-def read_is_unrestricted(doctype: str) -> bool:
-	"""Whether ``frappe.get_list`` would add no row condition for the session user on ``doctype``.
-
-	No permission query hook, no User Permission of any kind, and read not limited to own records.
-	"""
-	user = frappe.session.user
-	if user == "Administrator":
-		return True
-	if frappe.get_hooks("permission_query_conditions").get(doctype):
-		return False
-	if get_user_permissions(user):
-		return False
-	perms = get_role_permissions(frappe.get_meta(doctype), user)
-	return bool(perms.get("read")) and not perms.get("if_owner", {}).get("read")
-
-
 def logs_by_record(doctype: str, names: list[str]) -> dict[str, list]:
 	rows = frappe.get_all(
-		"Opt Log",
-		filters={"parenttype": doctype, "parentfield": "opt_logs", "parent": ["in", names]},
-		fields=LOG_COLUMNS,
+		LOG_DOCTYPE,
+		filters={"parenttype": doctype, "parentfield": LOG_TABLE_FIELD, "parent": ["in", names]},
+		fields=list(REPLAY_FIELDS),
 		order_by="parent asc, idx asc",
 	)
 	logs: dict[str, list] = {name: [] for name in names}
@@ -163,7 +132,7 @@ def logs_by_record(doctype: str, names: list[str]) -> dict[str, list]:
 	return logs
 
 
-def decide_records(spec: engine.Channel, records: list, moment: dt.datetime | None) -> list[gate.Decision]:
+def decide_records(spec: Channel, records: list, moment: dt.datetime | None) -> list[gate.Decision]:
 	"""The gate's decision for each record, now (its fields) or at ``moment`` (its log replayed).
 
 	Now, the log only tells why a channel that is off is off (an opt out, or never in): it is read for
@@ -182,7 +151,7 @@ def decide_records(spec: engine.Channel, records: list, moment: dt.datetime | No
 			last = gate.last_actions(rows)
 			lapsed = is_lapsed(spec, record)
 		else:
-			state, last = gate.state_at(spec.doctype, rows, moment, current_policy())
+			state, last = gate.state_at(spec.doctype, rows, moment, get_policy())
 			lapsed = False
 		decisions.append(
 			gate.decide(
@@ -196,51 +165,12 @@ def decide_records(spec: engine.Channel, records: list, moment: dt.datetime | No
 	return decisions
 
 
-def current_policy() -> engine.Policy:
-	from opt_consent.consent import get_policy
-
-	return get_policy()
-
-
-def is_lapsed(spec: engine.Channel, record) -> bool:
-	"""Whether texting consent of ``record`` has run out by the reauthorisation rules (issue 4), now.
+def is_lapsed(spec: Channel, record) -> bool:
+	"""Whether texting consent of ``record`` has run out by the reauthorisation rules, now.
 
 	The daily job records a lapse as a Lapsed log row that clears Text Opt; until it has run, a phone
 	whose ``text_consent_lapses_on`` has come is lapsed all the same.
 	"""
-	if spec.name != engine.TEXT or not record.get(LAPSES_ON):
+	if not spec.reauth_label or not record.get(LAPSES_ON):
 		return False
 	return getdate(record.get(LAPSES_ON)) <= getdate(today())
-
-
-# --- the revocation clock -----------------------------------------------------------------------------
-
-
-def revocation_days() -> int:
-	days = cint(frappe.db.get_single_value(SETTINGS, "revocation_business_days"))
-	return days if days > 0 else gate.DEFAULT_REVOCATION_DAYS
-
-
-def holiday_calendar() -> tuple[set[dt.date], frozenset[int]]:
-	"""The holidays and weekend weekdays business days are counted on.
-
-	With a Holiday List chosen in settings (the doctype ERPNext / HRMS ship), its dates are the days off,
-	weekly offs included as that list records them; without one, Saturday and Sunday are, and the dates in
-	the settings' own Holidays table.
-	"""
-	name = frappe.db.get_single_value(SETTINGS, "holiday_list")
-	if name and frappe.db.exists("DocType", "Holiday List") and frappe.db.exists("Holiday List", name):
-		dates = frappe.get_all(
-			"Holiday", filters={"parenttype": "Holiday List", "parent": name}, pluck="holiday_date"
-		)
-		return {getdate(d) for d in dates}, frozenset()
-	dates = frappe.get_all(
-		"Opt Consent Holiday", filters={"parenttype": SETTINGS, "parent": SETTINGS}, pluck="holiday_date"
-	)
-	return {getdate(d) for d in dates}, gate.WEEKEND
-
-
-def honour_by(received) -> dt.date:
-	"""The date an opt out received at ``received`` must be honoured by."""
-	holidays, weekend = holiday_calendar()
-	return gate.add_business_days(getdate(received), revocation_days(), holidays, weekend)

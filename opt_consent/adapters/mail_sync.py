@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import frappe
 
-from opt_consent import engine, gate
-from opt_consent.gate_adapter import decide_records, find_records
+from opt_consent.adapters.gate import decide_records, find_records
+from opt_consent.core import gate
+from opt_consent.core.channels import CHANNELS, EMAIL_CHANNEL
 
 UNSUBSCRIBE = "Email Unsubscribe"
 
@@ -23,7 +24,7 @@ def on_email_update(doc, method=None) -> None:
 
 def address_opted_out(address: str) -> bool:
 	"""Whether any Email record of ``address`` stands opted out (its latest Email event is an Opt Out)."""
-	spec = engine.CHANNELS[engine.EMAIL_CHANNEL]
+	spec = CHANNELS[EMAIL_CHANNEL]
 	records = find_records(spec, address, check_permission=False)
 	return any(d.reason == gate.OPTED_OUT for d in decide_records(spec, records, None))
 

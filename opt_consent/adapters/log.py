@@ -1,0 +1,179 @@
+"""The Opt Log table: read a record's rows, append rows sealed into its hash chain.
+
+Every writer of log rows goes through here, and seals last, once every evidence field is final:
+- one action on a loaded, locked record: :func:`seal_new_rows` (``consent.apply_outcome`` calls it);
+- a set-based writer that holds the records' row locks without loading them: :func:`insert_log_rows`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from itertools import groupby
+
+import frappe
+from frappe.model.document import Document
+from frappe.model.naming import make_autoname
+from frappe.query_builder.functions import Max
+from pypika.terms import Tuple
+
+from opt_consent.core import chain, engine
+from opt_consent.core.channels import RECORDS
+from opt_consent.core.evidence import LOG_DOCTYPE, LOG_TABLE_FIELD, META_FIELDS
+
+# The newest log rows a record loads with (the form shows them; older ones page through api.get_log).
+LOG_WINDOW = 50
+# Who records what the system does on its own (a lapse): the job runs as the system, not as staff.
+SYSTEM_USER = "Administrator"
+
+
+def log_rows(doctype: str, name: str, limit: int | None = None, start: int = 0, newest_first: bool = False):
+	"""Log rows of one record: the newest ``limit`` (after skipping ``start``), in log order unless asked."""
+	log = frappe.qb.DocType(LOG_DOCTYPE)
+	query = (
+		frappe.qb.from_(log)
+		.select("*")
+		.where(log.parent == name)
+		.where(log.parenttype == doctype)
+		.where(log.parentfield == LOG_TABLE_FIELD)
+		.orderby(log.idx, order=frappe.qb.desc)
+	)
+	if limit:
+		query = query.limit(limit).offset(start)
+	rows = query.run(as_dict=True)
+	return rows if newest_first else rows[::-1]
+
+
+def count_log_rows(doctype: str, name: str) -> int:
+	return frappe.db.count(LOG_DOCTYPE, {"parent": name, "parenttype": doctype, "parentfield": LOG_TABLE_FIELD})
+
+
+def last_event(doc: Document, channel: str) -> engine.LastEvent | None:
+	"""The latest logged event of ``channel`` on ``doc``.
+
+	A channel's events are logged in event order (an earlier one is refused), so its newest loaded row is its
+	latest event; only when the loaded (newest) rows hold none of the channel and there may be older rows
+	is the table asked.
+	"""
+	rows = doc.get(LOG_TABLE_FIELD) or []
+	for row in reversed(rows):
+		if row.channel == channel and not row.is_new():
+			return engine.LastEvent(engine.event_datetime(row.event_date, row.event_time), row.action)
+	if len(rows) < LOG_WINDOW:
+		return None
+	log = frappe.qb.DocType(LOG_DOCTYPE)
+	found = (
+		frappe.qb.from_(log)
+		.select(log.event_date, log.event_time, log.action)
+		.where(log.parent == doc.name)
+		.where(log.parenttype == doc.doctype)
+		.where(log.channel == channel)
+		.orderby(log.event_date, order=frappe.qb.desc)
+		.orderby(log.event_time, order=frappe.qb.desc)
+		.orderby(log.idx, order=frappe.qb.desc)
+		.limit(1)
+	).run(as_dict=True)
+	if not found:
+		return None
+	return engine.LastEvent(engine.event_datetime(found[0].event_date, found[0].event_time), found[0].action)
+
+
+def subject_of(doc) -> str:
+	"""What the record is about, as its rows are sealed to it: its normalised address."""
+	return doc.get(RECORDS[doc.doctype].key_field) or ""
+
+
+def seal_new_rows(doc: Document) -> None:
+	"""Seal the rows appended to ``doc``'s log in this save, chained to the record's last stored row.
+
+	The record is locked (``get_doc(for_update=True)``), so the last stored row cannot change meanwhile, and
+	it loads with its newest rows (``consent.guard_snapshot`` has made sure they are current): the last of
+	them is the last stored row.
+	"""
+	rows = doc.get(LOG_TABLE_FIELD) or []
+	new = [row for row in rows if row.is_new()]
+	if not new:
+		return
+	stored = [row for row in rows if not row.is_new()]
+	prev = stored[-1].row_hash or "" if stored else ""
+	chain.seal(new, doc.doctype, doc.name, prev, subject=subject_of(doc))
+
+
+def last_rows(doctype: str, names: Iterable[str], for_update: bool = False) -> dict[str, tuple[int, str]]:
+	"""``(idx, row_hash)`` of the last stored row of each record (``(0, "")`` for a record without rows).
+
+	Two indexed reads: the highest ``idx`` per record, then just those rows. A set-based writer that locked
+	the records after its transaction first read passes ``for_update``: a locking read sees the latest rows
+	where a plain read sees the transaction's (older) snapshot.
+	"""
+	names = list(names)
+	out = dict.fromkeys(names, (0, ""))
+	if not names:
+		return out
+	log = frappe.qb.DocType(LOG_DOCTYPE)
+	query = (
+		frappe.qb.from_(log)
+		.select(log.parent, Max(log.idx))
+		.where(log.parenttype == doctype)
+		.where(log.parentfield == LOG_TABLE_FIELD)
+		.where(log.parent.isin(names))
+		.groupby(log.parent)
+	)
+	highest = (query.for_update() if for_update else query).run()
+	if not highest:
+		return out
+	query = (
+		frappe.qb.from_(log)
+		.select(log.parent, log.idx, log.row_hash)
+		.where(log.parenttype == doctype)
+		.where(log.parentfield == LOG_TABLE_FIELD)
+		.where(Tuple(log.parent, log.idx).isin([Tuple(parent, idx) for parent, idx in highest]))
+	)
+	for parent, idx, row_hash in (query.for_update() if for_update else query).run():
+		out[parent] = (idx, row_hash or "")
+	return out
+
+
+def insert_log_rows(
+	parenttype: str, rows: Iterable[tuple[str, dict]], subjects: dict[str, str], *, now: dt.datetime
+) -> list[dict]:
+	"""Append log rows to records without loading them: the one way set-based writers add evidence.
+
+	``rows`` are (parent name, evidence fields), ``subjects`` each parent's normalised address. The caller
+	holds the parents' row locks (as every writer of the log does), so ``idx`` = the parent's highest
+	``idx`` + 1 cannot collide; it is read with a locking read, which sees rows committed after this
+	transaction's snapshot. The rows are sealed into each record's chain here, last. Returns them.
+	"""
+	rows = list(rows)
+	if not rows:
+		return []
+	last = last_rows(parenttype, sorted({parent for parent, _fields in rows}), for_update=True)
+	written = new_rows(parenttype, rows, {parent: idx for parent, (idx, _hash) in last.items()}, now)
+	for parent, group in groupby(sorted(written, key=lambda row: row["parent"]), key=lambda row: row["parent"]):
+		chain.seal(list(group), parenttype, parent, last[parent][1], subject=subjects.get(parent))
+	columns = list(META_FIELDS) + [f for f in written[0] if f not in META_FIELDS]
+	frappe.db.bulk_insert(LOG_DOCTYPE, columns, [[row.get(f) for f in columns] for row in written])
+	return written
+
+
+def new_rows(parenttype: str, rows: list[tuple[str, dict]], last_idx: dict[str, int], now) -> list[dict]:
+	"""The rows to insert, with Frappe's bookkeeping, numbered after each parent's last row."""
+	written = []
+	for parent, fields in rows:
+		last_idx[parent] += 1
+		written.append(
+			{
+				**fields,
+				"name": make_autoname("hash", LOG_DOCTYPE),
+				"creation": now,
+				"modified": now,
+				"modified_by": SYSTEM_USER,
+				"owner": SYSTEM_USER,
+				"docstatus": 0,
+				"idx": last_idx[parent],
+				"parent": parent,
+				"parenttype": parenttype,
+				"parentfield": LOG_TABLE_FIELD,
+			}
+		)
+	return written
