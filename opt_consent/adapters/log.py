@@ -19,7 +19,7 @@ from pypika.terms import Tuple
 
 from opt_consent.core import chain, engine
 from opt_consent.core.channels import RECORDS
-from opt_consent.core.evidence import LOG_DOCTYPE, LOG_TABLE_FIELD, META_FIELDS
+from opt_consent.core.evidence import EVIDENCE, LOG_DOCTYPE, LOG_TABLE_FIELD, META_FIELDS, TIME
 
 # The newest log rows a record loads with (the form shows them; older ones page through api.get_log).
 LOG_WINDOW = 50
@@ -156,6 +156,15 @@ def insert_log_rows(
 	return written
 
 
+def as_stored(fields: dict) -> dict:
+	"""The evidence as the bulk insert stores it, so that it is sealed exactly as stored: a Time goes to
+	the database to the second (``frappe.db.bulk_insert`` drops the fraction)."""
+	return {
+		field: value.replace(microsecond=0) if EVIDENCE.get(field) == TIME and isinstance(value, dt.time) else value
+		for field, value in fields.items()
+	}
+
+
 def new_rows(parenttype: str, rows: list[tuple[str, dict]], last_idx: dict[str, int], now) -> list[dict]:
 	"""The rows to insert, with Frappe's bookkeeping, numbered after each parent's last row."""
 	written = []
@@ -163,7 +172,7 @@ def new_rows(parenttype: str, rows: list[tuple[str, dict]], last_idx: dict[str, 
 		last_idx[parent] += 1
 		written.append(
 			{
-				**fields,
+				**as_stored(fields),
 				"name": make_autoname("hash", LOG_DOCTYPE),
 				"creation": now,
 				"modified": now,

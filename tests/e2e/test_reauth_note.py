@@ -23,7 +23,7 @@ def test_form_notes_due_and_lapsed_texting_consent(page):
 	lapse.set_reauth_fields(due, RULES)  # what a consent action stores under these rules
 	due.db_update()
 	lapsed = make_texting_phone(31)
-	assert lapse.lapse_phones([lapsed.name], RULES, getdate(nowdate())) == 1
+	assert lapse.lapse_batch([lapsed.name], RULES, getdate(nowdate())) == [lapsed.name]
 	fine = make_texting_phone(1)
 	COMMITTED.extend(("Phone", doc.name) for doc in (due, lapsed, fine))
 	frappe.db.commit()  # the web server must see them; removed at the end of the session

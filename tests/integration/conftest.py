@@ -30,7 +30,8 @@ def site():
 	from tests.integration import factories
 
 	factories.make_test_users()
-	frappe.db.commit()  # the users must be visible to the web server's requests
+	factories.set_default_country()
+	frappe.db.commit()  # the users and settings must be visible to the web server's requests
 	yield SITE
 	factories.remove_committed_records()
 	frappe.db.commit()

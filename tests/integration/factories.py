@@ -34,6 +34,14 @@ def make_test_users() -> None:
 		API_KEYS[key] = f"token {api_key}:{api_secret}"
 
 
+def set_default_country(country: str = "United States") -> None:
+	"""Numbers typed without a country code are read in the System Settings country: a new site has none,
+	so the suites set the one their numbers are written for."""
+	if frappe.db.get_single_value("System Settings", "country") != country:
+		frappe.db.set_single_value("System Settings", "country", country)
+		frappe.clear_document_cache("System Settings", "System Settings")
+
+
 def make_user(email: str, roles: list[str]) -> str:
 	roles = [role for role in roles if frappe.db.exists("Role", role)]
 	if not frappe.db.exists("User", email):
@@ -109,6 +117,10 @@ def make_reauth_settings(period_days=0, lead_days=0, method_periods=(), **fields
 	settings.set("method_periods", [{"method": m, "period_days": d} for m, d in method_periods])
 	settings.update(fields)
 	settings.save()
+	# saving queues the recompute as a background job; run here what that job runs (without its commits)
+	from opt_consent.adapters import lapse
+
+	lapse.recompute_phones()
 	return settings
 
 

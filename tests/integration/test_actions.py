@@ -182,9 +182,9 @@ def test_text_action_on_a_home_phone_is_refused():
 	phone = make_phone(phone_type="Home")
 	before = snapshot("Phone", phone.name)
 	as_user()
-	with pytest.raises(frappe.ValidationError, match="only be recorded on a Cell phone"):
+	with pytest.raises(frappe.ValidationError, match="only be given on a Cell phone"):
 		api.opt_in(doctype="Phone", name=phone.name, channel="Text", method="Verbal", **when())
-	with pytest.raises(frappe.ValidationError, match="only be recorded on a Cell phone"):
+	with pytest.raises(frappe.ValidationError, match="only be given on a Cell phone"):
 		api.text_reauth(name=phone.name, method="Verbal", **when())
 	assert snapshot("Phone", phone.name) == before
 

@@ -8,6 +8,7 @@ from opt_consent import api
 from opt_consent.core import chain
 from opt_consent.adapters.records import ConsentTamperError
 from opt_consent.adapters.integrity import stored_rows, verify_record
+from opt_consent.adapters.log import insert_log_rows
 from opt_consent.opt_consent.report.opt_log_integrity import opt_log_integrity
 from tests.integration.factories import make_phone, make_phone_with_history, snapshot, user
 
@@ -32,11 +33,11 @@ def test_every_action_seals_its_row_and_the_chain_verifies():
 	name = phone_with_history()
 	rows = rows_of(name)
 	assert len(rows) == 4
-	assert [row.hash_scheme for row in rows] == [1, 1, 1, 1]
+	assert [row.hash_scheme for row in rows] == [chain.CURRENT_SCHEME] * 4
 	assert rows[0].prev_hash == ""
 	assert [row.prev_hash for row in rows[1:]] == [row.row_hash for row in rows[:-1]]
 	# recomputed from the database forms (date, timedelta, datetime) the hashes match
-	assert chain.verify(rows, "Phone", name) is None
+	assert chain.verify(rows, "Phone", name, frappe.db.get_value("Phone", name, "phone_e164")) is None
 	assert verify_record("Phone", name) == {"doctype": "Phone", "name": name, "rows": 4, "ok": True}
 
 
@@ -70,7 +71,8 @@ def _rehash_alone(row, name):
 	"""Edit a row and recompute its own hash: the next row's link breaks instead."""
 	frappe.db.set_value("Opt Log", row.name, "method", "Written", update_modified=False)
 	edited = frappe.get_all("Opt Log", filters={"name": row.name}, fields=["*"])[0]
-	rehashed = chain.row_hash(edited, "Phone", name, edited.prev_hash)
+	subject = frappe.db.get_value("Phone", name, "phone_e164")
+	rehashed = chain.row_hash(edited, "Phone", name, edited.prev_hash, edited.hash_scheme, subject)
 	frappe.db.set_value("Opt Log", row.name, "row_hash", rehashed, update_modified=False)
 
 
@@ -146,7 +148,7 @@ def test_an_edited_consent_field_is_detected():
 
 def test_bulk_writers_chain_after_the_stored_rows():
 	name = phone_with_history(STEPS[:1])
-	doc = frappe.get_doc("Phone", name, for_update=True)
+	frappe.get_doc("Phone", name, for_update=True)
 	at = now_datetime()
 	row = {
 		"channel": "Call",
@@ -156,21 +158,30 @@ def test_bulk_writers_chain_after_the_stored_rows():
 		"recorded_by": "Administrator",
 		"recorded_at": at,
 		"source": "Scheduler",
+		"phone_type": "Cell",
 	}
-	last = seal_rows("Phone", name, [row])
-	assert row["prev_hash"] == rows_of(name)[-1].row_hash and row["row_hash"] == last
-	doc.append("opt_logs", row)
-	doc.call_opt = 0
-	doc.flags.consent_action = True
-	doc.save()
+	subject = frappe.db.get_value("Phone", name, "phone_e164")
+	before = rows_of(name)[-1].row_hash
+	[written] = insert_log_rows("Phone", [(name, row)], {name: subject}, now=at)
+	assert written["prev_hash"] == before and written["idx"] == 2
+	frappe.db.set_value("Phone", name, "call_opt", 0, update_modified=False)
 	assert verify_record("Phone", name)["ok"]
 
 
-def test_verify_log_is_for_admins_only():
+def test_a_changed_address_under_history_is_detected():
+	"""Scheme 2 seals what the record is about: a direct edit of the normalised number breaks the chain."""
+	name = phone_with_history()
+	frappe.db.set_value("Phone", name, "phone_e164", "+14155550199", update_modified=False)
+	result = verify_record("Phone", name)
+	assert (result["ok"], result["code"], result["idx"]) == (False, "edited", 1)
+
+
+def test_verify_log_is_for_admins_and_auditors_only():
 	name = phone_with_history(STEPS[:1])
-	frappe.set_user(user("manager"))
-	assert api.verify_log("Phone", name)["ok"]
-	for key in ("user", "auditor", "outsider"):
+	for key in ("manager", "auditor"):
+		frappe.set_user(user(key))
+		assert api.verify_log("Phone", name)["ok"]
+	for key in ("user", "outsider"):
 		frappe.set_user(user(key))
 		with pytest.raises(frappe.PermissionError):
 			api.verify_log("Phone", name)
@@ -187,7 +198,7 @@ def test_the_report_names_the_first_broken_row_of_each_record():
 	rows = rows_of(broken)
 	frappe.db.set_value("Opt Log", rows[2].name, "note", "edited", update_modified=False)
 	frappe.set_user(user("manager"))
-	_columns, data, *_rest = opt_log_integrity.execute({"record_type": "Phone"})
+	_columns, data, *_rest = opt_log_integrity.execute({"record_type": "Phone", "only_broken": 0})
 	by_name = {row["record"]: row for row in data}
 	assert by_name[clean]["status"] == "Verified" and by_name[clean]["broken_idx"] is None
 	assert (by_name[broken]["status"], by_name[broken]["broken_idx"], by_name[broken]["broken_row"]) == (

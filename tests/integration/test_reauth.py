@@ -176,7 +176,7 @@ def test_a_candidate_the_recheck_keeps_is_read_once_and_the_job_ends(monkeypatch
 def test_lapse_phones_rechecks_the_rule_on_the_locked_rows():
 	make_reauth_settings(30, 0)
 	fresh = make_texting_phone(3)
-	assert lapse.lapse_phones([fresh.name], lapse.get_rules(), today()) == 0
+	assert lapse.lapse_batch([fresh.name], lapse.get_rules(), today()) == []
 	assert phone(fresh.name).text_opt == 1 and lapsed_rows(fresh.name) == []
 
 
@@ -319,9 +319,9 @@ def test_opt_consent_manager_changes_settings():
 
 def test_policy_reads_the_opt_out_settings():
 	make_reauth_settings(0, 0, opt_out_blocks=1, text_opt_out_blocks_calls=1)
-	assert consent.get_policy() == engine.Policy()
+	assert settings.get_policy() == engine.Policy()
 	make_reauth_settings(0, 0, opt_out_blocks=1, text_opt_out_blocks_calls=0)
-	assert consent.get_policy() == engine.Policy(opt_out_blocks=True, text_opt_out_blocks_calls=False)
+	assert settings.get_policy() == engine.Policy(opt_out_blocks=True, text_opt_out_blocks_calls=False)
 	make_reauth_settings(0, 0, opt_out_blocks=0)
 	doc = make_phone()
 	now = frappe.utils.now_datetime() - dt.timedelta(minutes=3)
