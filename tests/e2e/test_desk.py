@@ -237,16 +237,20 @@ def test_bulk_opt_out_of_three_phones_from_the_list(page):
 		record_action(
 			"Phone", name, "Opt In", "Call", nowdate(), "00:00:01", "Verbal", check_permission=False
 		)
+	# the Home phone's texting was already opted out: a second opt out is refused
+	record_action("Phone", home, "Opt Out", "Text", nowdate(), "00:00:02", "Verbal", check_permission=False)
 	COMMITTED.extend(("Phone", name) for name in [*cells, home])
 	frappe.db.commit()  # the web server must see them; removed at the end of the session
 	names = [*cells, home]
 
 	page.goto("/app/phone?" + urlencode({"name": json.dumps(["in", names])}))
 	expect(page.locator(".list-row-container:visible .list-row-checkbox")).to_have_count(3)
-	for name in names:
+	for name in cells:
 		expect(page.locator(f".list-row-container:visible:has([data-name='{name}'])")).to_contain_text(
 			"Calls In"
 		)
+	# the texting opt out set Do Not Call (the seed's default policy)
+	expect(page.locator(f".list-row-container:visible:has([data-name='{home}'])")).to_contain_text("Do Not Call")
 	page.locator(".list-header-subject:visible .list-check-all").check()
 	expect(page.locator(".actions-btn-group:visible")).to_be_visible()
 	shot(page, "30-bulk-selected")
@@ -255,14 +259,14 @@ def test_bulk_opt_out_of_three_phones_from_the_list(page):
 	dialog = page.locator(DIALOG)
 	expect(dialog).to_be_visible()
 	expect(dialog.locator(".modal-title")).to_contain_text("3")
-	# Texts: the Home phone cannot be opted out of texting and is refused; the two Cell phones are not undone.
+	# Texts: the Home phone is already opted out and is refused; the two Cell phones are not undone.
 	fill_dialog(dialog, "Written", channel="Text")
 	shot(page, "31-bulk-dialog")
 	ok(dialog)
 	result = page.locator(".modal.show .opt-consent-bulk-result")
 	expect(result).to_contain_text("2 opted out, 1 refused.")
 	expect(result).to_contain_text(home)
-	expect(result).to_contain_text("Cell phone")
+	expect(result).to_contain_text("already opted out")
 	shot(page, "32-bulk-result-texts")
 	page.locator(".modal.show .btn-modal-close:visible").click()
 	expect(result).to_have_count(0)
@@ -283,7 +287,7 @@ def test_bulk_opt_out_of_three_phones_from_the_list(page):
 	for name in names:
 		doc = stored("Phone", name)
 		assert (doc.call_opt, doc.active, doc.do_not_call, doc.call_opt_out_method) == (0, 0, 1, "Written")
-	assert [r.action for r in stored("Phone", home).opt_logs] == ["Opt In", "Opt Out"]
+	assert [r.action for r in stored("Phone", home).opt_logs] == ["Opt In", "Opt Out", "Opt Out"]
 	assert [(r.channel, r.action) for r in stored("Phone", cells[0]).opt_logs][-2:] == [
 		("Text", "Opt Out"),
 		("Call", "Opt Out"),
