@@ -38,6 +38,31 @@ class ConsentRecord(Document):
 		self.set(LOG_TABLE_FIELD, log_rows(self.doctype, self.name, limit=LOG_WINDOW))
 		return self
 
+	def load_from_db(self):
+		"""The one seam between Frappe versions for loading the log window.
+
+		Frappe 16 loads a record's children in ``load_children_from_db``, overridden above. Frappe 15 has no
+		such method: its ``load_from_db`` reads every child row, ``FOR UPDATE`` when the record is locked
+		(whose gap locks on the log's index block actions on other records). There the log table is left
+		out of that read, and the window is loaded the same way afterwards.
+		"""
+		if hasattr(Document, "load_children_from_db"):
+			return super().load_from_db()
+		self.flags.leave_log_unloaded = True
+		try:
+			super().load_from_db()
+		finally:
+			self.flags.pop("leave_log_unloaded", None)
+		self._table_fieldnames = {df.fieldname for df in self._get_table_fields()}
+		return self.load_children_from_db()
+
+	def _get_table_fields(self):
+		fields = super()._get_table_fields()
+		flags = self.__dict__.get("flags") or {}
+		if flags.get("leave_log_unloaded"):
+			return [df for df in fields if df.fieldname != LOG_TABLE_FIELD]
+		return fields
+
 	def onload(self):
 		self.set_onload("opt_log_count", count_log_rows(self.doctype, self.name))
 		# each channel's latest logged action: the desk offers only what the server would accept

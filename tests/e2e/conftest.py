@@ -40,7 +40,6 @@ def ensure_setup_complete() -> bool:
 	whose wizard already ran is left alone. Returns whether anything changed (then it is committed once).
 	"""
 	import frappe
-	from frappe.core.doctype.system_settings.system_settings import clear_system_settings_cache
 	from frappe.utils import cint
 
 	if cint(frappe.db.get_single_value("System Settings", "setup_complete")):
@@ -50,7 +49,11 @@ def ensure_setup_complete() -> bool:
 	frappe.db.set_single_value("System Settings", "setup_complete", 1)
 	frappe.db.set_default("desktop:home_page", "workspace")
 	frappe.db.commit()
-	clear_system_settings_cache()
+	# Frappe 16 caches System Settings apart (clear_system_settings_cache); Frappe 15 clears it with the rest
+	from frappe.core.doctype.system_settings import system_settings
+
+	if hasattr(system_settings, "clear_system_settings_cache"):
+		system_settings.clear_system_settings_cache()
 	frappe.clear_cache()
 	return True
 
