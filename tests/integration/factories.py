@@ -13,6 +13,8 @@ USERS = {
 	"manager": ("oc-manager@example.com", ["Opt Consent Manager"]),
 	"auditor": ("oc-auditor@example.com", ["Opt Consent Auditor"]),
 	"outsider": ("oc-outsider@example.com", ["Blogger"]),
+	# restricted by a User Permission (set by the test that needs it) to some records
+	"restricted": ("oc-restricted@example.com", ["Opt Consent User", "Opt Consent Auditor"]),
 }
 # Authorization headers of the test users. Fixed values, so that parallel test sessions agree.
 API_KEYS: dict[str, str] = {}
@@ -151,7 +153,7 @@ def remove_committed_records() -> None:
 	frappe.set_user("Administrator")
 	for doctype, name in reversed(COMMITTED):
 		if frappe.db.exists(doctype, name):
-			frappe.delete_doc(doctype, name, force=True, ignore_permissions=True)
+			frappe.delete_doc(doctype, name, force=True, ignore_permissions=True, delete_permanently=True)
 	COMMITTED.clear()
 
 

@@ -1,0 +1,134 @@
+"""Reports open for the roles they are for, through the call the desk makes; row-level access holds on every
+door (reports, can_contact, get_log, verify_log) for a user restricted to some records or shared one."""
+
+import json
+from pathlib import Path
+
+import frappe
+import pytest
+from frappe.desk import query_report
+
+from opt_consent import api
+from opt_consent.adapters.gate import can_contact
+from tests.integration.factories import make_phone, make_phone_with_history, make_reauth_settings, user, when
+
+REPORTS = Path(__file__).resolve().parents[2] / "opt_consent" / "opt_consent" / "report"
+SHIPPED = [
+	report
+	for report in (json.loads(path.read_text()) for path in sorted(REPORTS.glob("*/*.json")))
+	if report["doctype"] == "Report"
+]
+ROLE_USERS = {
+	"Opt Consent User": "user",
+	"Opt Consent Manager": "manager",
+	"Opt Consent Auditor": "auditor",
+}
+
+
+def report_data():
+	"""A record behind every shipped report: a revocation, a texting consent due, a log to verify."""
+	make_reauth_settings(30, 10)
+	phone = make_phone_with_history(((30, "opt_in", "Call"), (20, "opt_out", "Call")))
+	due = make_phone()
+	api.opt_in(doctype="Phone", name=due.name, channel="Text", method="Verbal", **when(60 * 24 * 25))
+	return phone
+
+
+def open_report(name: str, filters: dict | None = None) -> list:
+	"""The rows the desk gets: ``query_report.run`` (and, for a prepared report, what its job computes)."""
+	report = frappe.get_doc("Report", name)
+	result = query_report.run(name, filters=filters or {})
+	if report.prepared_report:
+		assert result["prepared_report"]  # the desk then queues the job, which runs this as the user:
+		result = query_report.generate_report_result(report, filters=filters or {}, user=frappe.session.user)
+	return result["result"]
+
+
+def test_every_shipped_report_is_found():
+	assert {r["name"] for r in SHIPPED} == {"Revocations", "Texting Reauthorisation Due", "Opt Log Integrity"}
+
+
+@pytest.mark.parametrize(
+	"report, role",
+	[(r["name"], role["role"]) for r in SHIPPED for role in r["roles"] if role["role"] in ROLE_USERS],
+)
+def test_a_report_opens_with_rows_for_each_role_listed_on_it(report, role):
+	report_data()
+	frappe.set_user(user(ROLE_USERS[role]))
+	filters = {"only_broken": 0} if report == "Opt Log Integrity" else {}
+	rows = open_report(report, filters)
+	assert rows, f"{report} shows {role} no rows"
+
+
+@pytest.mark.parametrize("report", [r["name"] for r in SHIPPED])
+def test_a_report_is_refused_to_an_outsider(report):
+	report_data()
+	frappe.set_user(user("outsider"))
+	with pytest.raises(frappe.PermissionError):
+		open_report(report)
+
+
+def test_the_auditor_may_verify_but_the_user_may_not():
+	phone = report_data()
+	frappe.set_user(user("auditor"))
+	assert api.verify_log("Phone", phone)["ok"]
+	frappe.set_user(user("user"))
+	with pytest.raises(frappe.PermissionError):
+		api.verify_log("Phone", phone)
+
+
+# --- row-level ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def restricted():
+	"""Two phones with history; the restricted user may see only the first (a User Permission)."""
+	make_reauth_settings(30, 10)
+	mine, other = (
+		make_phone_with_history(((30, "opt_in", "Call"), (20, "opt_in", "Text"), (10, "opt_out", "Call")))
+		for _ in range(2)
+	)
+	for name in (mine, other):  # both due for texting reauthorisation
+		frappe.db.set_value("Phone", name, {"text_reauth_status": "Due", "text_reauth_due_on": frappe.utils.today()})
+	frappe.get_doc(
+		{"doctype": "User Permission", "user": user("restricted"), "allow": "Phone", "for_value": mine}
+	).insert(ignore_permissions=True)
+	frappe.set_user(user("restricted"))
+	return mine, other
+
+
+def records_in(rows, field="record"):
+	return {row.get(field) if isinstance(row, dict) else row[field] for row in rows}
+
+
+def test_reports_show_a_restricted_user_only_their_records(restricted):
+	mine, other = restricted
+	revocations = records_in(open_report("Revocations"))
+	assert mine in revocations and other not in revocations
+	due = records_in(open_report("Texting Reauthorisation Due"), "name")
+	assert mine in due and other not in due
+	checked = records_in(open_report("Opt Log Integrity", {"only_broken": 0}))
+	assert mine in checked and other not in checked
+
+
+def test_the_api_shows_a_restricted_user_only_their_records(restricted):
+	mine, other = restricted
+	assert api.get_log("Phone", mine)["total"] == 3
+	assert api.verify_log("Phone", mine)["ok"]
+	for call in (lambda: api.get_log("Phone", other), lambda: api.verify_log("Phone", other)):
+		with pytest.raises(frappe.PermissionError):
+			call()
+	number = lambda name: frappe.db.get_value("Phone", name, "phone_e164")  # noqa: E731
+	assert can_contact("Call", number(mine))["record"] == mine
+	assert can_contact("Call", number(other))["reason"] == "unknown_address"
+
+
+def test_a_shared_record_is_visible_to_a_user_without_the_role():
+	phone = make_phone_with_history(((30, "opt_in", "Call"), (20, "opt_out", "Call")))
+	hidden = make_phone_with_history(((30, "opt_in", "Call"), (20, "opt_out", "Call")))
+	frappe.share.add("Phone", phone, user("outsider"), read=1)
+	frappe.set_user(user("outsider"))
+	assert api.get_log("Phone", phone)["total"] == 2
+	with pytest.raises(frappe.PermissionError):
+		api.get_log("Phone", hidden)
+	assert can_contact("Call", frappe.db.get_value("Phone", phone, "phone_e164"))["reason"] == "opted_out"
