@@ -1,12 +1,14 @@
 // Copyright (c) 2026, opt_consent developers
 // License: MIT
 
-// The review queue: unrecognised texts first (a revocation may be worded any reasonable way).
+// The review queue: revocations not applied yet (the gateway retries them) and unrecognised texts (a
+// revocation may be worded any reasonable way).
 frappe.listview_settings["Inbound Text"] = {
 	add_fields: ["status"],
-	filters: [["status", "=", "Unrecognised"]],
+	filters: [["status", "in", ["Not Applied", "Unrecognised"]]],
 	get_indicator(doc) {
 		const colours = {
+			"Not Applied": "red",
 			Unrecognised: "orange",
 			"Unknown Number": "yellow",
 			Applied: "green",
