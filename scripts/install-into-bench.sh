@@ -30,7 +30,8 @@ fi
 # install-app resolves this app's doctypes against the stale list and creates none of them.
 bench --site "$site" clear-cache
 if ! bench --site "$site" list-apps 2>/dev/null | grep -q '^opt_consent'; then
-	bench --site "$site" install-app opt_consent
+	# --force: an earlier failed install may have left part of the app behind (its Module Def)
+	bench --site "$site" install-app opt_consent --force
 fi
 # migrate syncs every doctype and re-runs the idempotent seeding (roles, methods, settings, indexes), so a
 # re-run repairs a site an earlier failed install left half-installed.

@@ -34,7 +34,9 @@ say "tools: bench, yarn, the MariaDB client headers"
 command -v bench >/dev/null || python3 -m pip install --quiet frappe-bench
 command -v yarn >/dev/null || npm install --global --silent yarn
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! dpkg -s libmariadb-dev >/dev/null 2>&1; then
-	apt-get update -qq && apt-get install -y -qq libmariadb-dev pkg-config
+	# wait for another apt (a parallel setup) rather than fail on its lock
+	apt-get -o DPkg::Lock::Timeout=600 update -qq &&
+		apt-get -o DPkg::Lock::Timeout=600 install -y -qq libmariadb-dev pkg-config
 fi
 
 say "MariaDB: utf8mb4 collation and a privileged user for bench new-site"

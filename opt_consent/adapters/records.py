@@ -63,6 +63,10 @@ class ConsentRecord(Document):
 			return [df for df in fields if df.fieldname != LOG_TABLE_FIELD]
 		return fields
 
+	def before_insert(self):
+		# before Frappe points the rows at the new record: they still name the record they were copied from
+		self.clear_copied_history()
+
 	def onload(self):
 		self.set_onload("opt_log_count", count_log_rows(self.doctype, self.name))
 		# each channel's latest logged action: the desk offers only what the server would accept
@@ -163,6 +167,23 @@ class ConsentRecord(Document):
 			)
 		self.set(LOG_TABLE_FIELD, log_rows(self.doctype, self.name))
 
+	def clear_copied_history(self):
+		"""Duplicate (``frappe.copy_doc``) gives a clean new record: a new record whose log is exactly the
+		stored newest rows of the record it was copied from starts without that history and its consent.
+		Anything else arriving with rows is refused by :meth:`guard_new_history`."""
+		rows = self.get(LOG_TABLE_FIELD) or []
+		if not self.is_new() or self.flags.consent_action or not rows:
+			return
+		source = rows[0].get("parent")
+		if not source or not all(row.get("parent") == source for row in rows):
+			return
+		stored = log_rows(self.doctype, source, limit=len(rows) + 1)
+		if len(stored) != len(rows) or [evidence_of(r) for r in stored] != [evidence_of(r) for r in rows]:
+			return
+		self.set(LOG_TABLE_FIELD, [])
+		self.update(initial_state(self.doctype))
+		self.update(dict.fromkeys(reauth.derived_fields(self.doctype)))
+
 	def guard_new_history(self):
 		"""A new record starts with an empty log: rows come from consent actions only. This refuses a
 		restore of a deleted record with history too (its whole log stays in its Deleted Document)."""
@@ -208,6 +229,11 @@ def normalize_value(fieldtype: str, value):
 	except (ValueError, TypeError, engine.Refused):
 		return cstr(value)
 	return cstr(value)
+
+
+def evidence_of(row) -> tuple:
+	"""A row's evidence and seal, in one comparable form (not its name)."""
+	return log_signature(row)[1:]
 
 
 def log_signature(row) -> tuple:
