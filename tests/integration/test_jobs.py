@@ -1,0 +1,93 @@
+"""Jobs that keep the site responsive: the daily lapse commits batch by batch (a crash leaves whole batches,
+a re-run finishes), and saving the settings queues the recompute instead of running it in the request."""
+
+import frappe
+import pytest
+from frappe.utils.background_jobs import get_job, is_job_enqueued
+
+from opt_consent import tasks
+from opt_consent.adapters import lapse
+from tests.integration.factories import COMMITTED, make_reauth_settings, make_texting_phone
+from tests.integration.http import Client
+
+
+def lapsed(names):
+	return sorted(n for n in names if frappe.db.get_value("Phone", n, "text_opt") == 0)
+
+
+def test_the_lapse_job_commits_after_every_batch_and_a_rerun_finishes_a_crashed_run(monkeypatch):
+	make_reauth_settings(30, 0)
+	names = [make_texting_phone(40).name for _ in range(5)]
+	seen = []  # what each commit would make durable: the phones lapsed so far
+	lapse.run(batch_size=2, commit=lambda: seen.append(lapsed(names)))
+	counts = [len(batch) for batch in seen]
+	assert counts[-3:] == [2, 4, 5], counts  # whole batches, one commit each
+
+	frappe.db.rollback()
+	make_reauth_settings(30, 0)
+	names = [make_texting_phone(40).name for _ in range(5)]
+	real_batch, calls = lapse.lapse_batch, []
+
+	def crash_on_second(batch, rules, on):
+		calls.append(batch)
+		if len(calls) == 2:
+			raise frappe.QueryTimeoutError("the worker died")
+		return real_batch(batch, rules, on)
+
+	monkeypatch.setattr(lapse, "lapse_batch", crash_on_second)
+	seen.clear()
+	with pytest.raises(frappe.QueryTimeoutError):
+		lapse.run(batch_size=2, commit=lambda: seen.append(lapsed(names)))
+	assert [len(batch) for batch in seen][-1:] == [2]  # the first batch was made durable, alone
+	monkeypatch.undo()
+	assert lapse.run(batch_size=2) == 3  # the re-run finishes the rest, nothing twice
+	assert lapsed(names) == sorted(names)
+	for name in names:
+		assert frappe.db.count("Opt Log", {"parent": name, "action": "Lapsed"}) == 1
+
+
+def test_the_scheduled_job_commits_per_batch(monkeypatch):
+	given = {}
+	monkeypatch.setattr(lapse, "run", lambda **kwargs: given.update(kwargs))
+	tasks.lapse_texting_consent()
+	assert given["commit"] is lapse.commit_batch
+
+
+JOB = "opt_consent_recompute_reauth"
+
+
+@pytest.fixture
+def settings_restored():
+	before = frappe.get_doc("Opt Consent Settings").as_dict()
+	yield
+	frappe.db.rollback()
+	settings = frappe.get_doc("Opt Consent Settings")
+	settings.text_reauth_days = before.text_reauth_days
+	settings.reauth_reminder_days = before.reauth_reminder_days
+	settings.set("method_periods", [{"method": r.method, "period_days": r.period_days} for r in before.method_periods])
+	settings.save()
+	lapse.recompute_phones()
+	frappe.db.commit()
+	if job := get_job(JOB):
+		job.delete()
+
+
+def test_saving_the_settings_queues_the_recompute_instead_of_running_it(server, settings_restored):
+	if job := get_job(JOB):
+		job.delete()
+	make_reauth_settings(0, 0)
+	phone = make_texting_phone(10)
+	COMMITTED.append(("Phone", phone.name))
+	frappe.db.commit()
+	settings = frappe.get_doc("Opt Consent Settings").as_dict()
+	settings.update(text_reauth_days=30, reauth_reminder_days=5)
+	response = Client(server, "manager").post(
+		"/api/method/frappe.desk.form.save.savedocs", doc=frappe.as_json(settings), action="Save"
+	)
+	assert response.status_code == 200, response.text
+	frappe.db.rollback()
+	# the request did not touch the phones; the job is queued for a worker
+	assert frappe.db.get_value("Phone", phone.name, "text_consent_lapses_on") is None
+	assert is_job_enqueued(JOB)
+	lapse.recompute_job()  # what the worker runs (it commits batch by batch)
+	assert frappe.db.get_value("Phone", phone.name, "text_consent_lapses_on") is not None
