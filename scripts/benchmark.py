@@ -117,6 +117,19 @@ def number(i: int) -> str:
 	return f"+447400{i:06d}" if i < 1_000_000 else f"+447500{i - 1_000_000:06d}"
 
 
+PHONE_FIELDS = [
+	"name", "creation", "modified", "owner", "modified_by", "docstatus", "idx", "phone", "phone_e164",
+	"phone_type", "active", "do_not_call", "call_opt", "call_opt_in_date", "call_opt_in_method",
+	"call_opt_out_date", "call_opt_out_method", "text_opt", "text_opt_in_date", "text_opt_in_method",
+	"text_reauth_status", "text_reauth_due_on", "text_consent_lapses_on",
+]  # fmt: skip
+LOG_FIELDS = [
+	"name", "creation", "modified", "owner", "modified_by", "docstatus", "idx", "parent", "parenttype",
+	"parentfield", "channel", "action", "event_date", "event_time", "method", "recorded_by",
+	"recorded_at", "source",
+]  # fmt: skip
+
+
 def generate(count: int, text_period_days: int = 30, spread_days: int = 60) -> dict:
 	"""Phones with 10 rows each: Call opt in / out alternating, then a Text opt in; set-based inserts."""
 	import frappe
@@ -124,72 +137,13 @@ def generate(count: int, text_period_days: int = 30, spread_days: int = 60) -> d
 
 	now = now_datetime().replace(microsecond=0)
 	base = now - dt.timedelta(days=400)
-	phone_fields = [
-		"name", "creation", "modified", "owner", "modified_by", "docstatus", "idx", "phone", "phone_e164",
-		"phone_type", "active", "do_not_call", "call_opt", "call_opt_in_date", "call_opt_in_method",
-		"call_opt_out_date", "call_opt_out_method", "text_opt", "text_opt_in_date", "text_opt_in_method",
-		"text_reauth_status", "text_reauth_due_on", "text_consent_lapses_on",
-	]  # fmt: skip
-	log_fields = [
-		"name", "creation", "modified", "owner", "modified_by", "docstatus", "idx", "parent", "parenttype",
-		"parentfield", "channel", "action", "event_date", "event_time", "method", "recorded_by",
-		"recorded_at", "source",
-	]  # fmt: skip
 	rng = random.Random(7)
-	rules = bench_rules(text_period_days)
-	yesterday = (now - dt.timedelta(days=1)).date()
-
-	def phones():
-		for i in range(count):
-			text_day = (now - dt.timedelta(days=rng.randint(0, spread_days))).date()
-			# the reauthorisation fields as the consent actions store them (assessed as of yesterday's run)
-			state = reauth.assess(rules, 1, text_day, "Written", yesterday)
-			yield (
-				f"{PREFIX}{i:07d}", now, now, "Administrator", "Administrator", 0, 0, number(i), number(i), "Cell",
-				1, 0, 1, (base + dt.timedelta(days=8)).date(), "Verbal", (base + dt.timedelta(days=7)).date(),
-				"Verbal", 1, text_day, "Written", state.status, state.due_from, state.lapses_on,
-			)  # fmt: skip
-			rows_text_day[i] = text_day
-
-	def rows():
-		for i in range(count):
-			parent = f"{PREFIX}{i:07d}"
-			for r in range(1, ROWS_PER_PHONE):
-				at = base + dt.timedelta(days=r - 1)
-				yield (
-					f"{parent}-{r:02d}", now, now, "Administrator", "Administrator", 0, r, parent, "Phone",
-					"opt_logs", "Call", "Opt In" if r % 2 else "Opt Out", at.date(), dt.timedelta(hours=9),
-					"Verbal", "Administrator", now, "API",
-				)  # fmt: skip
-			yield (
-				f"{parent}-{ROWS_PER_PHONE:02d}", now, now, "Administrator", "Administrator", 0, ROWS_PER_PHONE,
-				parent, "Phone", "opt_logs", "Text", "Opt In", rows_text_day[i], dt.timedelta(hours=9),
-				"Written", "Administrator", now, "API",
-			)  # fmt: skip
-
-	rows_text_day: dict[int, dt.date] = {}
+	text_days = [(now - dt.timedelta(days=rng.randint(0, spread_days))).date() for _ in range(count)]
 	started = time.perf_counter()
-	frappe.db.bulk_insert("Phone", phone_fields, phones(), chunk_size=5_000)
-	frappe.db.bulk_insert("Opt Log", log_fields, rows(), chunk_size=10_000)
-	# one phone with 1,000 rows for the form payload
-	big = f"{PREFIX}BIG"
-	frappe.db.bulk_insert(
-		"Phone",
-		phone_fields,
-		[(big, now, now, "Administrator", "Administrator", 0, 0, "+447399000001", "+447399000001", "Cell", 1,
-		  0, 1 if BIG_ROWS % 2 else 0, base.date(), "Verbal", base.date(), "Verbal", 0, None, None, None, None,
-		  None)],
-	)  # fmt: skip
-	frappe.db.bulk_insert(
-		"Opt Log",
-		log_fields,
-		(
-			(f"{big}-{r:04d}", now, now, "Administrator", "Administrator", 0, r, big, "Phone", "opt_logs",
-			 "Call", "Opt In" if r % 2 else "Opt Out", (base + dt.timedelta(hours=r)).date(),
-			 dt.timedelta(seconds=(r * 3600) % 86400), "Verbal", "Administrator", now, "API")
-			for r in range(1, BIG_ROWS + 1)
-		),
-	)  # fmt: skip
+	rules = bench_rules(text_period_days)
+	frappe.db.bulk_insert("Phone", PHONE_FIELDS, phone_rows(text_days, rules, now, base), chunk_size=5_000)
+	frappe.db.bulk_insert("Opt Log", LOG_FIELDS, log_rows(text_days, now, base), chunk_size=10_000)
+	generate_big(now, base)
 	frappe.db.commit()  # the data set must outlive each measurement's rollback
 	return {
 		"phones": count,
@@ -197,6 +151,61 @@ def generate(count: int, text_period_days: int = 30, spread_days: int = 60) -> d
 		"text_consent_spread_days": spread_days,
 		"seconds": time.perf_counter() - started,
 	}
+
+
+def phone_rows(text_days: list, rules, now: dt.datetime, base: dt.datetime):
+	"""One Cell phone per text day, with the reauthorisation fields as the consent actions store them
+	(assessed as of yesterday's run)."""
+	yesterday = (now - dt.timedelta(days=1)).date()
+	for i, text_day in enumerate(text_days):
+		state = reauth.assess(rules, 1, text_day, "Written", yesterday)
+		yield (
+			f"{PREFIX}{i:07d}", now, now, "Administrator", "Administrator", 0, 0, number(i), number(i), "Cell",
+			1, 0, 1, (base + dt.timedelta(days=8)).date(), "Verbal", (base + dt.timedelta(days=7)).date(),
+			"Verbal", 1, text_day, "Written", state.status, state.due_from, state.lapses_on,
+		)  # fmt: skip
+
+
+def log_rows(text_days: list, now: dt.datetime, base: dt.datetime):
+	"""Each phone's rows: Call opt in / out alternating, then the Text opt in of its text day."""
+	for i, text_day in enumerate(text_days):
+		parent = f"{PREFIX}{i:07d}"
+		for r in range(1, ROWS_PER_PHONE):
+			at = base + dt.timedelta(days=r - 1)
+			yield (
+				f"{parent}-{r:02d}", now, now, "Administrator", "Administrator", 0, r, parent, "Phone",
+				"opt_logs", "Call", "Opt In" if r % 2 else "Opt Out", at.date(), dt.timedelta(hours=9),
+				"Verbal", "Administrator", now, "API",
+			)  # fmt: skip
+		yield (
+			f"{parent}-{ROWS_PER_PHONE:02d}", now, now, "Administrator", "Administrator", 0, ROWS_PER_PHONE,
+			parent, "Phone", "opt_logs", "Text", "Opt In", text_day, dt.timedelta(hours=9),
+			"Written", "Administrator", now, "API",
+		)  # fmt: skip
+
+
+def generate_big(now: dt.datetime, base: dt.datetime) -> None:
+	"""One phone with ``BIG_ROWS`` rows, for the form payload."""
+	import frappe
+
+	big = f"{PREFIX}BIG"
+	frappe.db.bulk_insert(
+		"Phone",
+		PHONE_FIELDS,
+		[(big, now, now, "Administrator", "Administrator", 0, 0, "+447399000001", "+447399000001", "Cell", 1,
+		  0, 1 if BIG_ROWS % 2 else 0, base.date(), "Verbal", base.date(), "Verbal", 0, None, None, None, None,
+		  None)],
+	)  # fmt: skip
+	frappe.db.bulk_insert(
+		"Opt Log",
+		LOG_FIELDS,
+		(
+			(f"{big}-{r:04d}", now, now, "Administrator", "Administrator", 0, r, big, "Phone", "opt_logs",
+			 "Call", "Opt In" if r % 2 else "Opt Out", (base + dt.timedelta(hours=r)).date(),
+			 dt.timedelta(seconds=(r * 3600) % 86400), "Verbal", "Administrator", now, "API")
+			for r in range(1, BIG_ROWS + 1)
+		),
+	)  # fmt: skip
 
 
 def remove() -> None:

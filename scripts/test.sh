@@ -19,6 +19,13 @@ if [ -d "$bench_dir/apps/frappe" ] && [ -d "$bench_dir/sites" ]; then
 	"$python" -m pytest "${pytest_flags[@]}" tests/integration || status=1
 	if [ -x /usr/bin/chromium ] && "$python" -c "import playwright" 2>/dev/null; then
 		if [ -d tests/e2e ]; then
+			# The desk loads the bundle the bench's assets.json names: rebuild it when it is missing (e.g.
+			# another bench linked to this checkout rebuilt it under another hash)
+			bundle=$("$python" -c 'import json,sys; print(json.load(open(sys.argv[1])).get("opt_consent.bundle.js", ""))' \
+				"$bench_dir/sites/assets/assets.json" 2>/dev/null)
+			if [ -z "$bundle" ] || [ ! -e "$bench_dir/sites${bundle}" ]; then
+				(cd "$bench_dir" && bench build --app opt_consent > /dev/null) || status=1
+			fi
 			echo "== browser suite (headless Chromium, screenshots in artifacts/)"
 			"$python" -m pytest "${pytest_flags[@]}" tests/e2e || status=1
 		fi

@@ -231,13 +231,26 @@ def find_lapse_candidates(
 def lapse_batch(names: Sequence[str], rules: reauth.Rules, on: dt.date) -> list[str]:
 	"""Lock ``names``, re-check the rule on the locked rows, lapse those still lapsed. Returns their names.
 
-	The lock is the one :func:`opt_consent.adapters.consent.record_action` takes, so a staff action on one of these
-	phones waits for this transaction (and then sees the lapse), or this waits for it (and then re-checks).
+	The lock is the one :func:`opt_consent.adapters.consent.record_action` takes, so a staff action on one of
+	these phones waits for this transaction (and then sees the lapse), or this waits for it (and re-checks).
 	"""
 	if not names:
 		return []
+	locked = lock_phones(names)
+	due: list[tuple[int, dt.date, str]] = []
+	for row in locked.values():
+		result = reauth.assess(rules, row.text_opt, _date(row.text_opt_in_date), row.text_opt_in_method, on)
+		if result.status == reauth.LAPSED:
+			due.append((rules.period_for(row.text_opt_in_method), result.lapses_on, row.name))
+	if due:
+		write_lapses(sorted(due), locked)
+	return [name for _period, _date_, name in sorted(due)]
+
+
+def lock_phones(names: Sequence[str]) -> dict:
+	"""The phones, locked (``SELECT ... FOR UPDATE``) in name order, with what a lapse reads and seals."""
 	phone = frappe.qb.DocType(PHONE)
-	locked = (
+	rows = (
 		frappe.qb.from_(phone)
 		.select(
 			phone.name,
@@ -251,19 +264,15 @@ def lapse_batch(names: Sequence[str], rules: reauth.Rules, on: dt.date) -> list[
 		.orderby(phone.name)
 		.for_update()
 	).run(as_dict=True)
+	return {row.name: row for row in rows}
 
-	due: list[tuple[int, dt.date, str]] = []
-	for row in locked:
-		result = reauth.assess(rules, row.text_opt, _date(row.text_opt_in_date), row.text_opt_in_method, on)
-		if result.status == reauth.LAPSED:
-			due.append((rules.period_for(row.text_opt_in_method), result.lapses_on, row.name))
-	if not due:
-		return []
 
+def write_lapses(due: list[tuple[int, dt.date, str]], locked: dict) -> None:
+	"""One UPDATE per period (the default, and each per-method override in use): the lapse date is the
+	authorisation date plus that period, computed by the database as the rule computes it. Then the log
+	rows, sealed, in one insert."""
+	phone = frappe.qb.DocType(PHONE)
 	now = now_datetime()
-	due.sort()
-	# one UPDATE per period (the default, and each per-method override in use): the lapse date is the
-	# authorisation date plus that period, computed by the database as the rule computes it
 	for period, group in groupby(due, key=lambda item: item[0]):
 		(
 			frappe.qb.update(phone)
@@ -274,14 +283,12 @@ def lapse_batch(names: Sequence[str], rules: reauth.Rules, on: dt.date) -> list[
 			.set(phone.modified_by, SYSTEM_USER)
 			.where(phone.name.isin([name for _period, _date_, name in group]))
 		).run()
-	by_name = {row.name: row for row in locked}
 	insert_log_rows(
 		PHONE,
-		[(name, lapsed_log(lapses_on, now, by_name[name].phone_type)) for _p, lapses_on, name in due],
-		{name: by_name[name].subject for _p, _d, name in due},
+		[(name, lapsed_log(lapses_on, now, locked[name].phone_type)) for _p, lapses_on, name in due],
+		{name: locked[name].subject for _p, _d, name in due},
 		now=now,
 	)
-	return [name for _period, _date_, name in due]
 
 
 def lapsed_log(lapses_on: dt.date, now: dt.datetime, phone_type: str | None) -> dict:
