@@ -4,13 +4,14 @@
 #   scripts/setup-bench.sh [--frappe-path SRC] [--frappe-branch BRANCH] [--bench DIR] [--site NAME]
 #
 # SRC is anything `bench init --frappe-path` takes: a git URL (default: the official Frappe repository)
-# or a local clone. MariaDB and Redis are expected on their usual local ports (3306, 6379); the script
+# or a local clone. BRANCH defaults to version-15, the stable line the app is tested on; develop (Frappe
+# 16) is tested too and is a choice. MariaDB and Redis are expected on their usual local ports (3306, 6379); the script
 # creates a privileged MariaDB user for `bench new-site` through root's socket login when none is given.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 frappe_path=https://github.com/frappe/frappe
-frappe_branch=develop
+frappe_branch=version-15
 bench_dir=${OPT_CONSENT_BENCH:-$HOME/frappe-bench}
 site=${OPT_CONSENT_SITE:-opt.localhost}
 db_user=${DB_ROOT_USER:-opt_bench_root}
