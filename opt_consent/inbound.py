@@ -159,7 +159,9 @@ def apply_all(phones, family: str | None, message: str, message_id: str, now) ->
 			frappe.db.rollback(save_point=savepoint)
 			frappe.clear_last_message()
 			did_change, failed = False, True
-			outcome = _("Not applied: {0}").format(frappe.utils.strip_html(str(error))[:200] or type(error).__name__)
+			outcome = _("Not applied: {0}").format(
+				frappe.utils.strip_html(str(error))[:200] or type(error).__name__
+			)
 		else:
 			frappe.db.release_savepoint(savepoint)
 		changed += did_change
@@ -193,7 +195,10 @@ def retry(name: str) -> dict:
 	doc = frappe.get_doc("Inbound Text", name, for_update=True)
 	family = gate.parse_keyword(doc.message)
 	phones = frappe.get_all(
-		"Phone", filters={"phone_e164": doc.sender_e164}, fields=["name", "phone_type"], order_by="creation asc"
+		"Phone",
+		filters={"phone_e164": doc.sender_e164},
+		fields=["name", "phone_type"],
+		order_by="creation asc",
 	)
 	rows, changed, failed = apply_all(phones, family, doc.message, doc.message_id, now_datetime())
 	doc.status = status_of(family, phones, changed, failed)

@@ -44,7 +44,10 @@ def readable(doctype: str, names: Iterable[str]) -> set[str]:
 	for start in range(0, len(names), 1000):
 		found.update(
 			frappe.get_list(
-				doctype, filters={"name": ["in", names[start : start + 1000]]}, pluck="name", limit_page_length=0
+				doctype,
+				filters={"name": ["in", names[start : start + 1000]]},
+				pluck="name",
+				limit_page_length=0,
 			)
 		)
 	return found

@@ -26,7 +26,9 @@ def require_integrity_role() -> None:
 	"""Refuse anyone else (``frappe.only_for`` is skipped under tests, so it is checked here)."""
 	if frappe.session.user != "Administrator" and not set(INTEGRITY_ROLES) & set(frappe.get_roles()):
 		frappe.throw(
-			_("Only a System Manager, an Opt Consent Manager or an Opt Consent Auditor can verify the consent log."),
+			_(
+				"Only a System Manager, an Opt Consent Manager or an Opt Consent Auditor can verify the consent log."
+			),
 			exc=frappe.PermissionError,
 		)
 

@@ -108,7 +108,11 @@ def period_updates(rules: reauth.Rules, on: dt.date) -> list[tuple]:
 		elif overridden:
 			condition &= phone.text_opt_in_method.isnull() | phone.text_opt_in_method.notin(overridden)
 		if period <= 0:
-			values = {"text_reauth_status": reauth.NEVER, "text_reauth_due_on": None, "text_consent_lapses_on": None}
+			values = {
+				"text_reauth_status": reauth.NEVER,
+				"text_reauth_due_on": None,
+				"text_consent_lapses_on": None,
+			}
 			stale = (
 				(status != reauth.NEVER)
 				| phone.text_reauth_due_on.isnotnull()
@@ -117,8 +121,14 @@ def period_updates(rules: reauth.Rules, on: dt.date) -> list[tuple]:
 		else:
 			lapses_on = phone.text_opt_in_date + Interval(days=period)
 			due_on = phone.text_opt_in_date + Interval(days=max(period - rules.lead_days, 0))
-			new_status = Case().when(lapses_on <= on, reauth.LAPSED).when(due_on <= on, reauth.DUE).else_(reauth.OK)
-			values = {"text_reauth_status": new_status, "text_reauth_due_on": due_on, "text_consent_lapses_on": lapses_on}
+			new_status = (
+				Case().when(lapses_on <= on, reauth.LAPSED).when(due_on <= on, reauth.DUE).else_(reauth.OK)
+			)
+			values = {
+				"text_reauth_status": new_status,
+				"text_reauth_due_on": due_on,
+				"text_consent_lapses_on": lapses_on,
+			}
 			stale = (
 				(status != new_status)
 				| phone.text_reauth_due_on.isnull()
@@ -160,7 +170,9 @@ def commit_batch() -> None:
 # The daily job -----------------------------------------------------------------------------------------------
 
 
-def run(on: dt.date | None = None, batch_size: int = BATCH_SIZE, commit: Callable[[], None] | None = None) -> int:
+def run(
+	on: dt.date | None = None, batch_size: int = BATCH_SIZE, commit: Callable[[], None] | None = None
+) -> int:
 	"""Lapse every Phone whose texting consent lapsed by ``on`` (today), then mark the newly due ones.
 
 	Returns how many phones were lapsed. Without ``commit`` it runs in the caller's transaction; the

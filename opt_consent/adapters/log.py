@@ -45,7 +45,9 @@ def log_rows(doctype: str, name: str, limit: int | None = None, start: int = 0, 
 
 
 def count_log_rows(doctype: str, name: str) -> int:
-	return frappe.db.count(LOG_DOCTYPE, {"parent": name, "parenttype": doctype, "parentfield": LOG_TABLE_FIELD})
+	return frappe.db.count(
+		LOG_DOCTYPE, {"parent": name, "parenttype": doctype, "parentfield": LOG_TABLE_FIELD}
+	)
 
 
 def last_event(doc: Document, channel: str) -> engine.LastEvent | None:
@@ -149,7 +151,9 @@ def insert_log_rows(
 		return []
 	last = last_rows(parenttype, sorted({parent for parent, _fields in rows}), for_update=True)
 	written = new_rows(parenttype, rows, {parent: idx for parent, (idx, _hash) in last.items()}, now)
-	for parent, group in groupby(sorted(written, key=lambda row: row["parent"]), key=lambda row: row["parent"]):
+	for parent, group in groupby(
+		sorted(written, key=lambda row: row["parent"]), key=lambda row: row["parent"]
+	):
 		chain.seal(list(group), parenttype, parent, last[parent][1], subject=subjects.get(parent))
 	columns = list(META_FIELDS) + [f for f in written[0] if f not in META_FIELDS]
 	frappe.db.bulk_insert(LOG_DOCTYPE, columns, [[row.get(f) for f in columns] for row in written])
@@ -160,7 +164,9 @@ def as_stored(fields: dict) -> dict:
 	"""The evidence as the bulk insert stores it, so that it is sealed exactly as stored: a Time goes to
 	the database to the second (``frappe.db.bulk_insert`` drops the fraction)."""
 	return {
-		field: value.replace(microsecond=0) if EVIDENCE.get(field) == TIME and isinstance(value, dt.time) else value
+		field: value.replace(microsecond=0)
+		if EVIDENCE.get(field) == TIME and isinstance(value, dt.time)
+		else value
 		for field, value in fields.items()
 	}
 

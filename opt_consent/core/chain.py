@@ -109,7 +109,9 @@ def _time(value) -> dt.time:
 		raise Unreadable(value) from None
 
 
-def serialise(scheme: int, fields: tuple[str, ...], row, doctype: str, name: str, prev_hash: str, subject=None):
+def serialise(
+	scheme: int, fields: tuple[str, ...], row, doctype: str, name: str, prev_hash: str, subject=None
+):
 	"""The bytes a scheme hashes: a JSON array, so no value can spill into the next field."""
 	values = [["scheme", scheme], ["parenttype", str(doctype)], ["parent", str(name)]]
 	if scheme >= 2:
@@ -133,9 +135,7 @@ def hash_v2(row, doctype: str, name: str, prev_hash: str, subject=None) -> str:
 SCHEMES: dict[int, Callable[..., str]] = {1: hash_v1, 2: hash_v2}
 
 
-def row_hash(
-	row, doctype: str, name: str, prev_hash: str, scheme: int = CURRENT_SCHEME, subject=None
-) -> str:
+def row_hash(row, doctype: str, name: str, prev_hash: str, scheme: int = CURRENT_SCHEME, subject=None) -> str:
 	"""The hash of ``row`` of record ``doctype`` ``name`` (about ``subject``, its normalised address)
 	chained to ``prev_hash`` under ``scheme``."""
 	return SCHEMES[scheme](row, doctype, name, prev_hash or "", subject)

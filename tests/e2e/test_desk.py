@@ -250,7 +250,9 @@ def test_bulk_opt_out_of_three_phones_from_the_list(page):
 			"Calls In"
 		)
 	# the texting opt out set Do Not Call (the seed's default policy)
-	expect(page.locator(f".list-row-container:visible:has([data-name='{home}'])")).to_contain_text("Do Not Call")
+	expect(page.locator(f".list-row-container:visible:has([data-name='{home}'])")).to_contain_text(
+		"Do Not Call"
+	)
 	page.locator(".list-header-subject:visible .list-check-all").check()
 	expect(page.locator(".actions-btn-group:visible")).to_be_visible()
 	shot(page, "30-bulk-selected")

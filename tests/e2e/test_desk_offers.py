@@ -10,13 +10,26 @@ from frappe.utils import get_system_timezone, getdate
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import shot
-from tests.e2e.desk import DIALOG, button, consent_buttons, expect_checked, fill_dialog, new_record, ok, stored
+from tests.e2e.desk import (
+	DIALOG,
+	button,
+	consent_buttons,
+	expect_checked,
+	fill_dialog,
+	new_record,
+	ok,
+	stored,
+)
 from tests.integration.factories import COMMITTED, random_number, user
 
 
 def record_opt_out_menu(page, label: str):
-	page.locator(".page-actions .custom-actions .inner-group-button[data-label='Record%20Opt%20Out'] button").click()
-	page.locator(".page-actions .custom-actions .inner-group-button .dropdown-item:visible", has_text=label).click()
+	page.locator(
+		".page-actions .custom-actions .inner-group-button[data-label='Record%20Opt%20Out'] button"
+	).click()
+	page.locator(
+		".page-actions .custom-actions .inner-group-button .dropdown-item:visible", has_text=label
+	).click()
 	dialog = page.locator(DIALOG)
 	expect(dialog).to_be_visible()
 	return dialog
@@ -73,11 +86,15 @@ def kolkata_user():
 def test_the_operator_types_date_and_time_in_their_own_zone(page, kolkata_user):
 	name = new_record(page, "Phone", "phone", random_number())
 	page.reload()
-	page.wait_for_function("(zone) => frappe.boot.time_zone && frappe.boot.time_zone.user === zone", arg=kolkata_user)
+	page.wait_for_function(
+		"(zone) => frappe.boot.time_zone && frappe.boot.time_zone.user === zone", arg=kolkata_user
+	)
 	button(page, "Opt In Calls").click()
 	dialog = page.locator(DIALOG)
 	expect(dialog).to_be_visible()
-	expect(dialog.locator(".frappe-control[data-fieldname='time']")).to_contain_text(f"in your time zone ({kolkata_user})")
+	expect(dialog.locator(".frappe-control[data-fieldname='time']")).to_contain_text(
+		f"in your time zone ({kolkata_user})"
+	)
 	shown = dialog.locator("[data-fieldname='time'] input").input_value()
 	there = dt.datetime.now(ZoneInfo(kolkata_user))
 	typed = dt.datetime.combine(there.date(), dt.time.fromisoformat(shown.split(".")[0]))

@@ -9,9 +9,9 @@ import pytest
 import requests
 from frappe.utils import add_to_date, now_datetime
 
-from opt_consent.core import channels, engine
-from opt_consent.adapters.settings import get_policy
 from opt_consent.adapters.integrity import verify_record
+from opt_consent.adapters.settings import get_policy
+from opt_consent.core import channels, engine
 from tests.integration.factories import API_KEYS, random_number
 from tests.integration.http import METHOD, Client, message_of
 

@@ -10,9 +10,9 @@ import requests
 from frappe.utils import add_to_date, getdate, now_datetime, today
 from frappe.utils.password import get_decrypted_password, remove_encrypted_password, set_encrypted_password
 
-from opt_consent.core import channels, engine, gate
 from opt_consent.adapters.consent import apply_outcome, record_action
 from opt_consent.adapters.gate import can_contact
+from opt_consent.core import channels, engine, gate
 from tests.integration.factories import (
 	COMMITTED,
 	make_email,

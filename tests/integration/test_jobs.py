@@ -11,6 +11,12 @@ from tests.integration.factories import COMMITTED, make_reauth_settings, make_te
 from tests.integration.http import Client
 
 
+@pytest.fixture(autouse=True)
+def evidence_path(record_property):
+	"""Each test here is one evidence path tried (listed in docs/RELIABILITY.md)."""
+	record_property("evidence_path", 1)
+
+
 def lapsed(names):
 	return sorted(n for n in names if frappe.db.get_value("Phone", n, "text_opt") == 0)
 
@@ -64,7 +70,9 @@ def settings_restored():
 	settings = frappe.get_doc("Opt Consent Settings")
 	settings.text_reauth_days = before.text_reauth_days
 	settings.reauth_reminder_days = before.reauth_reminder_days
-	settings.set("method_periods", [{"method": r.method, "period_days": r.period_days} for r in before.method_periods])
+	settings.set(
+		"method_periods", [{"method": r.method, "period_days": r.period_days} for r in before.method_periods]
+	)
 	settings.save()
 	lapse.recompute_phones()
 	frappe.db.commit()

@@ -7,9 +7,9 @@ import pytest
 from frappe.utils import add_days, getdate, nowdate
 
 from opt_consent import api, tasks
-from opt_consent.adapters import consent, integrity, lapse, settings
-from opt_consent.core import channels, engine, reauth
+from opt_consent.adapters import integrity, lapse, settings
 from opt_consent.adapters.records import ConsentTamperError
+from opt_consent.core import engine, reauth
 from opt_consent.opt_consent.report.texting_reauthorisation_due import texting_reauthorisation_due as report
 from tests.integration.factories import (
 	make_phone,

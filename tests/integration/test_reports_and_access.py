@@ -12,6 +12,13 @@ from opt_consent import api
 from opt_consent.adapters.gate import can_contact
 from tests.integration.factories import make_phone, make_phone_with_history, make_reauth_settings, user, when
 
+
+@pytest.fixture(autouse=True)
+def evidence_path(record_property):
+	"""Each test here is one evidence path tried (listed in docs/RELIABILITY.md)."""
+	record_property("evidence_path", 1)
+
+
 REPORTS = Path(__file__).resolve().parents[2] / "opt_consent" / "opt_consent" / "report"
 SHIPPED = [
 	report
@@ -89,7 +96,9 @@ def restricted():
 		for _ in range(2)
 	)
 	for name in (mine, other):  # both due for texting reauthorisation
-		frappe.db.set_value("Phone", name, {"text_reauth_status": "Due", "text_reauth_due_on": frappe.utils.today()})
+		frappe.db.set_value(
+			"Phone", name, {"text_reauth_status": "Due", "text_reauth_due_on": frappe.utils.today()}
+		)
 	frappe.get_doc(
 		{"doctype": "User Permission", "user": user("restricted"), "allow": "Phone", "for_value": mine}
 	).insert(ignore_permissions=True)

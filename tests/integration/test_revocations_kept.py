@@ -15,6 +15,12 @@ from tests.integration.factories import COMMITTED, make_method, make_phone, rand
 from tests.integration.test_gate import committed_phone, gateway, message_id, post, text_log  # noqa: F401
 
 
+@pytest.fixture(autouse=True)
+def evidence_path(record_property):
+	"""Each test here is one evidence path tried (listed in docs/RELIABILITY.md)."""
+	record_property("evidence_path", 1)
+
+
 def stop(url, number):
 	response = post(url, sender=number, message="STOP", message_id=message_id())
 	assert response.status_code == 200, response.text
@@ -64,8 +70,12 @@ def test_stop_is_recorded_after_a_latest_event_within_the_clock_skew(gateway):  
 	cell = make_phone(number)
 	ahead = add_to_date(now_datetime(), seconds=90)  # another clock was a little ahead
 	api.opt_in(
-		doctype="Phone", name=cell.name, channel="Text", method="Verbal",
-		date=ahead.date().isoformat(), time=ahead.strftime("%H:%M:%S"),
+		doctype="Phone",
+		name=cell.name,
+		channel="Text",
+		method="Verbal",
+		date=ahead.date().isoformat(),
+		time=ahead.strftime("%H:%M:%S"),
 	)
 	frappe.db.commit()
 	COMMITTED.append(("Phone", cell.name))
@@ -137,12 +147,17 @@ def test_a_date_and_time_typed_in_the_operators_zone_are_stored_in_the_sites():
 	phone = make_phone()
 	site_zone = frappe.utils.get_system_timezone()
 	zone = "Pacific/Auckland" if site_zone != "Pacific/Auckland" else "America/New_York"
-	there = (
-		now_datetime().replace(tzinfo=ZoneInfo(site_zone)).astimezone(ZoneInfo(zone)) - dt.timedelta(minutes=5)
+	there = now_datetime().replace(tzinfo=ZoneInfo(site_zone)).astimezone(ZoneInfo(zone)) - dt.timedelta(
+		minutes=5
 	)
 	api.opt_in(
-		doctype="Phone", name=phone.name, channel="Call", method="Verbal",
-		date=there.date().isoformat(), time=there.strftime("%H:%M:%S"), time_zone=zone,
+		doctype="Phone",
+		name=phone.name,
+		channel="Call",
+		method="Verbal",
+		date=there.date().isoformat(),
+		time=there.strftime("%H:%M:%S"),
+		time_zone=zone,
 	)
 	row = frappe.get_doc("Phone", phone.name).opt_logs[-1]
 	stored = dt.datetime.combine(getdate(row.event_date), frappe.utils.get_time(row.event_time))
@@ -150,4 +165,6 @@ def test_a_date_and_time_typed_in_the_operators_zone_are_stored_in_the_sites():
 	assert abs((stored - expected).total_seconds()) < 1
 	assert row.entered_tz == zone
 	with pytest.raises(frappe.ValidationError, match="not a known time zone"):
-		api.opt_in(doctype="Phone", name=phone.name, channel="Text", method="Verbal", time_zone="Mars/Base", **when())
+		api.opt_in(
+			doctype="Phone", name=phone.name, channel="Text", method="Verbal", time_zone="Mars/Base", **when()
+		)

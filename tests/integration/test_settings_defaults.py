@@ -4,7 +4,7 @@ import frappe
 
 from opt_consent import install
 from opt_consent.adapters import settings as consent
-from opt_consent.core import channels, engine
+from opt_consent.core import engine
 
 
 def test_unsaved_settings_get_the_seed_defaults_and_an_admin_choice_is_kept():

@@ -35,6 +35,12 @@ print(frappe.db.count("Email Unsubscribe", {"email": "leaving@example.com", "glo
 """
 
 
+@pytest.fixture(autouse=True)
+def evidence_path(record_property):
+	"""Each test here is one evidence path tried (listed in docs/RELIABILITY.md)."""
+	record_property("evidence_path", 1)
+
+
 def bench(*args, timeout=600):
 	result = subprocess.run(["bench", *args], cwd=BENCH, capture_output=True, text=True, timeout=timeout)
 	assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
@@ -53,7 +59,9 @@ def python(code, site):
 def test_uninstall_keeps_the_opt_outs_and_removes_the_app():
 	site = f"oc-uninstall-{uuid.uuid4().hex[:8]}.localhost"
 	db = ("--db-root-username", DB_USER, "--db-root-password", DB_PASSWORD)
-	bench("new-site", site, "--db-type", "mariadb", "--db-host", "127.0.0.1", *db, "--admin-password", "admin")
+	bench(
+		"new-site", site, "--db-type", "mariadb", "--db-host", "127.0.0.1", *db, "--admin-password", "admin"
+	)
 	try:
 		bench("--site", site, "install-app", "opt_consent")
 		assert python(SETUP, site) == "1"

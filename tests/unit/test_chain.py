@@ -325,7 +325,7 @@ def test_tampering_is_always_detected_at_or_before_the_first_changed_row(operati
 	],
 )
 def test_notes_that_are_refused(note, code):
-	from opt_consent.core import channels, engine
+	from opt_consent.core import engine
 
 	with pytest.raises(engine.Refused) as refused:
 		engine.check_note(note)
@@ -333,7 +333,7 @@ def test_notes_that_are_refused(note, code):
 
 
 def test_notes_that_are_kept():
-	from opt_consent.core import channels, engine
+	from opt_consent.core import engine
 
 	assert engine.check_note("x" * 1000) == "x" * 1000
 	assert engine.check_note("2 < 3, said on the phone\nline two") == "2 < 3, said on the phone\nline two"

@@ -167,7 +167,8 @@ def test_opt_out_of_a_number_never_opted_in_is_recorded():
 
 def test_opt_out_after_lapse_is_recorded():
 	assert (
-		decide(OPT_OUT, TEXT, last=LastEvent(dt.datetime(2026, 1, 1), channels.LAPSED)).changes["text_opt"] == 0
+		decide(OPT_OUT, TEXT, last=LastEvent(dt.datetime(2026, 1, 1), channels.LAPSED)).changes["text_opt"]
+		== 0
 	)
 
 
@@ -276,20 +277,36 @@ def test_a_system_revocation_is_not_refused_for_the_method():
 	disabled = Method("Text Reply", enabled=False, for_opt_out=False)
 	refused("disabled_method", OPT_OUT, TEXT, method=disabled)
 	assert decide(OPT_OUT, TEXT, method=disabled, system_revocation=True).changes["text_opt"] == 0
-	assert engine.decide(
-		PHONE, channels.initial_state(PHONE), OPT_OUT, TEXT, "2026-11-25", "10:30", None, None,
-		now=NOW, phone_type="Cell", system_revocation=True,
-	).log["method"] is None
+	assert (
+		engine.decide(
+			PHONE,
+			channels.initial_state(PHONE),
+			OPT_OUT,
+			TEXT,
+			"2026-11-25",
+			"10:30",
+			None,
+			None,
+			now=NOW,
+			phone_type="Cell",
+			system_revocation=True,
+		).log["method"]
+		is None
+	)
 	# only a revocation: a system opt in still needs a usable method
-	refused("disabled_method", OPT_IN, TEXT, method=Method("Text Reply", enabled=False), system_revocation=True)
+	refused(
+		"disabled_method", OPT_IN, TEXT, method=Method("Text Reply", enabled=False), system_revocation=True
+	)
 
 
 def test_date_and_time_entered_in_another_zone_are_stored_in_the_site_zone():
 	assert engine.to_site_time("2026-11-26", "09:30", "Asia/Kolkata", "UTC") == (
-		dt.date(2026, 11, 26), dt.time(4, 0)
+		dt.date(2026, 11, 26),
+		dt.time(4, 0),
 	)
 	assert engine.to_site_time("2026-11-26", "01:00", "America/New_York", "Asia/Kolkata") == (
-		dt.date(2026, 11, 26), dt.time(11, 30)
+		dt.date(2026, 11, 26),
+		dt.time(11, 30),
 	)
 	assert engine.to_site_time("2026-11-26", "09:30", None, "UTC") == (dt.date(2026, 11, 26), dt.time(9, 30))
 	with pytest.raises(Refused) as info:

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from opt_consent.core import channels, engine, gate
+from opt_consent.core import channels, gate
 from opt_consent.core.gate import Decision
 
 # --- keywords -----------------------------------------------------------------------------------------

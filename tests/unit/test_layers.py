@@ -74,7 +74,7 @@ def test_no_import_circle():
 		state[module] = 1
 		for dep in sorted(GRAPH[module]):
 			if state.get(dep) == 1:
-				cycle = path[path.index(dep) :] + [dep]
+				cycle = [*path[path.index(dep) :], dep]
 				pytest.fail("import circle: " + " -> ".join(cycle))
 			if state.get(dep) is None:
 				visit(dep, [*path, dep])
@@ -88,5 +88,7 @@ def test_no_import_circle():
 @pytest.mark.parametrize("module", sorted(m for m in MODULES if layer(m) == 0))
 def test_core_module_does_not_import_frappe(module):
 	code = f"import sys, {module}; sys.exit(1 if any(m == 'frappe' or m.startswith('frappe.') for m in sys.modules) else 0)"
-	result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+	result = subprocess.run(
+		[sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
+	)
 	assert result.returncode == 0, result.stderr or f"{module} imports frappe"

@@ -16,8 +16,8 @@ class OptMethod(Document):
 		from what their sealed log says: a method in use keeps its name (disable it and add another)."""
 		if frappe.db.exists("Opt Log", {"method": old}):
 			frappe.throw(
-				_("Opt Method {0} is named in the consent log and cannot be renamed; disable it and add a new one.").format(
-					frappe.bold(old)
-				),
+				_(
+					"Opt Method {0} is named in the consent log and cannot be renamed; disable it and add a new one."
+				).format(frappe.bold(old)),
 				title=_("Not renamed"),
 			)
