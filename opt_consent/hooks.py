@@ -1,6 +1,6 @@
 app_name = "opt_consent"
 app_title = "Opt Consent"
-app_publisher = "opt_consent developers"
+app_publisher = "The opt_consent developers"
 app_description = "Consent to call, text and email, recorded as evidence in the Frappe desk"
 app_email = "opt-consent@example.com"
 app_license = "mit"

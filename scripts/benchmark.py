@@ -506,7 +506,7 @@ def main() -> None:
 CHANGES = [
 	"## What was changed to get there",
 	"",
-	"- A Phone or Email loads only its newest 50 log rows (`consent.LOG_WINDOW`) instead of the whole child",
+	"- A Phone or Email loads only its newest 50 log rows (`adapters.log.LOG_WINDOW`) instead of the whole child",
 	"  table, and a save never rewrites the rows it did not load (form payload: from 11x to under 2x at 1,000 rows).",
 	"- A consent action reads the previous row's hash and the channel's latest event from the rows it loaded",
 	"  (the table is asked only when the loaded rows hold none of the channel).",

@@ -1,4 +1,4 @@
-"""The Phone form shows a note when texting consent is due for reauthorisation or has lapsed (issue 4).
+"""The Phone form shows a note when texting consent is due for reauthorisation or has lapsed.
 
 The site's settings are not committed here (other sessions share the site): the rules are passed to the
 same functions the settings and the job use.

@@ -100,7 +100,7 @@ def test_texting_lapsed_by_the_reauthorisation_rules_before_the_job_runs():
 	cell = make_phone(random_number(), "Cell")
 	act(cell, "Opt In", "Text", 30)
 	if not frappe.get_meta("Phone").has_field("text_consent_lapses_on"):
-		pytest.skip("the reauthorisation fields (issue 4) are not on Phone")
+		pytest.skip("the reauthorisation fields are not on Phone")
 	frappe.db.set_value("Phone", cell.name, "text_consent_lapses_on", add_to_date(getdate(today()), days=1))
 	assert verdict("Text", cell.phone) == (True, "opted_in")
 	frappe.db.set_value("Phone", cell.name, "text_consent_lapses_on", getdate(today()))

@@ -38,7 +38,8 @@ frappe.provide("opt_consent.desk");
 		const actions = [];
 		if (doc[channel.opt_field]) actions.push("opt_out");
 		else if (desk.can_grant(doc, channel)) actions.push("opt_in");
-		if (channel.text_reauth && desk.can_grant(doc, channel) && !revoked) actions.push("text_reauth");
+		if (channel.text_reauth && desk.can_grant(doc, channel) && !revoked)
+			actions.push("text_reauth");
 		// "don't contact me" on a channel that is not opted in (never was, or lapsed): recorded as well
 		const extra_opt_out = !doc[channel.opt_field] && !revoked;
 		return { actions, extra_opt_out };
@@ -56,7 +57,9 @@ frappe.provide("opt_consent.desk");
 			if (!can_write) continue;
 			const { actions, extra_opt_out } = desk.offered_actions(frm.doc, channel);
 			for (const action of actions) {
-				frm.add_custom_button(channel[action], () => desk.open_dialog(frm, channel, action));
+				frm.add_custom_button(channel[action], () =>
+					desk.open_dialog(frm, channel, action)
+				);
 			}
 			if (extra_opt_out) {
 				frm.add_custom_button(
@@ -122,9 +125,10 @@ frappe.provide("opt_consent.desk");
 				label: __("Time"),
 				reqd: 1,
 				default: now[1],
-				description: __("The time of the authorization or deauthorization, in your time zone ({0}).", [
-					desk.user_time_zone(),
-				]),
+				description: __(
+					"The time of the authorization or deauthorization, in your time zone ({0}).",
+					[desk.user_time_zone()]
+				),
 			},
 			{
 				fieldname: "method",
@@ -162,10 +166,12 @@ frappe.provide("opt_consent.desk");
 			messages = [];
 		}
 		if (!messages.length && r && r._error_message) messages = [r._error_message];
-		if (!messages.length && r && r.exception) messages = [String(r.exception).split(": ").pop()];
+		if (!messages.length && r && r.exception)
+			messages = [String(r.exception).split(": ").pop()];
 		if (!messages.length) messages = [__("The action was not recorded. Please try again.")];
 		// DOMParser builds an inert document: markup in a message is read as text, never run
-		const as_text = (m) => new DOMParser().parseFromString(String(m), "text/html").body.textContent;
+		const as_text = (m) =>
+			new DOMParser().parseFromString(String(m), "text/html").body.textContent;
 		return messages.map(as_text).join(" ");
 	};
 
@@ -221,7 +227,10 @@ frappe.provide("opt_consent.desk");
 					}
 					desk.submit(dialog, ACTIONS[action].method, args, () => {
 						dialog.hide();
-						frappe.show_alert({ message: __("{0}: recorded", [title]), indicator: "green" });
+						frappe.show_alert({
+							message: __("{0}: recorded", [title]),
+							indicator: "green",
+						});
 						frm.reload_doc();
 					});
 				},
@@ -242,7 +251,9 @@ frappe.provide("opt_consent.desk");
 	};
 
 	desk.pad_time = function (value) {
-		const parts = String(value || "").split(".")[0].split(":");
+		const parts = String(value || "")
+			.split(".")[0]
+			.split(":");
 		return parts.map((p) => p.padStart(2, "0")).join(":");
 	};
 
@@ -278,7 +289,8 @@ frappe.provide("opt_consent.desk");
 		field.$wrapper.empty().append($table);
 		// A record loads only its newest log rows (controllers.LOG_WINDOW): page the older ones in on request.
 		const total = (frm.doc.__onload && frm.doc.__onload.opt_log_count) || 0;
-		if (total > rows.length) desk.add_older_button(frm, field.$wrapper, $body, columns, rows.length, total);
+		if (total > rows.length)
+			desk.add_older_button(frm, field.$wrapper, $body, columns, rows.length, total);
 	};
 
 	desk.append_log_rows = function ($body, columns, rows) {
@@ -288,7 +300,8 @@ frappe.provide("opt_consent.desk");
 				let value = row[fieldname];
 				if (fieldname === "event_date") value = frappe.datetime.str_to_user(value);
 				else if (fieldname === "event_time") value = desk.pad_time(value);
-				else if (["channel", "action", "source"].includes(fieldname) && value) value = __(value);
+				else if (["channel", "action", "source"].includes(fieldname) && value)
+					value = __(value);
 				$("<td></td>")
 					.attr("data-fieldname", fieldname)
 					.text(value || "")
@@ -298,9 +311,13 @@ frappe.provide("opt_consent.desk");
 	};
 
 	desk.add_older_button = function (frm, $wrapper, $body, columns, shown, total) {
-		const $more = $('<p class="text-muted small opt-consent-log-more"></p>').appendTo($wrapper);
+		const $more = $('<p class="text-muted small opt-consent-log-more"></p>').appendTo(
+			$wrapper
+		);
 		const $count = $("<span></span>").appendTo($more);
-		const $button = $('<button class="btn btn-xs btn-default ml-2 opt-consent-log-older"></button>')
+		const $button = $(
+			'<button class="btn btn-xs btn-default ml-2 opt-consent-log-older"></button>'
+		)
 			.text(__("Show older entries"))
 			.appendTo($more);
 		const update = () => {
@@ -317,7 +334,12 @@ frappe.provide("opt_consent.desk");
 			frappe
 				.call({
 					method: API + "get_log",
-					args: { doctype: frm.doctype, name: frm.doc.name, start: shown, page_length: 50 },
+					args: {
+						doctype: frm.doctype,
+						name: frm.doc.name,
+						start: shown,
+						page_length: 50,
+					},
 				})
 				.then((r) => {
 					desk.append_log_rows($body, columns, r.message.rows);
@@ -342,7 +364,8 @@ frappe.provide("opt_consent.desk");
 			// One pill per row: blocked first, else the state of each channel (click filters on it).
 			get_indicator(doc) {
 				doc = Object.assign({ doctype }, doc);
-				if (doc[block_field]) return [channels[0].block_label, "red", `${block_field},=,1`];
+				if (doc[block_field])
+					return [channels[0].block_label, "red", `${block_field},=,1`];
 				const labels = shown(doc).map((c) => (doc[c.opt_field] ? c.is_in : c.is_out));
 				const filter = shown(doc)
 					.map((c) => `${c.opt_field},=,${doc[c.opt_field] ? 1 : 0}`)
@@ -352,7 +375,9 @@ frappe.provide("opt_consent.desk");
 			},
 			onload(listview) {
 				if (!frappe.model.can_write(doctype)) return;
-				listview.page.add_actions_menu_item(__("Opt Out..."), () => desk.bulk_dialog(listview));
+				listview.page.add_actions_menu_item(__("Opt Out..."), () =>
+					desk.bulk_dialog(listview)
+				);
 			},
 		};
 	};

@@ -1,4 +1,4 @@
-// Texting reauthorisation (issue 4): a note on the Phone form when texting consent is due or lapsed.
+// Texting reauthorisation: a note on the Phone form when texting consent is due or lapsed.
 // Registered with `doctype_js` in hooks.py, next to the Phone form script.
 
 frappe.provide("opt_consent.reauth");
