@@ -239,3 +239,20 @@ def evidence_of(row) -> tuple:
 def log_signature(row) -> tuple:
 	meta = frappe.get_meta(LOG_DOCTYPE)
 	return (row.get("name"), *(normalize_value(meta.get_field(f).fieldtype, row.get(f)) for f in LOG_FIELDS))
+
+
+class EvidenceRow(Document):
+	"""A child row that is evidence (a log row, what an inbound text did to a phone): written with its parent
+	only. A parent's save does not run these hooks; they run only when a row is saved or deleted on its own
+	(REST calls on the child doctype, Data Import), which is never allowed. Subclasses set ``refusal``."""
+
+	refusal = "This row is evidence and cannot be changed."
+
+	def validate(self):
+		self.refuse()
+
+	def on_trash(self):
+		self.refuse()
+
+	def refuse(self):
+		frappe.throw(_(self.refusal), exc=frappe.PermissionError)
