@@ -2,6 +2,7 @@
 scenario; the screenshots in artifacts/e2e/ show each step's "Result"."""
 
 import json
+import re
 from urllib.parse import urlencode
 
 from frappe.utils import add_days, formatdate, nowdate
@@ -305,7 +306,26 @@ def test_consent_workspace_has_the_shortcuts(page):
 	# The user sees the shortcuts to what the role may read (the settings are for managers).
 	for label in ("Phone", "Email", "Opt Method"):
 		expect(page.locator(f".shortcut-widget-box:visible:has-text('{label}')").first).to_be_visible()
+	# number cards with their counts, and the chart of opt ins against opt outs
+	for label in (
+		"Revocations Past Honour-By",
+		"Texting Reauthorisation Due This Week",
+		"Inbound Texts To Review",
+	):
+		widget = page.locator(f".number-widget-box:visible:has-text('{label}')").first
+		expect(widget).to_be_visible()
+		expect(widget.locator(".number")).to_have_text(re.compile(r"^\d"))
+	chart = page.locator(".dashboard-widget-box:visible:has-text('Opt Ins and Opt Outs')").first
+	expect(chart.locator(".chart-container svg").first).to_be_visible()  # the chart has rendered
+	expect(chart.locator(".chart-container")).to_contain_text("Opt Outs")  # its legend
+	page.wait_for_timeout(1500)  # for the picture only: frappe-charts grows its bars in an animation
 	shot(page, "50-consent-workspace")
+	# a card opens the report behind it, filtered as counted
+	page.locator(
+		".number-widget-box:visible:has-text('Texting Reauthorisation Due This Week')"
+	).first.locator(".widget-body").click()
+	page.wait_for_url(re.compile(r"/app/query-report/Texting(%20| )Reauthorisation(%20| )Due"))
+	expect(page.locator(".frappe-control[data-fieldname='due_within'] input:visible")).to_have_value("7")
 
 
 def test_a_long_log_shows_its_newest_rows_and_pages_in_the_older_ones(page):

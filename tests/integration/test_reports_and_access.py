@@ -53,7 +53,12 @@ def open_report(name: str, filters: dict | None = None) -> list:
 
 
 def test_every_shipped_report_is_found():
-	assert {r["name"] for r in SHIPPED} == {"Revocations", "Texting Reauthorisation Due", "Opt Log Integrity"}
+	assert {r["name"] for r in SHIPPED} == {
+		"Revocations",
+		"Texting Reauthorisation Due",
+		"Opt Log Integrity",
+		"Consent Activity",
+	}
 
 
 @pytest.mark.parametrize(
@@ -142,3 +147,35 @@ def test_a_shared_record_is_visible_to_a_user_without_the_role():
 	with pytest.raises(frappe.PermissionError):
 		api.get_log("Phone", hidden)
 	assert can_contact("Call", frappe.db.get_value("Phone", phone, "phone_e164"))["reason"] == "opted_out"
+
+
+# --- the workspace ------------------------------------------------------------------------------------
+
+
+def test_the_workspace_cards_count_what_their_report_shows_and_open_it():
+	from opt_consent import workspace
+
+	report_data()
+	frappe.set_user(user("user"))
+	due = workspace.phones_due_this_week()
+	assert due["value"] >= 1 and due["route"] == ["query-report", "Texting Reauthorisation Due"]
+	assert due["value"] == len(open_report("Texting Reauthorisation Due", due["route_options"]))
+	overdue = workspace.revocations_past_honour_by()
+	assert overdue["value"] == len(open_report("Revocations", overdue["route_options"]))
+	frappe.set_user(user("outsider"))
+	with pytest.raises(frappe.PermissionError):
+		workspace.phones_due_this_week()
+	assert workspace.revocations_past_honour_by()["value"] == 0
+
+
+def test_the_workspace_ships_its_cards_and_chart_and_the_user_sees_them():
+	from frappe.desk.doctype.number_card.number_card import get_result
+
+	cards = frappe.get_doc("Workspace", "Consent").number_cards
+	assert {c.number_card_name for c in cards} >= {"Unreviewed Inbound Texts", "Phones Due This Week"}
+	frappe.set_user(user("user"))
+	inbound = frappe.get_doc("Number Card", "Unreviewed Inbound Texts")
+	assert get_result(inbound.as_dict(), "[]") >= 0
+	frappe.get_doc("Dashboard Chart", "Opt Ins and Opt Outs").check_permission("read")
+	rows = open_report("Consent Activity")
+	assert all({"week", "opt_ins", "opt_outs"} <= set(row) for row in rows)
