@@ -398,3 +398,43 @@ def test_email_sequences_replay(steps):
 		state.update(outcome.changes)
 		log.append(outcome.log)
 	assert engine.replay(EMAIL, log) == state
+
+
+ZONES = [
+	"UTC",
+	"Asia/Kolkata",
+	"America/New_York",
+	"Europe/London",
+	"Pacific/Auckland",
+	"Australia/Lord_Howe",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+	at=st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2040, 1, 1)),
+	entered=st.sampled_from(ZONES),
+	# a site's naive wall clock is ambiguous in its own daylight-saving fall-back hour (Frappe stores naive
+	# site times), so the property is stated for sites on zones without one
+	site=st.sampled_from(["UTC", "Asia/Kolkata", "Asia/Tokyo"]),
+)
+def test_a_time_typed_in_any_zone_lands_on_the_same_instant_in_the_site_zone(at, entered, site):
+	from zoneinfo import ZoneInfo
+
+	at = at.replace(microsecond=0)
+	date, time = engine.to_site_time(at.date().isoformat(), at.strftime("%H:%M:%S"), entered, site)
+	stored = dt.datetime.combine(date, time).replace(tzinfo=ZoneInfo(site))
+	assert stored == at.replace(tzinfo=ZoneInfo(entered))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+	phone_type=st.sampled_from(["Cell", "Home", "Work", "Other", None]),
+	text_opt=st.booleans(),
+	last=st.sampled_from([None, OPT_IN, TEXT_REAUTH, "Lapsed"]),
+)
+def test_a_texting_revocation_is_never_refused_for_the_type_or_a_prior_grant(phone_type, text_opt, last):
+	state = dict(channels.initial_state(PHONE), text_opt=int(text_opt))
+	previous = LastEvent(dt.datetime(2026, 11, 1, 9, 0), last) if last else None
+	outcome = decide(OPT_OUT, TEXT, state=state, phone_type=phone_type, last=previous)
+	assert outcome.changes["text_opt"] == 0
