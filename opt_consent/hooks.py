@@ -31,3 +31,10 @@ scheduler_events = {"daily": ["opt_consent.tasks.lapse_texting_consent"]}
 doctype_js = {"Phone": "public/js/phone_reauth.js"}
 
 before_uninstall = "opt_consent.install.before_uninstall"
+
+# The door texts leave by: the desk's Send SMS and SMS Notifications text only numbers whose texting consent
+# is in force; the rest are withheld and kept as Withheld Messages (two-factor codes never pass this door).
+override_whitelisted_methods = {
+	"frappe.core.doctype.sms_settings.sms_settings.send_sms": "opt_consent.sms.send_sms",
+}
+override_doctype_class = {"Notification": "opt_consent.sms.ConsentNotification"}

@@ -74,8 +74,9 @@ def seed() -> None:
 	seed_settings_defaults()
 
 
-# Opt Consent Settings flags whose shipped default reproduces the seed (an opt out blocks).
-SETTINGS_DEFAULTS = ("opt_out_blocks", "text_opt_out_blocks_calls")
+# Opt Consent Settings fields whose shipped default must hold before an admin saves: the seed's flags (an opt
+# out blocks), and the SMS door's safe default (a number with no consent record is withheld).
+SETTINGS_DEFAULTS = ("opt_out_blocks", "text_opt_out_blocks_calls", "sms_no_record")
 
 
 def seed_settings_defaults() -> None:
