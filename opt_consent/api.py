@@ -3,6 +3,7 @@
 import frappe
 
 from opt_consent.adapters.consent import begin_fresh, record_action
+from opt_consent.adapters.contact import section as contact_section
 from opt_consent.adapters.gate import can_contact as gate_can_contact
 from opt_consent.adapters.integrity import require_integrity_role, verify_record
 from opt_consent.adapters.log import count_log_rows, log_rows
@@ -122,3 +123,14 @@ def can_contact(channel: str | None = None, address: str | None = None, at: str 
 	Answers ``{allowed, reason, doctype, record, address, at}``; see :func:`opt_consent.adapters.gate.can_contact`.
 	"""
 	return gate_can_contact(channel, address, at)
+
+
+@frappe.whitelist(methods=["GET"])
+def contact_consent(contact: str) -> dict:
+	"""The Consent section of a Contact: its consent records the caller may read, with their state.
+
+	Needs read permission on the Contact; each record is read through ``frappe.get_list`` (row-level rules
+	apply) and says whether the caller may record consent on it. See :func:`opt_consent.adapters.contact.section`.
+	"""
+	require(contact=contact)
+	return contact_section(contact)

@@ -38,3 +38,16 @@ override_whitelisted_methods = {
 	"frappe.core.doctype.sms_settings.sms_settings.send_sms": "opt_consent.sms.send_sms",
 }
 override_doctype_class = {"Notification": "opt_consent.sms.ConsentNotification"}
+
+# --- Consent on Contact ---------------------------------------------------------------------------------
+# Every number and address on a Contact gets its consent record (found or created on insert and save,
+# whatever the door); a consent action on a Contact's record goes on the Contact's timeline; the Contact
+# form shows a Consent section. Added to the dicts above, nothing there changed.
+doc_events["Contact"] = {"on_update": "opt_consent.adapters.contact.on_contact_update"}
+for _record in ("Phone", "Email"):
+	_on_update = doc_events[_record].get("on_update") or []
+	doc_events[_record]["on_update"] = [
+		*([_on_update] if isinstance(_on_update, str) else _on_update),
+		"opt_consent.adapters.contact.on_record_update",
+	]
+doctype_js["Contact"] = "public/js/contact_consent.js"

@@ -24,6 +24,12 @@ INDEXES = {
 		"text_lapse_index": ("text_opt", "text_consent_lapses_on"),
 		# the lapse job's newly due phones
 		"text_due_index": ("text_reauth_status", "text_reauth_due_on"),
+		# a party's records (a Contact's numbers, found or created on each save of the Contact)
+		"party_index": ("link_doctype", "link_name"),
+	},
+	"Email": {
+		# a party's records (a Contact's addresses)
+		"party_index": ("link_doctype", "link_name"),
 	},
 	"Opt Log": {
 		# the newest rows of a record (the form), and the highest idx (appending)
