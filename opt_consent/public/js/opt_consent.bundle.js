@@ -58,13 +58,13 @@ frappe.provide("opt_consent.desk");
 			const { actions, extra_opt_out } = desk.offered_actions(frm.doc, channel);
 			for (const action of actions) {
 				frm.add_custom_button(channel[action], () =>
-					desk.open_dialog(frm, channel, action)
+					desk.open_form_dialog(frm, channel, action)
 				);
 			}
 			if (extra_opt_out) {
 				frm.add_custom_button(
 					channel.opt_out,
-					() => desk.open_dialog(frm, channel, "opt_out"),
+					() => desk.open_form_dialog(frm, channel, "opt_out"),
 					__("Record Opt Out")
 				);
 			}
@@ -200,11 +200,23 @@ frappe.provide("opt_consent.desk");
 		});
 	};
 
-	desk.open_dialog = function (frm, channel, action) {
+	// The dialog on the record's own form: the form must be saved first, and reloads afterwards.
+	desk.open_form_dialog = function (frm, channel, action) {
 		if (frm.is_dirty()) {
 			frappe.msgprint(__("Save or discard your changes first."), __("Unsaved changes"));
 			return;
 		}
+		return desk.open_dialog(
+			{ doctype: frm.doctype, name: frm.doc.name },
+			channel,
+			action,
+			() => frm.reload_doc()
+		);
+	};
+
+	// The Date / Time / Method dialog of one action on one record, `target` = {doctype, name}, from any
+	// form (the record's own, or a Contact's Consent section); `on_done` runs once the action is recorded.
+	desk.open_dialog = function (target, channel, action, on_done) {
 		const title = channel[action];
 		return desk.get_methods(ACTIONS[action].granting).then((methods) => {
 			const dialog = new frappe.ui.Dialog({
@@ -215,14 +227,14 @@ frappe.provide("opt_consent.desk");
 				secondary_action: () => dialog.hide(),
 				primary_action: (values) => {
 					const args = {
-						name: frm.doc.name,
+						name: target.name,
 						date: values.date,
 						time: values.time,
 						method: values.method,
 						time_zone: desk.user_time_zone(),
 					};
 					if (action !== "text_reauth") {
-						args.doctype = frm.doctype;
+						args.doctype = target.doctype;
 						args.channel = channel.name;
 					}
 					desk.submit(dialog, ACTIONS[action].method, args, () => {
@@ -231,7 +243,7 @@ frappe.provide("opt_consent.desk");
 							message: __("{0}: recorded", [title]),
 							indicator: "green",
 						});
-						frm.reload_doc();
+						if (on_done) on_done();
 					});
 				},
 			});
