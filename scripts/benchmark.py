@@ -5,6 +5,9 @@ operation and a floor in the same run, interleaved, prints medians, spreads and 
 
     cd ~/frappe-bench/sites && ../env/bin/python /path/to/opt_consent/scripts/benchmark.py \
         [--site opt.localhost] [--phones 100000] [--million] [--samples 200] [--json out.json]
+
+``--contacts 10000`` measures instead the Contact import: the same Contact inserts (a mobile, a landline and
+an email each, as Data Import inserts them) with the app's Contact hook active and disabled, interleaved.
 """
 
 import argparse
@@ -49,6 +52,12 @@ def parse_args():
 		type=int,
 		default=60,
 		help="texting consent given uniformly over the last N days (30-day period: 60 lapses half, 31 is a daily run)",
+	)
+	parser.add_argument(
+		"--contacts",
+		type=int,
+		default=0,
+		help="only the Contact import measure: N Contacts, half with the consent sync, half without",
 	)
 	parser.add_argument("--json", default=str(REPO / "artifacts" / "benchmark.json"))
 	parser.add_argument("--keep", action="store_true", help="keep the generated data")
@@ -271,6 +280,111 @@ def bench_action(samples: int, count: int) -> dict:
 	return compare("consent action (opt out, Python API) vs bare doc.save() with one row appended", 1.3, a, b)
 
 
+CONTACT_PREFIX = f"{PREFIX}C"
+CONTACT_BATCH = 250
+
+
+def contact_doc(i: int) -> dict:
+	"""Contact ``i`` as a Data Import row makes it: a primary mobile, a primary landline, an email."""
+	return {
+		"doctype": "Contact",
+		"first_name": f"{CONTACT_PREFIX}{i:07d}",
+		"phone_nos": [
+			{"phone": f"+447800{i:06d}", "is_primary_mobile_no": 1},
+			{"phone": f"+442030{i:06d}", "is_primary_phone": 1},
+		],
+		"email_ids": [{"email_id": f"bench-contact-{i}@example.com", "is_primary": 1}],
+	}
+
+
+@contextmanager
+def contact_sync_disabled():
+	"""The floor: the same Contact inserts with the app's Contact hook (``on_contact_update``) a no-op."""
+	from opt_consent.adapters import contact
+
+	saved = contact.on_contact_update
+	contact.on_contact_update = lambda doc, method=None: None
+	try:
+		yield
+	finally:
+		contact.on_contact_update = saved
+
+
+def bench_contacts(count: int) -> list[dict]:
+	"""Insert ``count`` Contacts in batches of ``CONTACT_BATCH``, alternating hook active / disabled.
+
+	Each sample is the time per Contact of one batch. Two measures: as Data Import runs (its flag set, a
+	commit after every Contact), and the inserts alone (one commit per batch), where the sync weighs most.
+	The records the sync creates stay while the run goes on, so its lookups run against a growing table.
+	"""
+	import frappe
+
+	pairs = max(1, count // (2 * CONTACT_BATCH))  # batches with the sync = batches without
+	results = []
+	start = 0
+	measures = (("as Data Import: commit per Contact", True), ("inserts only: commit per batch", False))
+	for label, commit_each in measures:
+		ours, floor = [], []
+
+		def run(first: int, commit_each=commit_each) -> float:
+			began = time.perf_counter()
+			for i in range(first, first + CONTACT_BATCH):
+				frappe.get_doc(contact_doc(i)).insert()
+				if commit_each:
+					frappe.db.commit()
+			frappe.db.commit()
+			return (time.perf_counter() - began) / CONTACT_BATCH
+
+		frappe.flags.in_import = True
+		try:
+			# warm up both paths (caches, the first series row) before measuring
+			run(start)
+			with contact_sync_disabled():
+				run(start + CONTACT_BATCH)
+			start += 2 * CONTACT_BATCH
+			for k in range(2 * pairs):
+				if (k % 2 == 0) == (k // 2 % 2 == 0):  # with, without, without, with, ... (ABBA)
+					ours.append(run(start))
+				else:
+					with contact_sync_disabled():
+						floor.append(run(start))
+				start += CONTACT_BATCH
+		finally:
+			frappe.flags.in_import = False
+		made = frappe.db.count(
+			"Phone", {"link_doctype": "Contact", "link_name": ["like", f"{CONTACT_PREFIX}%"]}
+		)
+		result = compare(
+			f"Contact insert ({label}; mobile, landline, email) with the consent sync vs without",
+			1.5,
+			ours,
+			floor,
+			note=f"{len(ours) * CONTACT_BATCH} Contacts with the sync, {len(floor) * CONTACT_BATCH} without; "
+			f"per-Contact time of batches of {CONTACT_BATCH}; {made} Phone records created by the sync so far",
+		)
+		results.append(result)
+		print_result(result)
+	return results
+
+
+def remove_contacts() -> None:
+	"""The benchmark's Contacts, their table rows and the records the sync made for them."""
+	import frappe
+
+	like = f"{CONTACT_PREFIX}%"
+	for doctype in ("Phone", "Email"):
+		table = frappe.qb.DocType(doctype)
+		frappe.qb.from_(table).delete().where(table.link_doctype == "Contact").where(
+			table.link_name.like(like)
+		).run()
+	for child in ("Contact Phone", "Contact Email"):
+		table = frappe.qb.DocType(child)
+		frappe.qb.from_(table).delete().where(table.parent.like(like)).run()
+	contact = frappe.qb.DocType("Contact")
+	frappe.qb.from_(contact).delete().where(contact.name.like(like)).run()
+	frappe.db.commit()
+
+
 def bench_rules(period_days: int = 30) -> "reauth.Rules":
 	"""The benchmark's reauthorisation rules: texting consent lasts 30 days, due 5 days before."""
 	return reauth.Rules.make(period_days, 5, [])
@@ -470,6 +584,16 @@ def main() -> None:
 		"when": time.strftime("%Y-%m-%d %H:%M:%S"),
 		"arguments": " ".join(sys.argv[1:]),
 	}
+	if args.contacts:
+		remove_contacts()
+		try:
+			results += bench_contacts(args.contacts)
+		finally:
+			frappe.db.rollback()
+			if not args.keep:
+				remove_contacts()
+		finish(report, results, args)
+		return
 	try:
 		report["data"] = generate(count, spread_days=args.spread_days)
 		print(f"generated {report['data']['phones']} phones, {report['data']['rows']} log rows "
@@ -493,6 +617,12 @@ def main() -> None:
 		frappe.db.rollback()
 		if not args.keep:
 			remove()
+	finish(report, results, args)
+
+
+def finish(report: dict, results: list, args) -> None:
+	import frappe
+
 	report["results"] = results
 	Path(args.json).parent.mkdir(parents=True, exist_ok=True)
 	Path(args.json).write_text(json.dumps(report, indent=1, default=str))

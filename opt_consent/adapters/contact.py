@@ -14,6 +14,8 @@ Frappe's rename and merge rewrite the records' party (a Dynamic Link) themselves
 
 from __future__ import annotations
 
+import re
+
 import frappe
 from frappe import _
 from frappe.model.naming import set_new_name
@@ -60,35 +62,83 @@ def sync(contact) -> list[str]:
 	wanted, skipped = party.plan(phones, emails, settings.normalize)
 	if skipped:
 		tell_skipped(skipped)
+	if not wanted:
+		return []
+	found = existing_keys(contact.doctype, contact.name, wanted)
+	missing: dict[str, list[party.Wanted]] = {}
+	for item in wanted:
+		if (item.doctype, item.key) not in found:
+			missing.setdefault(item.doctype, []).append(item)
+	if not missing:
+		return []
+	names = reserve_names({doctype: len(items) for doctype, items in missing.items()})
 	created = []
-	for doctype in RECORDS:
-		items = [w for w in wanted if w.doctype == doctype]
-		if not items:
-			continue
-		found = existing_keys(doctype, contact.doctype, contact.name, [w.key for w in items])
-		missing = [w for w in items if w.key not in found]
-		if missing:
-			created += create_records(doctype, contact.doctype, contact.name, missing)
+	for doctype, items in missing.items():
+		created += create_records(doctype, contact.doctype, contact.name, items, names.get(doctype))
 	return created
 
 
-def existing_keys(doctype: str, party_type: str, party_name: str, keys: list[str]) -> set[str]:
-	"""The keys among ``keys`` the party already has a record of (the ``party_index`` on the record)."""
-	key_field = RECORDS[doctype].key_field
-	table = frappe.qb.DocType(doctype)
-	rows = (
-		frappe.qb.from_(table)
-		.select(table[key_field])
-		.where(table[PARTY_TYPE] == party_type)
-		.where(table[PARTY] == party_name)
-		.where(table[key_field].isin(keys))
-	).run()
-	return {row[0] for row in rows}
+def existing_keys(party_type: str, party_name: str, wanted: list[party.Wanted]) -> set[tuple[str, str]]:
+	"""(doctype, key) of the records the party already has among ``wanted``: one query on the records'
+	``party_index``, every record doctype at once."""
+	selects, values = [], []
+	for doctype, record in RECORDS.items():
+		keys = [w.key for w in wanted if w.doctype == doctype]
+		if keys:
+			selects.append(
+				f"select %s, `{record.key_field}` from `tab{doctype}` "
+				f"where `{PARTY_TYPE}` = %s and `{PARTY}` = %s and `{record.key_field}` in %s"
+			)
+			values += [doctype, party_type, party_name, tuple(keys)]
+	rows = frappe.db.sql(" union all ".join(selects), values)
+	return {(row[0], row[1]) for row in rows}
 
 
-def create_records(doctype: str, party_type: str, party_name: str, items: list[party.Wanted]) -> list[str]:
-	"""Insert the records in one statement, each named by Frappe's naming for the doctype and filled as a new
-	record is (the doctype's defaults, the consent fields' initial state, owner and timestamps).
+# "PHN-.#####": a prefix and a counter in Frappe's tabSeries
+_SERIES = re.compile(r"^(?P<key>[^.#]+)\.(?P<digits>#+)$")
+
+
+def reserve_names(counts: dict[str, int]) -> dict[str, list[str]]:
+	"""Names for ``counts[doctype]`` new records, from the series Frappe's naming (``getseries``) takes them
+	from, reserved in two statements for every doctype at once. A doctype named otherwise (a Document Naming
+	Rule, another autoname) is left out: its records are named by ``set_new_name`` one by one."""
+	series: dict[str, tuple[str, int, int]] = {}  # doctype: (key, digits, count)
+	for doctype, count in counts.items():
+		match = _SERIES.match(frappe.get_meta(doctype).autoname or "")
+		rules = frappe.cache_manager.get_doctype_map(
+			"Document Naming Rule",
+			doctype,
+			filters={"document_type": doctype, "disabled": 0},
+			order_by="priority desc",
+		)
+		if match and not rules:
+			series[doctype] = (match["key"], len(match["digits"]), count)
+	if not series:
+		return {}
+	keys = tuple(key for key, _digits, _count in series.values())
+	current = dict(
+		frappe.db.sql("select name, current from `tabSeries` where name in %s for update", (keys,))
+	)
+	for key in keys:
+		if current.get(key) is None:
+			frappe.db.sql("insert into `tabSeries` (`name`, `current`) values (%s, 0)", (key,))
+			current[key] = 0
+	cases = " ".join("when %s then %s" for _ in series)
+	frappe.db.sql(
+		f"update `tabSeries` set `current` = `current` + case `name` {cases} end where `name` in %s",
+		[*(v for key, _digits, count in series.values() for v in (key, count)), keys],
+	)
+	return {
+		doctype: [f"{key}{int(current[key]) + i:0{digits}d}" for i in range(1, count + 1)]
+		for doctype, (key, digits, count) in series.items()
+	}
+
+
+def create_records(
+	doctype: str, party_type: str, party_name: str, items: list[party.Wanted], names: list[str] | None
+) -> list[str]:
+	"""Insert the records in one statement, filled as Frappe fills a new record (the doctype's defaults, the
+	consent fields' initial state, owner and timestamps), named from ``names`` or by ``set_new_name``.
 
 	The controller's checks on a new record are met by construction: the key was normalised as its
 	``set_address_key`` does, there is no log and no consent yet; the lapse and mail hooks do nothing
@@ -96,28 +146,48 @@ def create_records(doctype: str, party_type: str, party_name: str, items: list[p
 	"""
 	record = RECORDS[doctype]
 	now, user = now_datetime(), frappe.session.user
-	docs = []
-	for item in items:
-		doc = frappe.new_doc(doctype)
-		doc.update(
-			{
-				record.address_field: item.address,
-				record.key_field: item.key,
-				PARTY_TYPE: party_type,
-				PARTY: party_name,
-			}
-		)
+	rows = []
+	for i, item in enumerate(items):
+		row = {
+			**new_record_template(doctype),
+			"owner": user,
+			"modified_by": user,
+			"creation": now,
+			"modified": now,
+			record.address_field: item.address,
+			record.key_field: item.key,
+			PARTY_TYPE: party_type,
+			PARTY: party_name,
+		}
 		if item.record_type:
-			doc.set(record.type_field, item.record_type)
-		set_new_name(doc)
-		doc.owner = doc.modified_by = user
-		doc.creation = doc.modified = now
-		docs.append(doc)
-	# the columns Frappe's own insert writes (db_insert: the valid dict of the document)
-	rows = [doc.get_valid_dict(convert_dates_to_str=True, ignore_virtual=True) for doc in docs]
+			row[record.type_field] = item.record_type
+		if names:
+			row["name"] = names[i]
+		else:
+			doc = frappe.get_doc({"doctype": doctype, **row})
+			set_new_name(doc)
+			row["name"] = doc.name
+		rows.append(row)
 	columns = list(rows[0])
-	frappe.db.bulk_insert(doctype, columns, [[row.get(c) for c in columns] for row in rows])
-	return [doc.name for doc in docs]
+	placeholders = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
+	frappe.db.sql(
+		f"insert into `tab{doctype}` ({', '.join(f'`{c}`' for c in columns)}) values {placeholders}",
+		[row[c] for row in rows for c in columns],
+	)
+	return [row["name"] for row in rows]
+
+
+def new_record_template(doctype: str) -> dict:
+	"""The columns Frappe's insert writes for a new ``doctype`` record and their defaults (``frappe.new_doc``),
+	built once per request or job."""
+	templates = getattr(frappe.local, "opt_consent_record_templates", None)
+	if templates is None:
+		templates = frappe.local.opt_consent_record_templates = {}
+	if doctype not in templates:
+		doc = frappe.new_doc(doctype)
+		templates[doctype] = doc.get_valid_dict(convert_dates_to_str=True, ignore_virtual=True)
+		templates[doctype].pop("name", None)
+	return templates[doctype]
 
 
 def tell_skipped(skipped: list[party.Skipped]) -> None:

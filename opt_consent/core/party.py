@@ -48,16 +48,20 @@ def plan(
 	"""
 	wanted: dict[tuple[str, str], Wanted] = {}
 	skipped: list[Skipped] = []
+	keys: dict[tuple[str, str], str | None] = {}  # each address is normalised once
 
 	def add(doctype: str, address: str, record_type: str | None) -> None:
 		address = (address or "").strip()
 		if not address:
 			return
-		try:
-			key = normalize(doctype, address)
-		except Refused as refusal:
-			if all(s.address != address or s.doctype != doctype for s in skipped):
+		if (doctype, address) not in keys:
+			try:
+				keys[(doctype, address)] = normalize(doctype, address)
+			except Refused as refusal:
+				keys[(doctype, address)] = None
 				skipped.append(Skipped(doctype, address, refusal))
+		key = keys[(doctype, address)]
+		if key is None:
 			return
 		known = wanted.get((doctype, key))
 		if known is None or (record_type == CELL and known.record_type != CELL):

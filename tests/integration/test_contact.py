@@ -86,6 +86,8 @@ def test_a_synced_record_is_the_record_the_controller_would_insert():
 		k: v for k, v in inserted.as_dict().items() if k not in skip
 	}
 	assert synced.name.startswith("PHN-") and synced.link_name == contact.name
+	# named from the series Frappe's naming uses: the next record inserted the usual way comes next
+	assert int(inserted.name.removeprefix("PHN-")) == int(synced.name.removeprefix("PHN-")) + 1
 	api.opt_in(doctype="Phone", name=synced.name, channel="Call", method="Verbal", **when(5))
 	assert api.verify_log("Phone", synced.name)["ok"]
 	synced.reload()
