@@ -13,7 +13,9 @@ DOCTYPES = Path(__file__).resolve().parents[2] / "opt_consent" / "opt_consent" /
 
 def fields_of(doctype: str) -> dict:
 	folder = doctype.lower().replace(" ", "_")
-	return {f["fieldname"]: f for f in json.loads((DOCTYPES / folder / f"{folder}.json").read_text())["fields"]}
+	return {
+		f["fieldname"]: f for f in json.loads((DOCTYPES / folder / f"{folder}.json").read_text())["fields"]
+	}
 
 
 @pytest.mark.parametrize("name", sorted(channels.CHANNELS))
