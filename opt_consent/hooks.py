@@ -18,17 +18,32 @@ after_migrate = "opt_consent.install.after_migrate"
 boot_session = "opt_consent.boot.boot_session"
 
 doc_events = {
-	# Frappe's mailer honours email consent: keep the global Email Unsubscribe in step.
-	"Email": {"on_update": "opt_consent.adapters.mail_sync.on_email_update"},
-	# Texting reauthorisation: after a consent action, store the due and lapse dates.
-	"Phone": {"validate": "opt_consent.adapters.lapse.on_phone_validate"},
+	"Email": {
+		# Frappe's mailer honours email consent: keep the global Email Unsubscribe in step.
+		# A consent action on a Contact's record goes on the Contact's timeline.
+		"on_update": [
+			"opt_consent.adapters.mail_sync.on_email_update",
+			"opt_consent.adapters.contact.on_record_update",
+		],
+	},
+	"Phone": {
+		# Texting reauthorisation: after a consent action, store the due and lapse dates.
+		"validate": "opt_consent.adapters.lapse.on_phone_validate",
+		"on_update": "opt_consent.adapters.contact.on_record_update",
+	},
+	# Every number and address on a Contact gets its consent record (found or created on every save).
+	"Contact": {"on_update": "opt_consent.adapters.contact.on_contact_update"},
 }
 
 # Texting reauthorisation: lapse texting consent whose period has run out.
 scheduler_events = {"daily": ["opt_consent.tasks.lapse_texting_consent"]}
 
-# Texting reauthorisation: the due / lapsed note on the Phone form.
-doctype_js = {"Phone": "public/js/phone_reauth.js"}
+doctype_js = {
+	# The due / lapsed texting note, and Send Text (through the SMS door) on the Phone form.
+	"Phone": ["public/js/phone_reauth.js", "public/js/phone_send_text.js"],
+	# The Consent section of the Contact form.
+	"Contact": "public/js/contact_consent.js",
+}
 
 before_uninstall = "opt_consent.install.before_uninstall"
 
@@ -38,16 +53,3 @@ override_whitelisted_methods = {
 	"frappe.core.doctype.sms_settings.sms_settings.send_sms": "opt_consent.sms.send_sms",
 }
 override_doctype_class = {"Notification": "opt_consent.sms.ConsentNotification"}
-
-# --- Consent on Contact ---------------------------------------------------------------------------------
-# Every number and address on a Contact gets its consent record (found or created on insert and save,
-# whatever the door); a consent action on a Contact's record goes on the Contact's timeline; the Contact
-# form shows a Consent section. Added to the dicts above, nothing there changed.
-doc_events["Contact"] = {"on_update": "opt_consent.adapters.contact.on_contact_update"}
-for _record in ("Phone", "Email"):
-	_on_update = doc_events[_record].get("on_update") or []
-	doc_events[_record]["on_update"] = [
-		*([_on_update] if isinstance(_on_update, str) else _on_update),
-		"opt_consent.adapters.contact.on_record_update",
-	]
-doctype_js["Contact"] = "public/js/contact_consent.js"
