@@ -6,7 +6,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 src=${OPT_CONSENT_FRAPPE_PATH:?set OPT_CONSENT_FRAPPE_PATH to a Frappe source (git URL or local clone)}
 branch=${OPT_CONSENT_FRAPPE_BRANCH:-version-15}
 work=$(mktemp -d /tmp/opt-consent-fresh.XXXXXX)
-site="fresh-$(basename "$work" | tr -dc 'a-z0-9' | tr 'A-Z' 'a-z').localhost"
+site="fresh-$(basename "$work" | tr 'A-Z' 'a-z' | tr -dc 'a-z0-9').localhost"
 db_user=${DB_ROOT_USER:-opt_bench_root}
 db_password=${DB_ROOT_PASSWORD:-opt_bench_root}
 
@@ -29,7 +29,8 @@ if ! bash "$repo/scripts/setup-bench.sh" --frappe-path "$src" --frappe-branch "$
 fi
 echo "== fresh bench: command 1 again (a re-run repairs, never stacks damage)"
 bash "$repo/scripts/setup-bench.sh" --frappe-path "$src" --frappe-branch "$branch" \
-	--bench "$work/bench" --site "$site" > "$work/setup2.log" 2>&1 || { tail -40 "$work/setup2.log"; exit 1; }
+	--bench "$work/bench" --site "$site" > "$work/setup2.log" 2>&1 ||
+	{ tail -40 "$work/setup2.log"; echo "!! fresh bench: the repeated setup failed"; exit 1; }
 echo "== fresh bench: command 2 (test)"
 OPT_CONSENT_BENCH="$work/bench" OPT_CONSENT_SITE="$site" OPT_CONSENT_SKIP_THROWAWAY_SITE=1 \
 	bash "$repo/scripts/test.sh"
