@@ -99,7 +99,6 @@ def period_updates(rules: reauth.Rules, on: dt.date) -> list[tuple]:
 	overridden = [method for method, _period in rules.method_periods]
 	groups = [(rules.period_days, None)]  # the default period: every method without an override
 	groups += [(period, phone.text_opt_in_method == method) for method, period in rules.method_periods]
-	status = Coalesce(phone.text_reauth_status, "")
 	updates = []
 	for period, group in groups:
 		condition = (phone.text_opt == 1) & phone.text_opt_in_date.isnotnull()
@@ -107,37 +106,43 @@ def period_updates(rules: reauth.Rules, on: dt.date) -> list[tuple]:
 			condition &= group
 		elif overridden:
 			condition &= phone.text_opt_in_method.isnull() | phone.text_opt_in_method.notin(overridden)
-		if period <= 0:
-			values = {
-				"text_reauth_status": reauth.NEVER,
-				"text_reauth_due_on": None,
-				"text_consent_lapses_on": None,
-			}
-			stale = (
-				(status != reauth.NEVER)
-				| phone.text_reauth_due_on.isnotnull()
-				| phone.text_consent_lapses_on.isnotnull()
-			)
-		else:
-			lapses_on = phone.text_opt_in_date + Interval(days=period)
-			due_on = phone.text_opt_in_date + Interval(days=max(period - rules.lead_days, 0))
-			new_status = (
-				Case().when(lapses_on <= on, reauth.LAPSED).when(due_on <= on, reauth.DUE).else_(reauth.OK)
-			)
-			values = {
-				"text_reauth_status": new_status,
-				"text_reauth_due_on": due_on,
-				"text_consent_lapses_on": lapses_on,
-			}
-			stale = (
-				(status != new_status)
-				| phone.text_reauth_due_on.isnull()
-				| (phone.text_reauth_due_on != due_on)
-				| phone.text_consent_lapses_on.isnull()
-				| (phone.text_consent_lapses_on != lapses_on)
-			)
+		values, stale = period_values(phone, period, rules.lead_days, on)
 		updates.append((condition & stale, values))
 	return updates
+
+
+def period_values(phone, period: int, lead_days: int, on: dt.date) -> tuple[dict, object]:
+	"""The reauthorisation fields of a phone under ``period``, as database expressions (the rule of
+	:mod:`opt_consent.core.reauth`, computed by the database), and the condition that they differ."""
+	status = Coalesce(phone.text_reauth_status, "")
+	if period <= 0:
+		values = {
+			"text_reauth_status": reauth.NEVER,
+			"text_reauth_due_on": None,
+			"text_consent_lapses_on": None,
+		}
+		stale = (
+			(status != reauth.NEVER)
+			| phone.text_reauth_due_on.isnotnull()
+			| phone.text_consent_lapses_on.isnotnull()
+		)
+		return values, stale
+	lapses_on = phone.text_opt_in_date + Interval(days=period)
+	due_on = phone.text_opt_in_date + Interval(days=max(period - lead_days, 0))
+	new_status = Case().when(lapses_on <= on, reauth.LAPSED).when(due_on <= on, reauth.DUE).else_(reauth.OK)
+	values = {
+		"text_reauth_status": new_status,
+		"text_reauth_due_on": due_on,
+		"text_consent_lapses_on": lapses_on,
+	}
+	stale = (
+		(status != new_status)
+		| phone.text_reauth_due_on.isnull()
+		| (phone.text_reauth_due_on != due_on)
+		| phone.text_consent_lapses_on.isnull()
+		| (phone.text_consent_lapses_on != lapses_on)
+	)
+	return values, stale
 
 
 def update_in_batches(condition, values: dict, commit: Callable[[], None] | None) -> int:
