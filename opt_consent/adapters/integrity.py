@@ -134,14 +134,22 @@ def orphans(doctype: str):
 
 
 def deleted(doctype: str, names=None):
-	"""The verdict on each deleted record with history, from the whole log its Deleted Document keeps."""
-	for entry in frappe.get_all(
+	"""The verdict on each deleted record with history, from the whole log its Deleted Document keeps.
+
+	One document's data is read at a time (bounded memory). ``names`` narrows them as it narrows the live
+	records: a user restricted to some records sees no deleted ones (they are no longer in the table).
+	"""
+	entries = frappe.get_all(
 		"Deleted Document",
 		filters={"deleted_doctype": doctype, "restored": 0},
-		fields=["name", "deleted_name", "data"],
+		fields=["name", "deleted_name"],
 		order_by="creation asc",
-	):
-		data = frappe.parse_json(entry.data)
+	)
+	if names and entries:
+		keep = names(doctype, [entry.deleted_name for entry in entries])
+		entries = [entry for entry in entries if entry.deleted_name in keep]
+	for entry in entries:
+		data = frappe.parse_json(frappe.db.get_value("Deleted Document", entry.name, "data"))
 		rows = [frappe._dict(row) for row in data.get(LOG_TABLE_FIELD) or []]
 		if not rows:
 			continue

@@ -179,3 +179,14 @@ def test_the_workspace_ships_its_cards_and_chart_and_the_user_sees_them():
 	frappe.get_doc("Dashboard Chart", "Opt Ins and Opt Outs").check_permission("read")
 	rows = open_report("Consent Activity")
 	assert all({"week", "opt_ins", "opt_outs"} <= set(row) for row in rows)
+
+
+def test_a_restricted_user_is_not_shown_deleted_records(restricted):
+	mine, _other = restricted
+	frappe.set_user("Administrator")
+	gone = make_phone_with_history(((30, "opt_in", "Call"), (20, "opt_out", "Call")))
+	frappe.delete_doc("Phone", gone)
+	assert gone in records_in(open_report("Opt Log Integrity", {"only_broken": 0}))
+	frappe.set_user(user("restricted"))
+	checked = records_in(open_report("Opt Log Integrity", {"only_broken": 0}))
+	assert mine in checked and gone not in checked
