@@ -80,17 +80,21 @@ def record_action(
 	message_id: str | None = None,
 	time_zone: str | None = None,
 	system_revocation: bool = False,
+	operator: str | None = None,
 ) -> Document:
 	"""Apply one consent action to one record: lock it, check, decide, append the log row, save once.
 
 	``date`` and ``time`` are read in ``time_zone`` (the operator's; default the site's) and stored in the
-	site's. Runs in the caller's transaction: any error leaves the database as it was.
+	site's. ``operator`` is the original operator as given (e.g. by a history import), kept apart from
+	``recorded_by`` (the session user, who entered it). Runs in the caller's transaction: any error leaves
+	the database as it was.
 	"""
 	doc = lock(doctype, name, channel, check_permission)
 	now = now_datetime()
 	site_zone = get_system_timezone()
 	try:
 		note = engine.check_note(note)
+		operator = engine.check_operator(operator)
 		date, time = engine.to_site_time(date, time, time_zone, site_zone)
 		outcome = decide(doc, action, channel, date, time, method, now, system_revocation)
 	except engine.Refused as refusal:
@@ -102,6 +106,7 @@ def record_action(
 		"note": note,
 		"message_id": message_id,
 		"entered_tz": time_zone or site_zone,
+		"operator": operator,
 	}
 	save_action(doc, outcome, evidence, check_permission)
 	return doc

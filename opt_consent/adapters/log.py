@@ -155,7 +155,10 @@ def insert_log_rows(
 		sorted(written, key=lambda row: row["parent"]), key=lambda row: row["parent"]
 	):
 		chain.seal(list(group), parenttype, parent, last[parent][1], subject=subjects.get(parent))
-	columns = list(META_FIELDS) + [f for f in written[0] if f not in META_FIELDS]
+	# every field any row carries (rows need not all carry the same optional evidence, e.g. an operator)
+	columns = list(META_FIELDS) + list(
+		dict.fromkeys(f for row in written for f in row if f not in META_FIELDS)
+	)
 	frappe.db.bulk_insert(LOG_DOCTYPE, columns, [[row.get(f) for f in columns] for row in written])
 	return written
 

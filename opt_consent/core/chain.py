@@ -6,7 +6,8 @@ and calls :func:`seal` when it writes them and :func:`verify` when it checks the
 A row is sealed under a numbered *scheme*, stored on the row (``hash_scheme``). Scheme 1 is SHA-256 over a
 canonical JSON serialisation of the row's evidence fields, the record it belongs to and the previous row's
 hash; scheme 2 adds the record's normalised address (the *subject*), the row's phone type and the time
-zone its date and time were entered in. A later scheme is added to :data:`SCHEMES` next to it; rows sealed under an older scheme keep
+zone its date and time were entered in; scheme 3 adds the original operator as given and the consent
+wording (the version's name and the hash of its text). A later scheme is added to :data:`SCHEMES` next to it; rows sealed under an older scheme keep
 verifying under that scheme, so a chain can hold rows of several schemes.
 
 Values are canonicalised so that the forms the database returns (``date``, ``timedelta`` for a Time column,
@@ -31,7 +32,7 @@ from opt_consent.core.evidence import TIME as _TIME
 from opt_consent.core.messages import Refused, _
 
 # The scheme new rows are sealed with.
-CURRENT_SCHEME = 2
+CURRENT_SCHEME = 3
 
 # The evidence fields each scheme covers, in order. Frozen: a stored chain depends on them, so an existing
 # scheme's list never changes (the known-answer tests pin them); a new field means a new scheme.
@@ -51,6 +52,9 @@ SCHEME_1_FIELDS: tuple[str, ...] = (
 # Scheme 2 adds what the record is about (its normalised address, the "subject", read from the record)
 # and the row's phone type and entry time zone.
 SCHEME_2_FIELDS: tuple[str, ...] = (*SCHEME_1_FIELDS, "entered_tz", "phone_type")
+# Scheme 3 adds the original operator as given (apart from ``recorded_by``, who entered the row) and the
+# consent wording the consent was given under: its version's name and the hash of its text.
+SCHEME_3_FIELDS: tuple[str, ...] = (*SCHEME_2_FIELDS, "operator", "wording", "wording_hash")
 
 
 class Unreadable(ValueError):
@@ -131,8 +135,13 @@ def hash_v2(row, doctype: str, name: str, prev_hash: str, subject=None) -> str:
 	return hashlib.sha256(serialise(2, SCHEME_2_FIELDS, row, doctype, name, prev_hash, subject)).hexdigest()
 
 
+def hash_v3(row, doctype: str, name: str, prev_hash: str, subject=None) -> str:
+	"""Scheme 3: scheme 2 plus the original operator and the consent wording (name and text hash)."""
+	return hashlib.sha256(serialise(3, SCHEME_3_FIELDS, row, doctype, name, prev_hash, subject)).hexdigest()
+
+
 # Every scheme ever used, by number. Add new schemes here; never change or remove an old one.
-SCHEMES: dict[int, Callable[..., str]] = {1: hash_v1, 2: hash_v2}
+SCHEMES: dict[int, Callable[..., str]] = {1: hash_v1, 2: hash_v2, 3: hash_v3}
 
 
 def row_hash(row, doctype: str, name: str, prev_hash: str, scheme: int = CURRENT_SCHEME, subject=None) -> str:

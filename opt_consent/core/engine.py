@@ -313,3 +313,30 @@ def check_note(note) -> str | None:
 	if _CONTROL_RE.search(note):
 		raise Refused("bad_note", _("Note contains control characters."))
 	return note
+
+
+MAX_OPERATOR_LENGTH = 140
+
+
+def check_operator(operator) -> str | None:
+	"""The original operator as given (e.g. by a history import), or :class:`Refused`: one line of plain
+	text of at most ``MAX_OPERATOR_LENGTH`` characters. Empty is None (the row's ``recorded_by`` stands)."""
+	if operator is None or (isinstance(operator, str) and not operator.strip()):
+		return None
+	if not isinstance(operator, str):
+		raise Refused("bad_operator", _("Operator must be text."))
+	operator = operator.strip()
+	if len(operator) > MAX_OPERATOR_LENGTH:
+		raise Refused(
+			"long_operator",
+			_("Operator is {0} characters long; the limit is {1}."),
+			len(operator),
+			MAX_OPERATOR_LENGTH,
+		)
+	if _MARKUP_RE.search(operator):
+		raise Refused(
+			"markup_operator", _("Operator must be plain text: HTML or script markup is not accepted.")
+		)
+	if _CONTROL_RE.search(operator) or "\n" in operator or "\r" in operator or "\t" in operator:
+		raise Refused("bad_operator", _("Operator must be one line without control characters."))
+	return operator

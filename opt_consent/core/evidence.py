@@ -25,6 +25,9 @@ EVIDENCE: dict[str, str] = {
 	"message_id": TEXT,
 	"honour_by": DATE,
 	"phone_type": TEXT,  # the record's type when the row was recorded
+	"operator": TEXT,  # the original operator as given (e.g. by a history import); recorded_by entered it
+	"wording": TEXT,  # the Consent Wording version the consent was given under
+	"wording_hash": TEXT,  # sha256 hex of that version's text (opt_consent.core.wording.text_hash)
 }
 EVIDENCE_FIELDS: tuple[str, ...] = tuple(EVIDENCE)
 

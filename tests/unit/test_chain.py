@@ -1,6 +1,7 @@
 """The log's hash chain: sealing, canonical values, and naming the first broken row."""
 
 import datetime as dt
+import hashlib
 import itertools
 import json
 
@@ -203,6 +204,9 @@ KNOWN_ROWS = [
 		"honour_by": None,
 		"entered_tz": "America/New_York",
 		"phone_type": "Cell",
+		"operator": "j.smith (legacy CRM)",
+		"wording": "Web Form Consent v2",
+		"wording_hash": hashlib.sha256(b"I agree to receive texts.").hexdigest(),
 	},
 	{
 		"channel": "Text",
@@ -229,7 +233,57 @@ KNOWN_HASHES = {
 		"4c9df330be01d371432119dc91a9981a24f4de8de82e50da0f3d58e41ca88e82",
 		"931ee24b658da522844ec7730eea5b4f708112abf887f513c7041836e9ef6d62",
 	],
+	3: [
+		"be3148d78f78d189672ac7ac057f839712090133a4b5775eda11e40e7e03b474",
+		"8be2d6722a41955a438e4b1387d86bb34735f67ba1c3d58349ff2dbfd9aa10f7",
+	],
 }
+
+
+def test_scheme_3_known_answer_written_out_by_hand():
+	"""Scheme 3's first known row, serialised by hand (not by the implementation) and hashed."""
+	row = KNOWN_ROWS[0]
+	values = [
+		["scheme", 3],
+		["parenttype", "Phone"],
+		["parent", "PHN-00001"],
+		["subject", "+14155550123"],
+		["channel", "Text"],
+		["action", "Opt In"],
+		["event_date", "2026-03-01"],
+		["event_time", "09:30:00.000000"],
+		["method", "Verbal"],
+		["recorded_by", "agent@example.com"],
+		["recorded_at", "2026-03-01 09:31:05.123456"],
+		["source", "Desk"],
+		["note", "said yes"],
+		["message_id", ""],
+		["honour_by", ""],
+		["entered_tz", "America/New_York"],
+		["phone_type", "Cell"],
+		["operator", "j.smith (legacy CRM)"],
+		["wording", "Web Form Consent v2"],
+		["wording_hash", row["wording_hash"]],
+		["prev_hash", ""],
+	]
+	expected = hashlib.sha256(json.dumps(values, separators=(",", ":")).encode()).hexdigest()
+	assert expected == KNOWN_HASHES[3][0]
+
+
+def test_scheme_3_covers_operator_and_wording_and_scheme_2_rows_keep_verifying():
+	subject = "+14155550123"
+	old = [make_row(1, phone_type="Cell", entered_tz="UTC")]
+	chain.seal(old, "Phone", "PHN-00001", "", scheme=2, subject=subject)
+	new = [make_row(2, operator="agent 7", wording="Call Script v1", wording_hash="ab" * 32)]
+	chain.seal(new, "Phone", "PHN-00001", old[-1]["row_hash"], subject=subject)
+	assert chain.CURRENT_SCHEME == 3 and new[0]["hash_scheme"] == 3
+	assert chain.verify(old + new, "Phone", "PHN-00001", subject) is None
+	for field, value in (("operator", "agent 8"), ("wording", "Call Script v2"), ("wording_hash", "cd" * 32)):
+		edited = [*old, dict(new[0], **{field: value})]
+		assert chain.verify(edited, "Phone", "PHN-00001", subject).code == "edited", field
+		# a scheme-2 row never covered the new fields: adding them later does not break it
+		assert chain.verify([dict(old[0], **{field: value})], "Phone", "PHN-00001", subject) is None
+	assert chain.SCHEME_3_FIELDS[: len(chain.SCHEME_2_FIELDS)] == chain.SCHEME_2_FIELDS
 
 
 @pytest.mark.parametrize("scheme", sorted(chain.SCHEMES))
@@ -338,3 +392,31 @@ def test_notes_that_are_kept():
 	assert engine.check_note("x" * 1000) == "x" * 1000
 	assert engine.check_note("2 < 3, said on the phone\nline two") == "2 < 3, said on the phone\nline two"
 	assert engine.check_note("") is None
+
+
+@pytest.mark.parametrize(
+	"operator, code",
+	[
+		("x" * 141, "long_operator"),
+		("<b>agent</b>", "markup_operator"),
+		("two\nlines", "bad_operator"),
+		("nul\x00byte", "bad_operator"),
+		(7, "bad_operator"),
+	],
+)
+def test_operators_that_are_refused(operator, code):
+	from opt_consent.core import engine
+
+	with pytest.raises(engine.Refused) as refused:
+		engine.check_operator(operator)
+	assert refused.value.code == code
+
+
+def test_operators_that_are_kept():
+	from opt_consent.core import engine
+
+	assert engine.check_operator("  j.smith (legacy CRM)  ") == "j.smith (legacy CRM)"
+	assert engine.check_operator("x" * 140) == "x" * 140
+	assert engine.check_operator("") is None
+	assert engine.check_operator("   ") is None
+	assert engine.check_operator(None) is None
