@@ -4,7 +4,7 @@ import frappe
 
 from opt_consent.adapters.consent import begin_fresh, record_action
 from opt_consent.adapters.contact import section as contact_section
-from opt_consent.adapters.gate import can_contact as gate_can_contact
+from opt_consent.adapters.contact_control import check as contact_control_check
 from opt_consent.adapters.integrity import require_integrity_role, verify_record
 from opt_consent.adapters.log import count_log_rows, log_rows
 from opt_consent.adapters.refusals import require, require_consent_doctype
@@ -117,12 +117,20 @@ def verify_log(doctype: str | None = None, name: str | None = None) -> dict:
 
 
 @frappe.whitelist(methods=["GET", "POST"])
-def can_contact(channel: str | None = None, address: str | None = None, at: str | None = None) -> dict:
-	"""May ``channel`` (Call, Text or Email) be used on ``address`` now, or at the past moment ``at``?
+def can_contact(
+	channel: str | None = None,
+	address: str | None = None,
+	at: str | None = None,
+	reference: str | None = None,
+) -> dict:
+	"""May ``channel`` (Call, Text or Email) be used on ``address`` now, or at the moment ``at``, and if not,
+	when next?
 
-	Answers ``{allowed, reason, doctype, record, address, at}``; see :func:`opt_consent.adapters.gate.can_contact`.
+	Answers ``{allowed, reason, rule, next_allowed_at, local_next_allowed_at, doctype, record, address, at}``:
+	the consent verdict first, then the Contact Control rules (``reference``: the document the contact is
+	about, for rules counted per party and reference). See :func:`opt_consent.adapters.contact_control.check`.
 	"""
-	return gate_can_contact(channel, address, at)
+	return contact_control_check(channel, address, at, reference)
 
 
 @frappe.whitelist(methods=["GET"])

@@ -33,6 +33,8 @@ doc_events = {
 	},
 	# Every number and address on a Contact gets its consent record (found or created on every save).
 	"Contact": {"on_update": "opt_consent.adapters.contact.on_contact_update"},
+	# Contact Control: mail Frappe queues to a person with a consent record counts as an attempt.
+	"Email Queue": {"after_insert": "opt_consent.adapters.contact_control.on_email_queued"},
 }
 
 # Texting reauthorisation: lapse texting consent whose period has run out.
@@ -53,3 +55,6 @@ override_whitelisted_methods = {
 	"frappe.core.doctype.sms_settings.sms_settings.send_sms": "opt_consent.sms.send_sms",
 }
 override_doctype_class = {"Notification": "opt_consent.sms.ConsentNotification"}
+
+# The evidence print formats (Phone Evidence, Email Evidence) read the record's whole evidence through this.
+jinja = {"methods": ["opt_consent.evidence.opt_consent_evidence"]}
