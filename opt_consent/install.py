@@ -78,6 +78,25 @@ def seed() -> None:
 				}
 			).insert(ignore_permissions=True)
 	seed_settings_defaults()
+	seed_contact_rule_templates()
+
+
+def seed_contact_rule_templates() -> None:
+	"""Ship the Regulation F rules in the settings, disabled (an admin enables them with one click).
+
+	Added once: a site whose settings hold any row of the template keeps the admin's rows as they are.
+	"""
+	from opt_consent.core.contact_control import REGULATION_F, regulation_f_template
+
+	table = "Opt Consent Contact Rule"
+	if not frappe.db.table_exists(table) or frappe.db.exists(table, {"template": REGULATION_F}):
+		return
+	settings = frappe.get_doc("Opt Consent Settings")
+	for row in regulation_f_template():
+		settings.append("contact_rules", row)
+	settings.flags.ignore_permissions = True
+	settings.flags.seeding = True
+	settings.save()
 
 
 # Opt Consent Settings fields whose shipped default must hold before an admin saves: the seed's flags (an opt

@@ -40,6 +40,7 @@ def send_sms(receiver_list: list | str, msg: str, sender_name: str = "", success
 		frappe_send_sms(
 			screening.permitted or receivers, msg, sender_name=sender_name, success_msg=success_msg
 		)
+		sms.record_sent(screening.permitted)
 	return {"sent_to": screening.permitted, "withheld": sms.withheld_summary(screening.withheld)}
 
 
@@ -81,3 +82,4 @@ class ConsentNotification(Notification):
 			)
 		if screening.permitted:
 			frappe_send_sms(receiver_list=screening.permitted, msg=message)
+			sms.record_sent(screening.permitted)

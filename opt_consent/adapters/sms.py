@@ -14,10 +14,11 @@ import frappe
 from frappe import _
 from frappe.utils import escape_html, now_datetime
 
-from opt_consent.adapters.gate import can_contact
+from opt_consent.adapters import contact_control
 from opt_consent.adapters.settings import SETTINGS
 from opt_consent.core import outbound
 from opt_consent.core.channels import TEXT
+from opt_consent.core.contact_control import SOURCE_SMS
 
 EVIDENCE = "Withheld Message"
 SEND_SMS = "Send SMS"
@@ -42,8 +43,14 @@ def exempt_notifications() -> set[str]:
 
 
 def verdict(number: str) -> dict:
-	"""The gate's verdict on texting ``number`` now, over every record (the system's view)."""
-	return can_contact(TEXT, number, check_permission=False)
+	"""The gate's verdict on texting ``number`` now, over every record (the system's view): consent, then
+	the Contact Control rules (a text outside the person's allowed hours waits)."""
+	return contact_control.check(TEXT, number, check_permission=False)
+
+
+def record_sent(numbers: list[str], reference: str | None = None) -> None:
+	"""The texts that left through the door count as attempts for Contact Control."""
+	contact_control.record_sent(TEXT, numbers, SOURCE_SMS, reference)
 
 
 def screen(
@@ -101,7 +108,11 @@ def withheld_html(withheld: list[outbound.Screened]) -> str:
 		f"<li>{escape_html(item.number)}: {escape_html(_(outbound.reason_label(item.outcome.reason)))}</li>"
 		for item in withheld
 	)
-	intro = escape_html(_("Not sent to these numbers: texting consent is not in force."))
+	intro = escape_html(
+		_(
+			"Not sent to these numbers: texting consent is not in force, or a Contact Control rule does not allow a text now."
+		)
+	)
 	return f"{intro}<ul>{items}</ul>"
 
 

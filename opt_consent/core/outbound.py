@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from opt_consent.core import gate
+from opt_consent.core import contact_control, gate
 from opt_consent.core.messages import _
 
 # Opt Consent Settings, "Numbers With No Consent Record". Anything else reads as the safe default.
@@ -37,6 +37,10 @@ REASON_LABELS = {
 	gate.DO_NOT_CALL: _("Do Not Call"),
 	gate.INACTIVE: _("Inactive"),
 	gate.OPTED_IN: _("Opted In"),
+	contact_control.REASON_FREQUENCY_CAP: _("Frequency Cap"),
+	contact_control.REASON_CONVERSATION_HOLD: _("On Hold"),
+	contact_control.REASON_OUTCOME_HOLD: _("On Hold"),
+	contact_control.REASON_OUTSIDE_HOURS: _("Outside Hours"),
 }
 
 

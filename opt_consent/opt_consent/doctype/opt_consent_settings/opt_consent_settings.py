@@ -7,15 +7,33 @@ from frappe.model.document import Document
 
 from opt_consent.adapters.refusals import refuse
 from opt_consent.core import reauth
+from opt_consent.core.contact_control import make_rule
 from opt_consent.core.messages import Refused
 
 
 class OptConsentSettings(Document):
 	def validate(self):
 		self.check_rules()
+		self.check_contact_rules()
 
 	def on_update(self):
-		self.recompute_phones()
+		if not self.flags.seeding:
+			self.recompute_phones()
+
+	def check_contact_rules(self):
+		"""Every Contact Control rule, enabled or not, must make sense; names are unique."""
+		names = set()
+		for row in self.get("contact_rules") or ():
+			try:
+				make_rule(row.as_dict())
+			except Refused as refusal:
+				refuse(refusal, title=_("Invalid Contact Control rule"))
+			if row.rule_name in names:
+				frappe.throw(
+					_("Two Contact Control rules are named {0}.").format(frappe.bold(row.rule_name)),
+					title=_("Invalid settings"),
+				)
+			names.add(row.rule_name)
 
 	def check_rules(self):
 		"""No negative periods, lead time or business days; lead time within every period; a method once."""

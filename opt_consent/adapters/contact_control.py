@@ -1,0 +1,743 @@
+"""Frappe adapter of Contact Control: the settings' rules, the attempts, where a person is, the verdicts.
+
+- :func:`check` answers one address (the gate's consent verdict first, then the rules), :func:`scrub` a
+  whole list, set-based: one query per chunk for the records, one for their attempts, one for their
+  parties' addresses, and the pure rules (:mod:`opt_consent.core.contact_control`) per address with the
+  allowed-hours answer shared by every address in the same zones.
+- :func:`record_attempt` records one attempt (a call placed, a text or an email sent) as a ``Contact
+  Attempt`` (and, for calls reported through the API, a ``Communication`` on the party's timeline).
+
+Times: Frappe stores naive datetimes in the site's time zone; the pure rules take aware ones. Answers
+carry ``next_allowed_at`` in the site's time (like every Datetime Frappe returns) and the person's local
+times beside it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from zoneinfo import ZoneInfo
+
+import frappe
+from frappe import _
+from frappe.utils import cstr, extract_email_id, get_system_timezone, now_datetime
+
+from opt_consent.adapters import gate as gate_adapter
+from opt_consent.adapters.access import read_is_unrestricted
+from opt_consent.adapters.refusals import refuse
+from opt_consent.adapters.settings import SETTINGS, holiday_calendar, normalize
+from opt_consent.core import contact_control as cc
+from opt_consent.core import gate
+from opt_consent.core.addresses import number_region, number_zones
+from opt_consent.core.channels import CALL, CHANNELS, EMAIL_CHANNEL, PHONE, RECORDS, Channel
+from opt_consent.core.messages import Refused
+from opt_consent.core.messages import _ as mark
+
+ATTEMPT = "Contact Attempt"
+RULES_FIELD = "contact_rules"
+RULE_DOCTYPE = "Opt Consent Contact Rule"
+CHUNK = 5000
+
+
+# ---------------------------------------------------------------- settings
+
+
+def settings_rules(rows: Iterable) -> list[cc.Rule]:
+	"""The enabled rows of the settings' table as rules; a row that makes no sense is refused."""
+	rules = []
+	for row in rows:
+		if not int(row.get("enabled") or 0):
+			continue
+		try:
+			rules.append(cc.make_rule(row.as_dict() if hasattr(row, "as_dict") else dict(row)))
+		except Refused as refusal:
+			refuse(refusal, title=_("Invalid Contact Control rule"))
+	return rules
+
+
+def rules() -> list[cc.Rule]:
+	return settings_rules(frappe.get_cached_doc(SETTINGS).get(RULES_FIELD) or ())
+
+
+def override_role() -> str | None:
+	return frappe.get_cached_doc(SETTINGS).get("override_role") or None
+
+
+def site_zone() -> ZoneInfo:
+	return ZoneInfo(get_system_timezone() or "UTC")
+
+
+def aware(moment: dt.datetime) -> dt.datetime:
+	"""A naive site-time datetime (Frappe's) as an aware one."""
+	return moment.replace(tzinfo=site_zone()) if moment.tzinfo is None else moment
+
+
+def site_naive(moment: dt.datetime | None) -> dt.datetime | None:
+	return None if moment is None else moment.astimezone(site_zone()).replace(tzinfo=None)
+
+
+# ---------------------------------------------------------------- where people are
+
+
+def countries() -> dict:
+	"""Every Country by name, with its ISO code and time zones (once per request)."""
+	cache = getattr(frappe.local, "opt_consent_countries", None)
+	if cache is None:
+		rows = frappe.get_all("Country", fields=["name", "code", "time_zones"])
+		cache = {
+			"by_name": {row.name: row for row in rows},
+			"by_code": {cstr(row.code).upper(): row.name for row in rows if row.code},
+		}
+		frappe.local.opt_consent_countries = cache
+	return cache
+
+
+def party_addresses(parties: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[str | None, str | None]]:
+	"""(country, state) of each party's address (its primary one first), through the Address links."""
+	found: dict[tuple[str, str], tuple[str | None, str | None]] = {}
+	parties = [p for p in parties if p[0] and p[1]]
+	if not parties:
+		return found
+	address, link = frappe.qb.DocType("Address"), frappe.qb.DocType("Dynamic Link")
+	for start in range(0, len(parties), 1000):
+		chunk = parties[start : start + 1000]
+		names = list({name for _type, name in chunk})
+		rows = (
+			frappe.qb.from_(address)
+			.join(link)
+			.on((link.parent == address.name) & (link.parenttype == "Address"))
+			.select(
+				link.link_doctype, link.link_name, address.country, address.state, address.is_primary_address
+			)
+			.where(link.link_name.isin(names) & (address.disabled == 0))
+			.orderby(address.is_primary_address, order=frappe.qb.desc)
+			.orderby(address.creation)
+		).run(as_dict=True)
+		wanted = set(chunk)
+		for row in rows:
+			key = (row.link_doctype, row.link_name)
+			if key in wanted and key not in found:
+				found[key] = (row.country or None, row.state or None)
+	return found
+
+
+def where(
+	spec: Channel, key: str, location: tuple[str | None, str | None] | None
+) -> tuple[str | None, str | None, tuple[str, ...]]:
+	"""(country, region, zones) of a person: from the party's address when there is one, else from the
+	number (every zone it may be in). An email address alone says nothing: empty (the site's zone is used)."""
+	table = countries()
+	if location and location[0]:
+		country, region = location
+		row = table["by_name"].get(country)
+		listed = cstr(row.time_zones).split("\n") if row else ()
+		zones = cc.usable_zones(cc.address_zones(country, region, listed))
+		return country, region, zones
+	if spec.doctype == PHONE:
+		region = number_region(key)
+		country = table["by_code"].get(region or "")
+		return country, None, cc.usable_zones(number_zones(key))
+	return None, None, ()
+
+
+# ---------------------------------------------------------------- attempts
+
+
+def attempts_for(
+	keys: Sequence[str], parties: Sequence[tuple[str, str]], since: dt.datetime, until: dt.datetime, channels
+) -> list[cc.Attempt]:
+	"""The attempts on ``keys`` or by ``parties`` between ``since`` and ``until`` (site time), as the rules
+	read them. Two indexed queries per chunk: by address, and by party."""
+	table = frappe.qb.DocType(ATTEMPT)
+	fields = (table.name, table.attempted_at, table.channel, table.outcome, table.address, table.party_type)
+	fields += (table.party, table.reference)
+	window = (table.attempted_at > since) & (table.attempted_at <= until) & table.channel.isin(list(channels))
+	rows: dict[str, dict] = {}
+	for start in range(0, len(keys), CHUNK):
+		query = (
+			frappe.qb.from_(table)
+			.select(*fields)
+			.where(window & table.address.isin(list(keys[start : start + CHUNK])))
+		)
+		rows.update((row.name, row) for row in query.run(as_dict=True))
+	names = list({name for _type, name in parties})
+	for start in range(0, len(names), CHUNK):
+		query = (
+			frappe.qb.from_(table)
+			.select(*fields)
+			.where(window & table.party.isin(names[start : start + CHUNK]))
+		)
+		rows.update((row.name, row) for row in query.run(as_dict=True))
+	zone = site_zone()
+	return [
+		cc.Attempt(
+			row.attempted_at.replace(tzinfo=zone),
+			row.channel,
+			row.outcome,
+			row.address,
+			party_key(row.party_type, row.party),
+			row.reference or None,
+		)
+		for row in rows.values()
+	]
+
+
+def party_key(party_type: str | None, party: str | None) -> str | None:
+	return f"{party_type}/{party}" if party_type and party else None
+
+
+# ---------------------------------------------------------------- verdicts
+
+
+class Scrubber:
+	"""Contact Control for many addresses of one channel at one moment: the rules, holidays and attempts read
+	once, the allowed-hours answer shared by every address in the same zones."""
+
+	def __init__(self, spec: Channel, at: dt.datetime, reference: str | None = None):
+		self.spec = spec
+		self.at = aware(at)
+		self.reference = (reference or "").strip() or None
+		self.rules = [rule for rule in rules() if spec.name in rule.channels]
+		self.holidays = holiday_calendar()[0] if self.rules else set()
+		self.fallback = (get_system_timezone() or "UTC",)
+		self.by_key: dict[str, list[cc.Attempt]] = {}
+		self.by_party: dict[str, list[cc.Attempt]] = {}
+		self.locations: dict = {}
+		self._hours: dict = {}
+
+	def load(self, records_by_key: dict[str, list]) -> None:
+		"""Read the attempts and the parties' addresses the rules need for these records."""
+		if not self.rules:
+			return
+		parties = {
+			(r.get("link_doctype"), r.get("link_name"))
+			for records in records_by_key.values()
+			for r in records
+			if r.get("link_doctype") and r.get("link_name")
+		}
+		self.locations = party_addresses(parties)
+		counting = [rule for rule in self.rules if rule.kind != cc.ALLOWED_HOURS]
+		if not counting:
+			return
+		longest = max(rule.window for rule in counting)
+		channels = set().union(*(rule.channels for rule in counting))
+		at_site = site_naive(self.at)
+		per_party = [p for p in parties] if any(r.per != cc.PER_ADDRESS for r in counting) else []
+		for attempt in attempts_for(list(records_by_key), per_party, at_site - longest, at_site, channels):
+			self.by_key.setdefault(attempt.address, []).append(attempt)
+			if attempt.party:
+				self.by_party.setdefault(attempt.party, []).append(attempt)
+
+	def verdict(self, key: str, records: list) -> cc.Verdict:
+		"""The most restrictive verdict over the parties of the address's records (usually one)."""
+		if not self.rules:
+			return cc.Verdict(True, cc.ALLOWED, None, self.at.astimezone(cc.UTC))
+		parties = list(
+			dict.fromkeys((r.get("link_doctype"), r.get("link_name")) for r in records if r.get("link_name"))
+		) or [(None, None)]
+		verdicts = [self.one(key, party) for party in parties]
+		refused = [v for v in verdicts if not v.allowed]
+		if not refused:
+			return verdicts[0]
+		far = dt.datetime.max.replace(tzinfo=cc.UTC)
+		return max(refused, key=lambda v: v.next_allowed_at or far)
+
+	def one(self, key: str, party: tuple) -> cc.Verdict:
+		country, region, zones = where(self.spec, key, self.locations.get(party))
+		subject = cc.Subject(
+			self.spec.name, key, party_key(*party), self.reference, country, region, tuple(zones)
+		)
+		attempts = list(self.by_key.get(key, ()))
+		if subject.party:
+			attempts += [a for a in self.by_party.get(subject.party, ()) if a.address != key]
+		if not attempts:
+			# no attempt: only the allowed hours decide, the same for everyone in the same zones and place
+			memo = (subject.zones, country, region)
+			if memo not in self._hours:
+				self._hours[memo] = self.evaluate(subject, ())
+			return self._hours[memo]
+		return self.evaluate(subject, attempts)
+
+	def evaluate(self, subject: cc.Subject, attempts) -> cc.Verdict:
+		return cc.evaluate(
+			self.rules, subject, attempts, self.at, holidays=self.holidays, fallback_zones=self.fallback
+		)
+
+
+def answer(consent: dict, verdict: cc.Verdict | None, zones: Sequence[str] = ()) -> dict:
+	"""The gate's consent answer completed by Contact Control: ``allowed``, ``reason``, ``rule``,
+	``next_allowed_at`` (site time; None when only a new opt in could allow it) and the local times."""
+	result = {**consent, "rule": None, "next_allowed_at": None, "local_next_allowed_at": []}
+	if not consent["allowed"]:
+		return result  # consent first: no rule can make a refused consent allowed
+	moment = consent.get("at") or now_datetime()
+	if verdict is None or verdict.allowed:
+		return {**result, "allowed": True, "next_allowed_at": moment}
+	return {
+		**result,
+		"allowed": False,
+		"reason": verdict.reason,
+		"rule": verdict.rule,
+		"refused_by": list(verdict.refused_by),
+		"next_allowed_at": site_naive(verdict.next_allowed_at),
+		"local_next_allowed_at": local_times(verdict.next_allowed_at, zones),
+	}
+
+
+def local_times(moment: dt.datetime | None, zones: Sequence[str]) -> list[dict]:
+	if moment is None:
+		return []
+	return [
+		{"zone": name, "at": moment.astimezone(ZoneInfo(name)).replace(tzinfo=None)}
+		for name in dict.fromkeys(zones)
+	]
+
+
+def check(
+	channel: str | None,
+	address: str | None,
+	at=None,
+	reference: str | None = None,
+	*,
+	check_permission: bool = True,
+) -> dict:
+	"""May ``channel`` be used on ``address`` at ``at`` (default now), and if not, when next?
+
+	The consent verdict (:func:`opt_consent.adapters.gate.can_contact`) comes first; Contact Control's rules
+	then apply to an address consent allows. A past ``at`` replays consent from the log and counts the
+	attempts made up to it.
+	"""
+	consent = gate_adapter.can_contact(channel, address, at, check_permission=check_permission)
+	if not consent["allowed"]:
+		return answer(consent, None)
+	spec = CHANNELS[channel]
+	moment = consent["at"] or now_datetime()
+	records = gate_adapter.find_records(spec, consent["address"], check_permission=check_permission)
+	records = [frappe._dict(r) for r in records]
+	add_parties(spec, records)
+	scrubber = Scrubber(spec, moment, reference)
+	scrubber.load({consent["address"]: records})
+	verdict = scrubber.verdict(consent["address"], records)
+	zones = zones_of(scrubber, consent["address"], records)
+	return answer({**consent, "at": moment}, verdict, zones)
+
+
+def zones_of(scrubber: Scrubber, key: str, records: list) -> tuple[str, ...]:
+	parties = [(r.get("link_doctype"), r.get("link_name")) for r in records if r.get("link_name")] or [
+		(None, None)
+	]
+	zones: list[str] = []
+	for party in parties:
+		zones += where(scrubber.spec, key, scrubber.locations.get(party))[2]
+	return tuple(dict.fromkeys(zones)) or scrubber.fallback
+
+
+def add_parties(spec: Channel, records: list) -> None:
+	"""Fill in each record's party (the gate's lookup reads only the consent fields)."""
+	missing = [r.name for r in records if "link_name" not in r]
+	if not missing:
+		return
+	rows = frappe.get_all(
+		spec.doctype, filters={"name": ["in", missing]}, fields=["name", "link_doctype", "link_name"]
+	)
+	by_name = {row.name: row for row in rows}
+	for record in records:
+		row = by_name.get(record.name)
+		record["link_doctype"] = row.link_doctype if row else None
+		record["link_name"] = row.link_name if row else None
+
+
+# ---------------------------------------------------------------- scrubbing a list
+
+
+def scrub(
+	channel: str | None,
+	addresses: Sequence[str],
+	at=None,
+	reference: str | None = None,
+	*,
+	check_permission: bool = True,
+) -> list[dict]:
+	"""Each address's verdict, reason, deciding rule and next allowed moment, in the order given.
+
+	Set-based: per chunk of addresses one query for their records, one for the logs of records not opted
+	in (why), one for the attempts and one for the parties' addresses; consent now (a past ``at`` uses
+	today's consent, not a replay). With ``check_permission`` only records the caller may read count.
+	"""
+	spec = gate_adapter.channel_spec(channel)
+	if check_permission:
+		frappe.has_permission(spec.doctype, "read", throw=True)
+	moment = gate_adapter.parse_at(at) or now_datetime()
+	results: list[dict] = []
+	for start in range(0, len(addresses), CHUNK):
+		results += scrub_chunk(spec, addresses[start : start + CHUNK], moment, reference, check_permission)
+	return results
+
+
+def scrub_chunk(spec: Channel, addresses: Sequence, moment, reference, check_permission) -> list[dict]:
+	keys: list[str | None] = []
+	for address in addresses:
+		key = gate_adapter.stored_form(spec, address)
+		if key is None:
+			try:
+				key = normalize(spec.doctype, address)
+			except Refused:
+				key = None
+		keys.append(key)
+	records_by_key = records_for(spec, [k for k in dict.fromkeys(keys) if k], check_permission)
+	consent = consent_verdicts(spec, records_by_key)
+	scrubber = Scrubber(spec, moment, reference)
+	scrubber.load({k: v for k, v in records_by_key.items() if consent[k][0].allowed})
+	out = []
+	for address, key in zip(addresses, keys, strict=True):
+		row = {"address": address, "key": key, "record": None}
+		if key is None:
+			out.append(
+				{
+					**row,
+					"allowed": False,
+					"reason": gate.INVALID_ADDRESS,
+					"rule": None,
+					"next_allowed_at": None,
+				}
+			)
+			continue
+		records = records_by_key.get(key)
+		if not records:
+			out.append(
+				{
+					**row,
+					"allowed": False,
+					"reason": gate.UNKNOWN_ADDRESS,
+					"rule": None,
+					"next_allowed_at": None,
+				}
+			)
+			continue
+		decision, record = consent[key]
+		row["record"] = record
+		if not decision.allowed:
+			out.append(
+				{**row, "allowed": False, "reason": decision.reason, "rule": None, "next_allowed_at": None}
+			)
+			continue
+		verdict = scrubber.verdict(key, records)
+		out.append(
+			{
+				**row,
+				"allowed": verdict.allowed,
+				"reason": verdict.reason if not verdict.allowed else gate.OPTED_IN,
+				"rule": verdict.rule,
+				"next_allowed_at": moment if verdict.allowed else site_naive(verdict.next_allowed_at),
+			}
+		)
+	return out
+
+
+def records_for(spec: Channel, keys: list[str], check_permission: bool) -> dict[str, list]:
+	"""Every record of ``keys`` (one query), with the consent and party fields, grouped by key."""
+	doctype, key_field = spec.doctype, RECORDS[spec.doctype].key_field
+	fields = [
+		"name",
+		"creation",
+		"active",
+		spec.opt_field,
+		spec.block_field,
+		key_field,
+		"link_doctype",
+		"link_name",
+	]
+	if doctype == PHONE:
+		fields += ["phone_type", gate_adapter.LAPSES_ON]
+	if not keys:
+		return {}
+	if check_permission and not read_is_unrestricted(doctype):
+		rows = frappe.get_list(
+			doctype,
+			filters={key_field: ["in", keys]},
+			fields=fields,
+			order_by="creation asc",
+			limit_page_length=0,
+		)
+	else:
+		table = frappe.qb.DocType(doctype)
+		rows = (
+			frappe.qb.from_(table).select(*fields).where(table[key_field].isin(keys)).orderby(table.creation)
+		).run(as_dict=True)
+	grouped: dict[str, list] = {}
+	for row in rows:
+		grouped.setdefault(row[key_field], []).append(row)
+	return grouped
+
+
+def consent_verdicts(spec: Channel, records_by_key: dict[str, list]) -> dict[str, tuple[gate.Decision, str]]:
+	"""The gate's consent decision per key now (the most restrictive record), with the deciding record."""
+	every = [record for records in records_by_key.values() for record in records]
+	decisions = gate_adapter.decide_records(spec, every, None) if every else []
+	by_name = {record.name: decision for record, decision in zip(every, decisions, strict=True)}
+	out = {}
+	for key, records in records_by_key.items():
+		chosen = gate.most_restrictive([by_name[r.name] for r in records])
+		out[key] = (by_name[records[chosen].name], records[chosen].name)
+	return out
+
+
+# ---------------------------------------------------------------- recording attempts
+
+
+def new_attempt(
+	spec: Channel,
+	key: str,
+	outcome: str,
+	at: dt.datetime,
+	source: str,
+	*,
+	record=None,
+	reference: str | None = None,
+	communication: str | None = None,
+	refused: dict | None = None,
+	override_reason: str | None = None,
+):
+	"""Insert one Contact Attempt (in the caller's transaction)."""
+	doc = frappe.get_doc(
+		{
+			"doctype": ATTEMPT,
+			"channel": spec.name,
+			"address": key,
+			"outcome": outcome,
+			"attempted_at": at,
+			"source": source,
+			"party_type": record.get("link_doctype") if record else None,
+			"party": record.get("link_name") if record else None,
+			"record_doctype": spec.doctype if record else None,
+			"record": record.get("name") if record else None,
+			"reference": reference,
+			"communication": communication,
+			"recorded_by": frappe.session.user,
+			"override": 1 if refused else 0,
+			"refused_reason": (refused or {}).get("reason"),
+			"refused_rule": (refused or {}).get("rule"),
+			"override_reason": override_reason,
+		}
+	)
+	doc.flags.from_contact_control = True
+	doc.insert(ignore_permissions=True)
+	return doc
+
+
+def record_sent(channel: str, addresses: Iterable[str], source: str, reference: str | None = None) -> int:
+	"""Record texts or mail that left through Frappe's own doors (the SMS door, the email queue) as attempts
+	with the outcome Sent, for the addresses that have a consent record (one query for them all)."""
+	spec = CHANNELS[channel]
+	keys = []
+	for address in addresses:
+		try:
+			keys.append(normalize(spec.doctype, address))
+		except Refused:
+			continue
+	keys = list(dict.fromkeys(keys))
+	if not keys:
+		return 0
+	records = records_for(spec, keys, check_permission=False)
+	now = now_datetime()
+	count = 0
+	for key in keys:
+		record = (records.get(key) or [None])[0]
+		if record is None:
+			continue  # nobody the app keeps consent for: not a person's attempt to count
+		new_attempt(spec, key, cc.SENT, now, source, record=record, reference=reference)
+		count += 1
+	return count
+
+
+def on_email_queued(doc, method=None) -> None:
+	"""``doc_events`` Email Queue ``after_insert``: each recipient with a consent record gets an attempt.
+
+	Mail counts when Frappe queues it (its sending is a worker's status update, which raises no event).
+	Recording never stops the mail: a failure is logged to the Error Log.
+	"""
+	recipients = [extract_email_id(row.recipient or "") for row in doc.get("recipients") or ()]
+	try:
+		record_sent(EMAIL_CHANNEL, [r for r in recipients if r], cc.SOURCE_EMAIL_QUEUE)
+	except Exception:
+		frappe.log_error(
+			title=_("Contact attempt of queued mail not recorded"), reference_doctype="Email Queue"
+		)
+
+
+def refusal_message(verdict: dict) -> str:
+	"""What a person is told when an attempt is refused: the reason, the rule and when next (escaped)."""
+	reason = verdict.get("reason") or ""
+	text = _(REASON_LABELS[reason]) if reason in REASON_LABELS else frappe.utils.escape_html(reason)
+	if verdict.get("rule"):
+		text = _("{0} (rule: {1})").format(text, frappe.bold(frappe.utils.escape_html(verdict["rule"])))
+	if verdict.get("next_allowed_at"):
+		text += " " + _("Next allowed at {0}.").format(
+			frappe.utils.format_datetime(verdict["next_allowed_at"])
+		)
+	else:
+		text += " " + _("No moment is allowed until the consent or the record changes.")
+	return text
+
+
+REASON_LABELS = {
+	cc.REASON_FREQUENCY_CAP: mark("Too many attempts within the rule's window."),
+	cc.REASON_CONVERSATION_HOLD: mark("On hold after a conversation."),
+	cc.REASON_OUTCOME_HOLD: mark("On hold after an earlier outcome."),
+	cc.REASON_OUTSIDE_HOURS: mark("Outside the allowed hours at the person's location."),
+	gate.OPTED_OUT: mark("The person opted out."),
+	gate.NOT_OPTED_IN: mark("The person never opted in."),
+	gate.LAPSED: mark("Texting consent lapsed and needs reauthorisation."),
+	gate.DO_NOT_CALL: mark("The number is marked Do Not Call."),
+	gate.DO_NOT_EMAIL: mark("The address is marked Do Not Email."),
+	gate.INACTIVE: mark("The record is not active."),
+	gate.NOT_CELL: mark("Texts go to Cell phones only."),
+	gate.UNKNOWN_ADDRESS: mark("No consent record for this address."),
+	gate.INVALID_ADDRESS: mark("Not a valid address."),
+}
+CONTROL_REASONS = (
+	cc.REASON_FREQUENCY_CAP,
+	cc.REASON_CONVERSATION_HOLD,
+	cc.REASON_OUTCOME_HOLD,
+	cc.REASON_OUTSIDE_HOURS,
+)
+MAX_REASON = 500
+
+
+class AttemptRefusedError(frappe.ValidationError):
+	"""The gate refused an attempt; nothing was recorded."""
+
+
+def record_attempt(
+	channel: str | None,
+	address: str | None,
+	outcome: str | None,
+	at=None,
+	reference: str | None = None,
+	override_reason: str | None = None,
+) -> dict:
+	"""Record one outbound attempt reported through the API (a dialer, another app, the desk).
+
+	The attempt is checked at its moment against consent and Contact Control, over every record of the
+	address (a user who may not read a revocation must not be able to call past it). Consent refused:
+	refused. A rule refused: refused, unless the user has the settings' override role and gives a reason;
+	then it is recorded as an override with the refusal beside it. Locks the address's records, so two
+	attempts at once cannot both pass a cap. A ``Communication`` goes on the party's timeline.
+	"""
+	frappe.has_permission(ATTEMPT, "create", throw=True)
+	spec = gate_adapter.channel_spec(channel)
+	allowed_outcomes = cc.CALL_OUTCOMES if spec.name == CALL else (cc.SENT,)
+	if outcome not in allowed_outcomes:
+		frappe.throw(
+			_("{0} is not an outcome of a {1} attempt. Use one of: {2}.").format(
+				frappe.bold(frappe.utils.escape_html(cstr(outcome)[:40])),
+				_(spec.name),
+				", ".join(_(o) for o in allowed_outcomes),
+			),
+			title=_("Not recorded"),
+		)
+	now = now_datetime()
+	moment = gate_adapter.parse_at(at) or now
+	if moment > now + dt.timedelta(minutes=1):
+		frappe.throw(_("An attempt cannot be recorded in the future."), title=_("Not recorded"))
+	reference = cstr(reference).strip()[:140] or None
+	override_reason = cstr(override_reason).strip() or None
+	if override_reason and len(override_reason) > MAX_REASON:
+		frappe.throw(_("The override reason is longer than {0} characters.").format(MAX_REASON))
+	lock_address(spec, address)
+	verdict = check(spec.name, address, moment, reference, check_permission=False)
+	refused = None
+	if not verdict["allowed"]:
+		refused = refusal_or_override(verdict, override_reason)
+	records = records_for(spec, [verdict["address"]], check_permission=False).get(verdict["address"]) or [
+		None
+	]
+	record = next((r for r in records if r and r.name == verdict.get("record")), records[0])
+	communication = new_communication(
+		spec, verdict["address"], outcome, moment, record, reference, override_reason
+	)
+	doc = new_attempt(
+		spec,
+		verdict["address"],
+		outcome,
+		moment,
+		cc.SOURCE_API,
+		record=record,
+		reference=reference,
+		communication=communication,
+		refused=refused,
+		override_reason=override_reason if refused else None,
+	)
+	return {"name": doc.name, "override": bool(refused), "communication": communication, "verdict": verdict}
+
+
+def refusal_or_override(verdict: dict, override_reason: str | None) -> dict:
+	"""The refusal an override stands beside, or an error: consent is never overridden, a rule only by the
+	override role with a reason."""
+	message = refusal_message(verdict)
+	if verdict["reason"] not in CONTROL_REASONS:
+		frappe.throw(_("Not allowed: {0}").format(message), exc=AttemptRefusedError, title=_("Not recorded"))
+	role = override_role()
+	if not override_reason or not role or role not in frappe.get_roles():
+		hint = (
+			_("A user with the role {0} may override it with a reason.").format(frappe.bold(_(role)))
+			if role
+			else _("No override role is set in Opt Consent Settings.")
+		)
+		frappe.throw(
+			_("Not allowed now: {0} {1}").format(message, hint),
+			exc=AttemptRefusedError,
+			title=_("Not recorded"),
+		)
+	return {"reason": verdict["reason"], "rule": verdict.get("rule")}
+
+
+def lock_address(spec: Channel, address) -> None:
+	"""Lock the records of the address (``SELECT ... FOR UPDATE``) until the transaction ends."""
+	key = gate_adapter.stored_form(spec, address)
+	if key is None:
+		try:
+			key = normalize(spec.doctype, address)
+		except Refused:
+			return
+	table = frappe.qb.DocType(spec.doctype)
+	(
+		frappe.qb.from_(table)
+		.select(table.name)
+		.where(table[RECORDS[spec.doctype].key_field] == key)
+		.for_update()
+	).run()
+
+
+MEDIUM = {CALL: "Phone", "Text": "SMS", "Email": "Email"}
+
+
+def new_communication(spec, key, outcome, moment, record, reference, override_reason) -> str:
+	"""The attempt as a Frappe Communication, on the party's timeline (what staff already read)."""
+	subject = _("{0} attempt: {1}").format(_(spec.name), _(outcome))
+	content = subject
+	if reference:
+		content += "<br>" + _("Reference: {0}").format(frappe.utils.escape_html(reference))
+	if override_reason:
+		content += "<br>" + _("Override: {0}").format(frappe.utils.escape_html(override_reason))
+	doc = frappe.get_doc(
+		{
+			"doctype": "Communication",
+			"communication_type": "Communication",
+			"communication_medium": MEDIUM[spec.name],
+			"sent_or_received": "Sent",
+			"subject": subject,
+			"content": content,
+			"communication_date": moment,
+			"phone_no": key if spec.doctype == PHONE else None,
+			"recipients": key if spec.doctype != PHONE else None,
+			"status": "Linked",
+			"seen": 1,
+		}
+	)
+	if record and record.get("link_doctype") and record.get("link_name"):
+		doc.append("timeline_links", {"link_doctype": record.link_doctype, "link_name": record.link_name})
+	if record:
+		doc.append("timeline_links", {"link_doctype": spec.doctype, "link_name": record.name})
+	doc.insert(ignore_permissions=True)
+	return doc.name
