@@ -1,0 +1,616 @@
+"""Frappe adapter of the consent history import (:mod:`opt_consent.core.history_import`).
+
+:func:`run` reads a CSV in two passes and never holds more than one spill file's events in memory:
+
+1. stream the file, validate every row (refusals go to the report), and spill the valid events to
+   temporary files by a hash of their address (all events of a record in one file); a file that cannot be
+   read (encoding, malformed CSV, missing columns, too large) stops here, before anything is written;
+2. per spill file, group by record and order each group by event time, then per chunk of whole records:
+   one query for the chunk's rows already imported (the ledger), one locking query per record doctype for
+   the existing records, one for each channel's latest event, the engine's replay in Python, one insert of
+   the new records, one UPDATE of the existing ones, one sealed insert of log rows
+   (:func:`opt_consent.adapters.log.insert_log_rows`) and one insert of ledger rows; then ``commit`` (a
+   background job's per-chunk commit; a dry run writes nothing and rolls back).
+
+A chunk is all or nothing and records its rows in the ledger in the same transaction, so an apply that
+stops half way leaves whole chunks; running the same file again skips what is in the ledger and goes on.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import frappe
+from frappe import _
+from frappe.utils import get_system_timezone, getdate, now_datetime, nowdate
+
+from opt_consent.adapters import log, settings
+from opt_consent.adapters.contact import PARTY, PARTY_TYPE, new_record_template, reserve_names
+from opt_consent.adapters.refusals import translate
+from opt_consent.core import gate, reauth
+from opt_consent.core import history_import as hi
+from opt_consent.core.addresses import normalize_email, normalize_phone
+from opt_consent.core.channels import EMAIL, OPT_OUT, PHONE, RECORDS, TEXT, channels_of, initial_state
+from opt_consent.core.engine import LastEvent, Method, event_datetime
+from opt_consent.core.evidence import LOG_DOCTYPE, LOG_TABLE_FIELD
+
+LEDGER = "Consent History Import Ledger"
+# Refused rows kept in memory for the desk (the full list goes to the report file).
+KEEP_REFUSED = 500
+# Above this size a file is refused before it is read (site config ``opt_consent_import_max_mb``).
+DEFAULT_MAX_MB = 1024
+
+
+def max_bytes() -> int:
+	return int(frappe.conf.get("opt_consent_import_max_mb") or DEFAULT_MAX_MB) << 20
+
+
+@dataclass
+class Options:
+	dry_run: bool = True
+	date_format: str = hi.DEFAULT_DATE_FORMAT
+	time_zone: str | None = None
+	mapping: dict[str, str] = field(default_factory=dict)
+	import_name: str | None = None
+	chunk_events: int = hi.CHUNK_EVENTS
+
+
+@dataclass
+class Result:
+	rows: int = 0
+	recorded: int = 0  # written, or (dry run) that would be
+	refused: int = 0
+	duplicates: int = 0
+	new_records: int = 0
+	chunks: int = 0
+	kept: list[dict] = field(default_factory=list)  # the first KEEP_REFUSED refusals
+	unknown_methods: dict[str, int] = field(default_factory=dict)
+	report_path: str | None = None
+	sample: list[dict] = field(default_factory=list)  # the first rows that would be recorded
+
+	def as_dict(self) -> dict:
+		return {
+			"rows": self.rows,
+			"recorded": self.recorded,
+			"refused": self.refused,
+			"duplicates": self.duplicates,
+			"new_records": self.new_records,
+			"chunks": self.chunks,
+			"unknown_methods": self.unknown_methods,
+		}
+
+
+class ImportFileError(frappe.ValidationError):
+	"""The file as a whole cannot be imported (nothing was written)."""
+
+
+def file_refused(refusal: hi.Refused):
+	frappe.throw(translate(refusal), exc=ImportFileError, title=_("File not imported"))
+
+
+# ---------------------------------------------------------------- the run
+
+
+def run(
+	path: str,
+	options: Options,
+	progress: Callable[[int, str], None] | None = None,
+	commit: Callable[[], None] | None = None,
+) -> Result:
+	"""Import (or with ``options.dry_run`` only assess) the CSV at ``path``. See the module's description."""
+	progress = progress or (lambda percent, text: None)
+	size = os.path.getsize(path)
+	if size > max_bytes():
+		file_refused(
+			hi.FileRefused(
+				"too_large",
+				hi._("The file is {0} MB; the limit is {1} MB (site config opt_consent_import_max_mb)."),
+				size >> 20,
+				max_bytes() >> 20,
+			)
+		)
+	result = Result()
+	context = Context.make(options)
+	with tempfile.TemporaryDirectory(prefix="opt-consent-import-") as spill_dir:
+		report = Report(os.path.join(spill_dir, "refused.csv"), result)
+		buckets = hi.spill_count(size)
+		files = [open(os.path.join(spill_dir, f"spill-{i}.bin"), "w+b") for i in range(buckets)]
+		try:
+			read_pass(path, size, context, files, report, result, progress)
+			for i, spill_file in enumerate(files):
+				spill_file.seek(0)
+				events = hi.load_spill(spill_file)
+				spill_file.close()
+				for groups in hi.chunks(hi.order(events), options.chunk_events):
+					apply_chunk(groups, context, report, result)
+					result.chunks += 1
+					if options.dry_run:
+						frappe.db.rollback()
+					elif commit:
+						commit()
+				del events
+				progress(10 + int(90 * (i + 1) / buckets), _("Replaying the events"))
+		except Exception:
+			if not options.dry_run:
+				frappe.db.rollback()
+			raise
+		finally:
+			for spill_file in files:
+				spill_file.close()
+			report.close()
+		result.report_path = keep_report(report.path, result) if result.refused else None
+	return result
+
+
+def read_pass(path, size, context, files, report, result, progress) -> None:
+	"""Pass one: every row validated; the valid events spilled by address, the refused to the report."""
+	reader = context.reader
+	with open(path, "rb") as binary:
+		rows = hi.read_rows(binary, max_bytes())
+
+		def events():
+			for line, raw in rows:
+				result.rows += 1
+				try:
+					yield reader.event(line, raw)
+				except hi.Refused as refusal:
+					report.add(hi.refusal_of(line, raw, refusal))
+				if result.rows % 50_000 == 0:
+					progress(int(10 * binary.tell() / max(size, 1)), _("Reading the file"))
+
+		try:
+			hi.spill(events(), files)
+		except hi.FileRefused as refusal:
+			file_refused(refusal)
+
+
+class Report:
+	"""Every refused row, streamed to a CSV file; the first :data:`KEEP_REFUSED` kept for the desk."""
+
+	def __init__(self, path: str, result: Result):
+		self.path = path
+		self.result = result
+		self.file = open(path, "w", newline="", encoding="utf-8")
+		self.writer = csv.writer(self.file)
+		self.writer.writerow([_("Line"), _("Address"), _("Channel"), _("Action"), _("Reason")])
+
+	def add(self, refusal: hi.RowRefusal) -> None:
+		self.result.refused += 1
+		reason = translate(refusal)
+		if refusal.code == "unknown_method":
+			raw = str(refusal.args[0]) if refusal.args else ""
+			self.result.unknown_methods[raw] = self.result.unknown_methods.get(raw, 0) + 1
+		self.writer.writerow([refusal.line, refusal.address, refusal.channel, refusal.action, reason])
+		if len(self.result.kept) < KEEP_REFUSED:
+			self.result.kept.append(
+				{
+					"line": refusal.line,
+					"address": refusal.address,
+					"channel": refusal.channel,
+					"action": refusal.action,
+					"code": refusal.code,
+					"reason": reason,
+				}
+			)
+
+	def close(self) -> None:
+		if not self.file.closed:
+			self.file.close()
+
+
+def keep_report(path: str, result: Result) -> str:
+	"""The refused rows' report, moved out of the temporary directory (the caller attaches or prints it)."""
+	handle, kept = tempfile.mkstemp(prefix="opt-consent-refused-", suffix=".csv")
+	os.close(handle)
+	os.replace(path, kept)
+	return kept
+
+
+# ---------------------------------------------------------------- what stays the same for a run
+
+
+@dataclass
+class Context:
+	options: Options
+	reader: hi.RowReader
+	methods: dict[str, Method]
+	policy: object
+	rules: reauth.Rules
+	now: dt.datetime
+	today: dt.date
+	user: str
+	honour_by: Callable[[dt.date], dt.date]
+	default_types: dict[str, str]
+
+	@classmethod
+	def make(cls, options: Options) -> Context:
+		region = settings.default_region()
+		site_zone = get_system_timezone()
+
+		def normalize(doctype: str, address: str) -> str:
+			return normalize_phone(address, region) if doctype == PHONE else normalize_email(address)
+
+		phone_types = tuple(
+			t for t in (frappe.get_meta(PHONE).get_field("phone_type").options or "").split("\n") if t
+		)
+		try:
+			reader = hi.RowReader(
+				normalize=normalize,
+				site_zone=site_zone,
+				entered_zone=options.time_zone or None,
+				date_format=options.date_format or hi.DEFAULT_DATE_FORMAT,
+				phone_types=phone_types,
+			)
+			if options.time_zone:
+				from opt_consent.core.engine import to_site_time
+
+				to_site_time("2000-01-01", "00:00", options.time_zone, site_zone)
+		except hi.Refused as refusal:
+			file_refused(refusal)
+		methods = {
+			row.name: Method(row.name, bool(row.enabled), bool(row.for_opt_in), bool(row.for_opt_out))
+			for row in frappe.get_all("Opt Method", fields=["name", "enabled", "for_opt_in", "for_opt_out"])
+		}
+		unknown = [target for target in options.mapping.values() if target and target not in methods]
+		if unknown:
+			frappe.throw(
+				_("The method mapping names {0}, which is not an Opt Method.").format(unknown[0]),
+				exc=ImportFileError,
+				title=_("File not imported"),
+			)
+		holidays, weekend = settings.holiday_calendar()
+		days = settings.revocation_days()
+		return cls(
+			options=options,
+			reader=reader,
+			methods=methods,
+			policy=settings.get_policy(),
+			rules=settings.get_rules(),
+			now=now_datetime(),
+			today=getdate(nowdate()),
+			user=frappe.session.user,
+			honour_by=lambda revoked: gate.add_business_days(revoked, days, holidays, weekend),
+			default_types={
+				doctype: frappe.get_meta(doctype).get_field(record.type_field).default or None
+				for doctype, record in RECORDS.items()
+			},
+		)
+
+
+# ---------------------------------------------------------------- one chunk
+
+
+def apply_chunk(groups: list[list[hi.Event]], context: Context, report: Report, result: Result) -> None:
+	"""Replay one chunk of whole records; write it unless this is a dry run (see the module's description)."""
+	write = not context.options.dry_run
+	groups = drop_imported(groups, result)
+	for doctype in RECORDS:
+		mine = [g for g in groups if g and g[0].doctype == doctype]
+		if mine:
+			apply_doctype(doctype, mine, context, report, result, write)
+
+
+def drop_imported(groups: list[list[hi.Event]], result: Result) -> list[list[hi.Event]]:
+	"""Leave out the rows the ledger holds (imported by an earlier run) and repeats within the file."""
+	keys = list({e.dedupe for g in groups for e in g})
+	done = set()
+	for start in range(0, len(keys), 5000):
+		done.update(
+			frappe.get_all(LEDGER, filters={"name": ["in", keys[start : start + 5000]]}, pluck="name")
+		)
+	kept = []
+	for group in groups:
+		fresh = []
+		for event in group:
+			if event.dedupe in done:
+				result.duplicates += 1
+				continue
+			done.add(event.dedupe)
+			fresh.append(event)
+		kept.append(fresh)
+	return kept
+
+
+def existing_records(doctype: str, keys: list[str], lock: bool) -> dict[str, list[dict]]:
+	"""The records of ``keys`` (oldest first), with their consent state: one query, locking when writing."""
+	record = RECORDS[doctype]
+	fields = ["name", "creation", record.key_field, record.type_field, PARTY_TYPE, PARTY, "active"]
+	fields += [record.block_field]
+	for channel in channels_of(doctype):
+		fields += list(channel.owned_fields)
+	if doctype == PHONE:
+		fields += list(reauth.derived_fields(doctype))
+	table = frappe.qb.DocType(doctype)
+	query = (
+		frappe.qb.from_(table)
+		.select(*[table[f] for f in dict.fromkeys(fields)])
+		.where(table[record.key_field].isin(keys))
+		.orderby(table.creation)
+		.orderby(table.name)
+	)
+	found: dict[str, list[dict]] = {}
+	for row in (query.for_update() if lock else query).run(as_dict=True):
+		found.setdefault(row[record.key_field], []).append(row)
+	return found
+
+
+def latest_events(doctype: str, names: list[str]) -> dict[str, dict[str, LastEvent]]:
+	"""Each record's latest logged event per channel, in one query."""
+	if not names:
+		return {}
+	rows = frappe.db.sql(
+		f"""select parent, channel, action, event_date, event_time from (
+			select parent, channel, action, event_date, event_time, row_number() over (
+				partition by parent, channel order by event_date desc, event_time desc, idx desc) as n
+			from `tab{LOG_DOCTYPE}`
+			where parenttype = %(doctype)s and parentfield = %(field)s and parent in %(names)s) latest
+		where n = 1""",
+		{"doctype": doctype, "field": LOG_TABLE_FIELD, "names": tuple(names)},
+		as_dict=True,
+	)
+	found: dict[str, dict[str, LastEvent]] = {}
+	for row in rows:
+		found.setdefault(row.parent, {})[row.channel] = LastEvent(
+			event_datetime(row.event_date, row.event_time), row.action
+		)
+	return found
+
+
+def existing_contacts(parties: set[str]) -> set[str]:
+	if not parties:
+		return set()
+	return set(frappe.get_all(hi.PARTY_TYPE, filters={"name": ["in", list(parties)]}, pluck="name"))
+
+
+@dataclass
+class Target:
+	"""The record a set of events goes to: an existing one (its row) or one to create."""
+
+	doctype: str
+	key: str
+	address: str
+	party: str | None
+	row: dict | None
+	events: list[hi.Event] = field(default_factory=list)
+	name: str | None = None
+	phone_type: str | None = None
+
+
+def targets_of(doctype: str, groups, found: dict[str, list[dict]], contacts: set[str], report: Report):
+	"""Each group's events by the record they go to. With a party: that Contact's record of the address
+	(made if missing; the Contact must exist). Without: the address's record with no party, else its oldest
+	record, else a new record with no party."""
+	targets: dict[tuple, Target] = {}
+	for group in groups:
+		for event in group:
+			rows = found.get(event.key, [])
+			if event.party:
+				if event.party not in contacts:
+					report.add(
+						hi.refusal_of(
+							event.line,
+							{"address": event.address, "channel": event.channel, "action": event.action},
+							hi.Refused("no_party", hi._("Contact {0} does not exist."), event.party),
+						)
+					)
+					continue
+				row = next(
+					(r for r in rows if r[PARTY_TYPE] == hi.PARTY_TYPE and r[PARTY] == event.party), None
+				)
+				ident = ("row", row["name"]) if row else ("new", event.key, event.party)
+			else:
+				row = next((r for r in rows if not r[PARTY]), rows[0] if rows else None)
+				ident = ("row", row["name"]) if row else ("new", event.key, None)
+			target = targets.get(ident)
+			if target is None:
+				target = targets[ident] = Target(
+					doctype, event.key, event.address, event.party if not row else None, row
+				)
+			target.events.append(event)
+	for target in targets.values():
+		target.events.sort(key=lambda e: (e.at, e.line))
+	return list(targets.values())
+
+
+def apply_doctype(doctype, groups, context: Context, report: Report, result: Result, write: bool) -> None:
+	record = RECORDS[doctype]
+	keys = sorted({g[0].key for g in groups if g})
+	if not keys:
+		return
+	found = existing_records(doctype, keys, lock=write)
+	contacts = existing_contacts({e.party for g in groups for e in g if e.party})
+	targets = targets_of(doctype, groups, found, contacts, report)
+	last = latest_events(doctype, [t.row["name"] for t in targets if t.row])
+	planned = []
+	for target in targets:
+		if target.row:
+			state = {k: v for k, v in target.row.items()}
+			target.phone_type = target.row.get(record.type_field)
+			target.name = target.row["name"]
+		else:
+			state = initial_state(doctype)
+			typed = next((e.phone_type for e in target.events if e.phone_type), None)
+			target.phone_type = typed or context.default_types.get(doctype)
+		plan = hi.plan_record(
+			doctype,
+			state,
+			last.get(target.name, {}) if target.row else {},
+			target.phone_type if doctype == PHONE else None,
+			target.events,
+			methods=context.methods,
+			mapping=context.options.mapping,
+			now=context.now,
+			policy=context.policy,
+		)
+		for event, refusal in plan.refused:
+			report.add(
+				hi.refusal_of(
+					event.line,
+					{"address": event.address, "channel": event.channel, "action": event.action},
+					refusal,
+				)
+			)
+		if plan.accepted:
+			planned.append((target, plan))
+	result.recorded += sum(len(plan.accepted) for _t, plan in planned)
+	new = [target for target, _plan in planned if not target.row]
+	result.new_records += len(new)
+	if len(result.sample) < 20:
+		for _target, plan in planned:
+			for event, _outcome in plan.accepted[: 20 - len(result.sample)]:
+				result.sample.append({"line": event.line, "address": event.address, "action": event.action})
+	if not write or not planned:
+		return
+	if new:
+		names = reserve_names({doctype: len(new)}).get(doctype)
+		for i, target in enumerate(new):
+			target.name = names[i] if names else None
+	create_records(doctype, [(t, p) for t, p in planned if not t.row], context)
+	update_records(doctype, [(t, p) for t, p in planned if t.row], context)
+	rows = []
+	for target, plan in planned:
+		for event, outcome in plan.accepted:
+			rows.append((target.name, evidence(event, outcome, target, context)))
+	written = log.insert_log_rows(doctype, rows, {t.name: t.key for t, _p in planned}, now=context.now)
+	ledger_rows = []
+	flat = [(target, event) for target, plan in planned for event, _o in plan.accepted]
+	for (target, event), row in zip(flat, written, strict=True):
+		ledger_rows.append(
+			(
+				event.dedupe,
+				context.now,
+				context.now,
+				context.user,
+				context.user,
+				0,
+				0,
+				context.options.import_name,
+				doctype,
+				target.name,
+				row["name"],
+				event.line,
+				event.external_id,
+			)
+		)
+	frappe.db.bulk_insert(
+		LEDGER,
+		[
+			"name",
+			"creation",
+			"modified",
+			"owner",
+			"modified_by",
+			"docstatus",
+			"idx",
+			"history_import",
+			"record_doctype",
+			"record_name",
+			"log_row",
+			"line",
+			"external_id",
+		],
+		ledger_rows,
+	)
+	if doctype == EMAIL:
+		from opt_consent.adapters import mail_sync
+
+		for address in sorted({t.key for t, _p in planned}):
+			mail_sync.sync(address)
+
+
+def evidence(event: hi.Event, outcome, target: Target, context: Context) -> dict:
+	"""The log row of an accepted event: the engine's entry, who imported it and the original operator."""
+	return {
+		**outcome.log,
+		"recorded_by": context.user,
+		"recorded_at": context.now,
+		"source": hi.SOURCE_IMPORT,
+		"note": event.note,
+		"message_id": None,
+		"entered_tz": event.entered_tz,
+		"operator": event.operator,
+		"phone_type": target.phone_type if target.doctype == PHONE else None,
+		"honour_by": context.honour_by(outcome.event_at.date()) if event.action == OPT_OUT else None,
+	}
+
+
+def final_fields(doctype: str, target: Target, plan, context: Context) -> dict:
+	"""The record's consent fields after the replay, and (Phone) its texting reauthorisation fields."""
+	record = RECORDS[doctype]
+	keep = ["active", record.block_field]
+	for channel in channels_of(doctype):
+		keep += list(channel.owned_fields)
+	values = {f: plan.state.get(f) for f in keep}
+	if doctype == PHONE and any(e.channel == TEXT for e, _o in plan.accepted):
+		assessed = reauth.assess(
+			context.rules,
+			values.get("text_opt"),
+			getdate(values["text_opt_in_date"]) if values.get("text_opt_in_date") else None,
+			values.get("text_opt_in_method"),
+			context.today,
+		)
+		values.update(
+			{
+				"text_reauth_status": assessed.status,
+				"text_reauth_due_on": assessed.due_from,
+				"text_consent_lapses_on": assessed.lapses_on,
+			}
+		)
+	return values
+
+
+def create_records(doctype: str, planned, context: Context) -> None:
+	"""The new records, with their end state, in one insert (named from Frappe's series, as a Contact's)."""
+	if not planned:
+		return
+	from frappe.model.naming import set_new_name
+
+	record = RECORDS[doctype]
+	rows = []
+	for target, plan in planned:
+		row = {
+			**new_record_template(doctype),
+			"owner": context.user,
+			"modified_by": context.user,
+			"creation": context.now,
+			"modified": context.now,
+			record.address_field: target.address,
+			record.key_field: target.key,
+			record.type_field: target.phone_type,
+			**final_fields(doctype, target, plan, context),
+		}
+		if target.party:
+			row[PARTY_TYPE], row[PARTY] = hi.PARTY_TYPE, target.party
+		if not target.name:
+			doc = frappe.get_doc({"doctype": doctype, **row})
+			set_new_name(doc)
+			target.name = doc.name
+		row["name"] = target.name
+		rows.append(row)
+	columns = list(dict.fromkeys(c for row in rows for c in row))
+	frappe.db.bulk_insert(doctype, columns, [[row.get(c) for c in columns] for row in rows])
+
+
+def update_records(doctype: str, planned, context: Context) -> None:
+	"""The existing records' new consent fields in one UPDATE (a CASE per column, by name)."""
+	if not planned:
+		return
+	values = {target.name: final_fields(doctype, target, plan, context) for target, plan in planned}
+	columns = list(dict.fromkeys(c for v in values.values() for c in v))
+	names = list(values)
+	sets, params = [], []
+	for column in columns:
+		cases = []
+		for name in names:
+			if column in values[name]:
+				cases.append("when %s then %s")
+				params += [name, values[name][column]]
+		sets.append(f"`{column}` = case `name` {' '.join(cases)} else `{column}` end")
+	sets += ["`modified` = %s", "`modified_by` = %s"]
+	params += [context.now, context.user, tuple(names)]
+	frappe.db.sql(f"update `tab{doctype}` set {', '.join(sets)} where `name` in %s", params)
