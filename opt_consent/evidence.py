@@ -13,13 +13,14 @@ from opt_consent.adapters.refusals import require, require_consent_doctype
 
 @frappe.whitelist(methods=["GET"])
 def options(doctype: str, name: str) -> dict:
-	"""What the Evidence button may offer on this record: ``{can_produce, pdf, print_format}``."""
+	"""What the Evidence button may offer on this record: ``{can_produce, pdf, pdf_message, print_format}``."""
 	require(doctype=doctype, name=name)
 	require_consent_doctype(doctype)
 	frappe.has_permission(doctype, "read", name, throw=True)
 	return {
 		"can_produce": evidence.may_produce(),
 		"pdf": evidence.pdf_available(),
+		"pdf_message": "" if evidence.pdf_available() else evidence.pdf_unavailable(),
 		"print_format": evidence.PRINT_FORMATS[doctype],
 	}
 

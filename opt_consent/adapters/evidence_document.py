@@ -214,14 +214,15 @@ def pdf_available() -> bool:
 	return bool(shutil.which("wkhtmltopdf"))
 
 
+def pdf_unavailable() -> str:
+	return _(
+		"PDF is not available on this site: wkhtmltopdf is not installed on the server. Use Print (the browser can save the print as PDF) or Download JSON."
+	)
+
+
 def require_pdf() -> None:
 	if not pdf_available():
-		frappe.throw(
-			_(
-				"PDF is not available on this site: wkhtmltopdf is not installed on the server. Use Print (the browser can save the print as PDF) or Download JSON."
-			),
-			title=_("PDF not available"),
-		)
+		frappe.throw(pdf_unavailable(), title=_("PDF not available"))
 
 
 def _context_key(doctype: str, name: str) -> tuple[str, str]:

@@ -17,6 +17,7 @@ import argparse
 import hashlib
 import json
 import sys
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -214,7 +215,9 @@ def _wording_notes(document: Mapping, rows: list) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-	"""``verify FILE [--sha256 HEX]``: exit 0 when the chain holds, 1 when it does not, 2 on bad input."""
+	"""``verify FILE [--sha256 HEX]``: exit 0 when the chain holds, 1 when it does not, 2 on bad input.
+
+	FILE is one JSON twin, or a zip of them (a Contact's evidence: each is verified)."""
 	parser = argparse.ArgumentParser(
 		prog="python -m opt_consent.core.evidence_file",
 		description="Verify an opt_consent evidence file (the JSON twin of an evidence document) offline.",
@@ -230,11 +233,28 @@ def main(argv: list[str] | None = None) -> int:
 	except OSError as error:
 		print(f"cannot read {args.file}: {error}", file=sys.stderr)
 		return 2
+	if zipfile.is_zipfile(args.file):
+		# a Contact's evidence: one JSON twin per record
+		with zipfile.ZipFile(args.file) as archive:
+			members = [m for m in archive.namelist() if m.endswith(".json")]
+			if not members:
+				print("BROKEN: the zip holds no evidence file.")
+				return 2
+			worst = 0
+			for member in members:
+				worst = max(worst, report(member, archive.read(member), None))
+				print()
+			return worst
+	return report(args.file, data, args.sha256)
+
+
+def report(label: str, data: bytes, expected_sha256: str | None) -> int:
+	"""Print the verdict on one file's bytes; the exit status it deserves."""
 	digest = sha256(data)
-	print(f"file:      {args.file}")
+	print(f"file:      {label}")
 	print(f"sha256:    {digest}")
-	if args.sha256 and args.sha256.strip().lower() != digest:
-		print(f"BROKEN: the file's SHA-256 is not the logged {args.sha256}: the file was changed.")
+	if expected_sha256 and expected_sha256.strip().lower() != digest:
+		print(f"BROKEN: the file's SHA-256 is not the logged {expected_sha256}: the file was changed.")
 		return 1
 	verdict = verify(data)
 	if verdict.code in ("unreadable", "format"):

@@ -16,23 +16,32 @@ frappe.provide("opt_consent.contact");
 	contact.render = function (frm) {
 		if (frm.is_new()) return;
 		const token = (frm.opt_consent_token = (frm.opt_consent_token || 0) + 1);
-		frappe
-			.call({
+		// the section and the Evidence action (evidence.bundle.js) arrive together
+		Promise.all([
+			frappe.call({
 				method: "opt_consent.api.contact_consent",
 				type: "GET",
 				args: { contact: frm.doc.name },
-			})
-			.then((r) => {
-				// a later refresh asked again: only its answer is shown
-				if (token !== frm.opt_consent_token) return;
-				contact.show(frm, r.message);
-			});
+			}),
+			new Promise((resolve) => frappe.require("evidence.bundle.js", resolve)),
+		]).then(([r]) => {
+			// a later refresh asked again: only its answer is shown
+			if (token !== frm.opt_consent_token) return;
+			contact.show(frm, r.message);
+		});
 	};
 
 	contact.show = function (frm, data) {
 		frm.dashboard.parent.find(`.${CSS}`).remove();
 		const $body = $(frm.dashboard.add_section("", __("Consent"), `custom ${CSS}`));
 		$body.append(contact.table(frm, data));
+		if (data.records.length && opt_consent.evidence.may_produce()) {
+			// Evidence of every record at once: one JSON twin per record, in one zip
+			$('<button class="btn btn-xs btn-default mb-2 opt-consent-contact-evidence">')
+				.text(__("Evidence of All Records (JSON, zip)"))
+				.on("click", () => opt_consent.evidence.contact_zip(frm.doc.name))
+				.appendTo($body);
+		}
 		for (const doctype of data.unreadable) {
 			$('<p class="text-muted small"></p>')
 				.text(__("You may not read the {0} records of this Contact.", [__(doctype)]))
@@ -99,6 +108,8 @@ frappe.provide("opt_consent.contact");
 			const $cell = $("<td>").attr("data-channel", channel.name).appendTo($tr);
 			if (channel.doctype !== record.doctype) continue;
 			contact.channel_state(record, channel).appendTo($cell);
+			// Contact Control: allowed now, or why not and when next
+			opt_consent.control.line((record.next_allowed || {})[channel.name]).appendTo($cell);
 		}
 
 		const $status = $('<td data-fieldname="status">').appendTo($tr);
@@ -107,6 +118,11 @@ frappe.provide("opt_consent.contact");
 
 		const $actions = $('<td data-fieldname="actions">').appendTo($tr);
 		if (record.can_write) contact.buttons(frm, record, own).appendTo($actions);
+		if (opt_consent.evidence.may_produce()) {
+			opt_consent.evidence
+				.dropdown({ doctype: record.doctype, name: record.name })
+				.appendTo($actions);
+		}
 		return $tr;
 	};
 

@@ -2,5 +2,7 @@
 frappe.ui.form.on("Email", {
 	refresh(frm) {
 		opt_consent.desk.refresh_form(frm);
+		// Evidence: print, PDF and JSON twin of the whole log (managers, auditors, System Managers)
+		frappe.require("evidence.bundle.js", () => opt_consent.evidence.add_buttons(frm));
 	},
 });
