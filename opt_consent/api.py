@@ -22,14 +22,16 @@ def opt_in(
 	method: str | None = None,
 	note: str | None = None,
 	time_zone: str | None = None,
+	wording: str | None = None,
 ) -> dict:
 	"""Opt ``channel`` (Call, Text or Email) of a Phone or Email record in.
 
-	``date`` and ``time`` are read in ``time_zone`` (an IANA name; default the site's).
+	``date`` and ``time`` are read in ``time_zone`` (an IANA name; default the site's). ``wording`` names
+	the Published Consent Wording the person agreed to (required when the method requires one).
 	"""
 	begin_fresh()
 	return record_action(
-		doctype, name, OPT_IN, channel, date, time, method, note=note, time_zone=time_zone
+		doctype, name, OPT_IN, channel, date, time, method, note=note, time_zone=time_zone, wording=wording
 	).as_dict()
 
 
@@ -62,11 +64,13 @@ def text_reauth(
 	method: str | None = None,
 	note: str | None = None,
 	time_zone: str | None = None,
+	wording: str | None = None,
 ) -> dict:
-	"""Reauthorise texting on a Cell Phone (``date`` / ``time`` in ``time_zone``, default the site's)."""
+	"""Reauthorise texting on a Cell Phone (``date`` / ``time`` in ``time_zone``, default the site's) under
+	the Consent Wording ``wording`` (required when the method requires one)."""
 	begin_fresh()
 	return record_action(
-		PHONE, name, TEXT_REAUTH, TEXT, date, time, method, note=note, time_zone=time_zone
+		PHONE, name, TEXT_REAUTH, TEXT, date, time, method, note=note, time_zone=time_zone, wording=wording
 	).as_dict()
 
 

@@ -11,6 +11,7 @@ from frappe.utils import get_system_timezone, now_datetime
 
 from opt_consent.adapters import log, settings
 from opt_consent.adapters.refusals import refuse, require, require_consent_doctype
+from opt_consent.adapters.wording import evidence as wording_evidence
 from opt_consent.core import engine
 from opt_consent.core.channels import OPT_OUT, RECORDS
 from opt_consent.core.evidence import LOG_TABLE_FIELD
@@ -81,13 +82,15 @@ def record_action(
 	time_zone: str | None = None,
 	system_revocation: bool = False,
 	operator: str | None = None,
+	wording: str | None = None,
 ) -> Document:
 	"""Apply one consent action to one record: lock it, check, decide, append the log row, save once.
 
 	``date`` and ``time`` are read in ``time_zone`` (the operator's; default the site's) and stored in the
 	site's. ``operator`` is the original operator as given (e.g. by a history import), kept apart from
-	``recorded_by`` (the session user, who entered it). Runs in the caller's transaction: any error leaves
-	the database as it was.
+	``recorded_by`` (the session user, who entered it). ``wording`` names the Consent Wording version the
+	consent was given under: checked (:func:`opt_consent.adapters.wording.evidence`) and sealed with the hash
+	of its text. Runs in the caller's transaction: any error leaves the database as it was.
 	"""
 	doc = lock(doctype, name, channel, check_permission)
 	now = now_datetime()
@@ -97,6 +100,7 @@ def record_action(
 		operator = engine.check_operator(operator)
 		date, time = engine.to_site_time(date, time, time_zone, site_zone)
 		outcome = decide(doc, action, channel, date, time, method, now, system_revocation)
+		worded = wording_evidence(action, channel, method, wording, outcome.event_at)
 	except engine.Refused as refusal:
 		refuse(refusal)
 
@@ -107,6 +111,7 @@ def record_action(
 		"message_id": message_id,
 		"entered_tz": time_zone or site_zone,
 		"operator": operator,
+		**worded,
 	}
 	save_action(doc, outcome, evidence, check_permission)
 	return doc

@@ -21,3 +21,11 @@ class OptMethod(Document):
 				).format(frappe.bold(old)),
 				title=_("Not renamed"),
 			)
+		if frappe.db.exists("Consent Wording Method", {"method": old}):
+			frappe.throw(
+				_(
+					"Opt Method {0} is named by a Consent Wording, whose published versions never change: it "
+					"cannot be renamed; disable it and add a new one."
+				).format(frappe.bold(old)),
+				title=_("Not renamed"),
+			)
