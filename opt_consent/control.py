@@ -76,12 +76,9 @@ def next_allowed(doctype: str, name: str, reference: str | None = None) -> dict:
 	require_consent_doctype(doctype)
 	frappe.has_permission(doctype, "read", name, throw=True)
 	key = frappe.db.get_value(doctype, name, RECORDS[doctype].key_field)
-	out = {}
-	for spec in channels_of(doctype):
-		verdict = contact_control.check(spec.name, key, None, reference) if key else None
-		if verdict is not None:
-			verdict["message"] = None if verdict["allowed"] else contact_control.refusal_message(verdict)
-		out[spec.name] = verdict
+	out = {
+		spec.name: contact_control.desk_verdict(spec.name, key, reference) for spec in channels_of(doctype)
+	}
 	return {"channels": out, "time_zone": frappe.utils.get_system_timezone()}
 
 

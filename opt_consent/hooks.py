@@ -9,7 +9,7 @@ app_license = "mit"
 require_type_annotated_api_methods = True
 
 # The desk: channel description, consent buttons, dialog, log and list views of Phone and Email.
-app_include_js = "opt_consent.bundle.js"
+app_include_js = ["opt_consent.bundle.js", "contact_control.bundle.js"]
 
 after_install = "opt_consent.install.after_install"
 after_migrate = "opt_consent.install.after_migrate"

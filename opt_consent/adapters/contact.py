@@ -22,6 +22,7 @@ from frappe.model.naming import set_new_name
 from frappe.utils import escape_html, format_date, format_time, get_link_to_form, now_datetime
 
 from opt_consent.adapters import settings
+from opt_consent.adapters.contact_control import desk_verdict
 from opt_consent.adapters.refusals import translate
 from opt_consent.core import party
 from opt_consent.core.channels import CHANNELS, OPT_IN, PHONE, RECORDS, TEXT_REAUTH, channels_of
@@ -285,6 +286,11 @@ def section(contact: str) -> dict:
 					"on_contact": (doctype, row.get(record.key_field)) in on_contact,
 					"can_write": bool(frappe.has_permission(doctype, "write", doc=row.name)),
 					"__onload": {"opt_last_actions": latest.get(row.name, {})},
+					# Contact Control: allowed now, or why not and when next, per channel
+					"next_allowed": {
+						channel.name: desk_verdict(channel.name, row.get(record.key_field))
+						for channel in channels_of(doctype)
+					},
 				}
 			)
 			result["records"].append(row)

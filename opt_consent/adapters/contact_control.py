@@ -550,6 +550,24 @@ def record_sent(channel: str, addresses: Iterable[str], source: str, reference: 
 	return count
 
 
+def desk_verdict(channel: str, key: str | None, reference: str | None = None) -> dict | None:
+	"""What a form shows for one channel of a record: allowed now, or why not and when next (site time and
+	the person's local times), with the reason in words. The caller's view of the records."""
+	if not key:
+		return None
+	verdict = check(channel, key, None, reference)
+	reason = verdict["reason"]
+	return {
+		"allowed": verdict["allowed"],
+		"reason": reason,
+		"reason_label": _(REASON_LABELS[reason]) if reason in REASON_LABELS else reason,
+		"rule": verdict["rule"],
+		"next_allowed_at": verdict["next_allowed_at"],
+		"local_next_allowed_at": verdict["local_next_allowed_at"],
+		"message": None if verdict["allowed"] else refusal_message(verdict),
+	}
+
+
 def on_email_queued(doc, method=None) -> None:
 	"""``doc_events`` Email Queue ``after_insert``: each recipient with a consent record gets an attempt.
 
