@@ -265,6 +265,13 @@ class Context:
 			)
 		holidays, weekend = settings.holiday_calendar()
 		days = settings.revocation_days()
+		deadlines: dict[dt.date, dt.date] = {}
+
+		def honour_by(revoked: dt.date) -> dt.date:
+			if revoked not in deadlines:
+				deadlines[revoked] = gate.add_business_days(revoked, days, holidays, weekend)
+			return deadlines[revoked]
+
 		return cls(
 			options=options,
 			reader=reader,
@@ -274,7 +281,7 @@ class Context:
 			now=now_datetime(),
 			today=getdate(nowdate()),
 			user=frappe.session.user,
-			honour_by=lambda revoked: gate.add_business_days(revoked, days, holidays, weekend),
+			honour_by=honour_by,
 			default_types={
 				doctype: frappe.get_meta(doctype).get_field(record.type_field).default or None
 				for doctype, record in RECORDS.items()
@@ -477,27 +484,9 @@ def apply_doctype(doctype, groups, context: Context, report: Report, result: Res
 		for event, outcome in plan.accepted:
 			rows.append((target.name, evidence(event, outcome, target, context)))
 	written = log.insert_log_rows(doctype, rows, {t.name: t.key for t, _p in planned}, now=context.now)
-	ledger_rows = []
-	flat = [(target, event) for target, plan in planned for event, _o in plan.accepted]
-	for (target, event), row in zip(flat, written, strict=True):
-		ledger_rows.append(
-			(
-				event.dedupe,
-				context.now,
-				context.now,
-				context.user,
-				context.user,
-				0,
-				0,
-				context.options.import_name,
-				doctype,
-				target.name,
-				row["name"],
-				event.line,
-				event.external_id,
-			)
-		)
-	frappe.db.bulk_insert(
+	now, user, name = context.now, context.user, context.options.import_name
+	flat = [event for _target, plan in planned for event, _o in plan.accepted]
+	log.insert_rows(
 		LEDGER,
 		[
 			"name",
@@ -508,13 +497,12 @@ def apply_doctype(doctype, groups, context: Context, report: Report, result: Res
 			"docstatus",
 			"idx",
 			"history_import",
-			"record_doctype",
-			"record_name",
 			"log_row",
-			"line",
-			"external_id",
 		],
-		ledger_rows,
+		(
+			(event.dedupe, now, now, user, user, 0, 0, name, row["name"])
+			for event, row in zip(flat, written, strict=True)
+		),
 	)
 	if doctype == EMAIL:
 		from opt_consent.adapters import mail_sync
@@ -593,7 +581,7 @@ def create_records(doctype: str, planned, context: Context) -> None:
 		row["name"] = target.name
 		rows.append(row)
 	columns = list(dict.fromkeys(c for row in rows for c in row))
-	frappe.db.bulk_insert(doctype, columns, [[row.get(c) for c in columns] for row in rows])
+	log.insert_rows(doctype, columns, ([row.get(c) for c in columns] for row in rows))
 
 
 def update_records(doctype: str, planned, context: Context) -> None:
