@@ -141,6 +141,71 @@ frappe.provide("opt_consent.desk");
 		];
 	};
 
+	// The Consent Wording of consent given: the Published versions for the channel and the chosen method
+	// (opt_consent.wordings.offered), the chosen text shown read-only, required when the method says so.
+	desk.wording_fields = function () {
+		return [
+			{
+				fieldname: "wording",
+				fieldtype: "Select",
+				label: __("Consent Wording"),
+				options: [""],
+				description: __("The wording the person was shown or read when they agreed."),
+			},
+			{ fieldname: "wording_text", fieldtype: "HTML" },
+		];
+	};
+
+	desk.load_wordings = function (dialog, channel) {
+		const method = dialog.get_value("method");
+		const field = dialog.get_field("wording");
+		const apply = (required, wordings) => {
+			dialog.opt_wordings = {};
+			for (const w of wordings) dialog.opt_wordings[w.name] = w;
+			dialog.opt_wording_required = required;
+			field.df.options = [""].concat(wordings.map((w) => w.name));
+			field.df.reqd = required ? 1 : 0;
+			field.refresh();
+			const current = dialog.get_value("wording");
+			if (!dialog.opt_wordings[current]) {
+				const only = required && wordings.length === 1 ? wordings[0].name : "";
+				dialog.set_value("wording", only);
+			}
+			desk.show_wording_text(dialog);
+		};
+		if (!method) return apply(false, []);
+		return frappe
+			.call({
+				method: "opt_consent.wordings.offered",
+				type: "GET",
+				args: { channel: channel.name, method },
+			})
+			.then((r) => {
+				if (dialog.get_value("method") !== method) return; // the method changed meanwhile
+				apply(!!r.message.required, r.message.wordings || []);
+			});
+	};
+
+	desk.show_wording_text = function (dialog) {
+		const $wrapper = dialog.fields_dict.wording_text.$wrapper.empty();
+		const chosen = (dialog.opt_wordings || {})[dialog.get_value("wording")];
+		if (chosen) {
+			$('<blockquote class="opt-consent-wording-text small"></blockquote>')
+				.css({ "white-space": "pre-wrap", "border-left": "3px solid var(--border-color)" })
+				.css({ "padding-left": "var(--padding-sm)" })
+				.text(chosen.text)
+				.appendTo($wrapper);
+		} else if (dialog.opt_wording_required && !Object.keys(dialog.opt_wordings || {}).length) {
+			$('<p class="text-muted small opt-consent-wording-none"></p>')
+				.text(
+					__(
+						"This method requires a Consent Wording, and none is published for this channel and method."
+					)
+				)
+				.appendTo($wrapper);
+		}
+	};
+
 	desk.show_refusal = function (dialog, message) {
 		const $wrapper = dialog.fields_dict.refusal.$wrapper.empty();
 		if (message) {
@@ -218,10 +283,13 @@ frappe.provide("opt_consent.desk");
 	// form (the record's own, or a Contact's Consent section); `on_done` runs once the action is recorded.
 	desk.open_dialog = function (target, channel, action, on_done) {
 		const title = channel[action];
-		return desk.get_methods(ACTIONS[action].granting).then((methods) => {
+		const granting = ACTIONS[action].granting;
+		return desk.get_methods(granting).then((methods) => {
+			const fields = desk.event_fields(methods);
+			if (granting) fields.push(...desk.wording_fields());
 			const dialog = new frappe.ui.Dialog({
 				title,
-				fields: desk.event_fields(methods),
+				fields,
 				primary_action_label: __("OK"),
 				secondary_action_label: __("Cancel"),
 				secondary_action: () => dialog.hide(),
@@ -233,6 +301,7 @@ frappe.provide("opt_consent.desk");
 						method: values.method,
 						time_zone: desk.user_time_zone(),
 					};
+					if (granting && values.wording) args.wording = values.wording;
 					if (action !== "text_reauth") {
 						args.doctype = target.doctype;
 						args.channel = channel.name;
@@ -248,6 +317,10 @@ frappe.provide("opt_consent.desk");
 				},
 			});
 			dialog.$wrapper.addClass("opt-consent-dialog");
+			if (granting) {
+				dialog.fields_dict.method.df.onchange = () => desk.load_wordings(dialog, channel);
+				dialog.fields_dict.wording.df.onchange = () => desk.show_wording_text(dialog);
+			}
 			dialog.show();
 			return dialog;
 		});
@@ -279,6 +352,7 @@ frappe.provide("opt_consent.desk");
 			["event_date", __("Date")],
 			["event_time", __("Time")],
 			["method", __("Method")],
+			["wording", __("Wording")],
 			["recorded_by", __("Operator")],
 			["source", __("Source")],
 		];
