@@ -50,7 +50,7 @@ def start(name: str, mode: str) -> dict:
 	doc.save()
 	frappe.enqueue(
 		"opt_consent.history_import.run_job",
-		queue="long",
+		queue=frappe.conf.get("opt_consent_import_queue") or "long",
 		timeout=6 * 3600,
 		job_id=f"opt-consent-import::{name}",
 		deduplicate=True,

@@ -10,7 +10,7 @@
    the existing records, one for each channel's latest event, the engine's replay in Python, one insert of
    the new records, one UPDATE of the existing ones, one sealed insert of log rows
    (:func:`opt_consent.adapters.log.insert_log_rows`) and one insert of ledger rows; then ``commit`` (a
-   background job's per-chunk commit; a dry run writes nothing and rolls back).
+   background job's per-chunk commit). A dry run stops before the writes: it only reads.
 
 A chunk is all or nothing and records its rows in the ledger in the same transaction, so an apply that
 stops half way leaves whole chunks; running the same file again skips what is in the ledger and goes on.
@@ -129,9 +129,7 @@ def run(
 				for groups in hi.chunks(hi.order(events), options.chunk_events):
 					apply_chunk(groups, context, report, result)
 					result.chunks += 1
-					if options.dry_run:
-						frappe.db.rollback()
-					elif commit:
+					if commit and not options.dry_run:
 						commit()
 				del events
 				progress(10 + int(90 * (i + 1) / buckets), _("Replaying the events"))
@@ -499,7 +497,8 @@ def apply_doctype(doctype, groups, context: Context, report: Report, result: Res
 			"history_import",
 			"log_row",
 		],
-		(
+		# in key order: neighbouring keys go to neighbouring index pages
+		sorted(
 			(event.dedupe, now, now, user, user, 0, 0, name, row["name"])
 			for event, row in zip(flat, written, strict=True)
 		),

@@ -364,7 +364,7 @@ def dedupe_key(external_id: str | None, row_fingerprint: str) -> str:
 # ---------------------------------------------------------------- grouping, bounded memory
 
 # Spill files are sized so that one fits in memory comfortably: about this many bytes of CSV each.
-SPILL_TARGET_BYTES = 8 << 20
+SPILL_TARGET_BYTES = 2 << 20
 CHUNK_EVENTS = 10_000  # events per chunk (whole records; a record with more events is a chunk of its own)
 
 
