@@ -96,6 +96,8 @@ def data_fields(doctype: str, wanted=None) -> list[str]:
 	"""A doctype's data fields (optionally those of ``wanted`` it has), for reading a record generically."""
 	meta = frappe.get_meta(doctype)
 	names = [f.fieldname for f in meta.fields if f.fieldtype not in _NO_DATA]
+	if wanted is None:
+		names += ["creation", "modified"]
 	if wanted is not None:
 		names = [f for f in wanted if f in names]
 	return ["name", *names]
@@ -258,6 +260,7 @@ def log_export(doctype: str, name: str, document: dict, fmt: str, digest: str, *
 			"doctype": EXPORT,
 			"record_doctype": doctype,
 			"record_name": name,
+			"record_created": document["record"]["fields"].get("creation"),
 			"address": document["chain"]["subject"],
 			"party": " ".join(p for p in (party.get("doctype"), party.get("name")) if p),
 			"format": fmt,

@@ -37,9 +37,15 @@ def long_history(n: int = LONG) -> str:
 	)
 
 
-def exports_of(name: str) -> list:
+def exports_of(name: str, doctype: str = "Phone") -> list:
+	"""The exports of this record (a deleted record's name can come back, Frappe reverting the last number
+	of a series: the exports of the earlier record with that name stay, with its creation time)."""
+	created = frappe.db.get_value(doctype, name, "creation")
 	return frappe.get_all(
-		"Evidence Export", filters={"record_name": name}, fields=["*"], order_by="creation asc"
+		"Evidence Export",
+		filters={"record_doctype": doctype, "record_name": name, "record_created": created},
+		fields=["*"],
+		order_by="creation asc",
 	)
 
 

@@ -1,0 +1,91 @@
+"""The Evidence action walked in the browser by an Opt Consent Auditor: open a Phone, Evidence > Print, the
+print view of its Evidence print format opens with every log row, the verdict and the Evidence Export it
+was logged as. An Opt Consent User is not offered the action."""
+
+import re
+import shutil
+from pathlib import Path
+
+import frappe
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import TIMEOUT_MS, VIEWPORT, shot
+from tests.e2e.desk import open_record
+from tests.integration.factories import COMMITTED, PASSWORD, make_phone_with_history, user
+from tests.integration.test_evidence_document import exports_of
+
+REPO = Path(__file__).resolve().parents[2]
+DOC_IMAGE = REPO / "docs" / "images" / "evidence-document.png"
+STEPS = ((50, "opt_in", "Call"), (40, "opt_in", "Text"), (20, "opt_out", "Call"), (10, "opt_out", "Text"))
+
+
+def committed_phone() -> str:
+	name = make_phone_with_history(STEPS, notes=True)
+	COMMITTED.append(("Phone", name))
+	frappe.db.commit()
+	return name
+
+
+def login(browser, desk, who: str):
+	context = browser.new_context(viewport=VIEWPORT, base_url=desk)
+	context.set_default_timeout(TIMEOUT_MS)
+	page = context.new_page()
+	page.goto("/login")
+	page.fill("#login_email", user(who))
+	page.fill("#login_password", PASSWORD)
+	page.click(".btn-login[type=submit]")
+	page.wait_for_url(re.compile(r"/(app|desk)(/|$)"))
+	page.wait_for_function("() => window.frappe && frappe.session && frappe.session.user")
+	return context, page
+
+
+def evidence_group(page):
+	return page.locator(".page-actions .inner-group-button[data-label='Evidence']")
+
+
+def test_an_auditor_prints_the_evidence_of_a_phone(browser, desk):
+	name = committed_phone()
+	context, page = login(browser, desk, "auditor")
+	errors: list[str] = []
+	page.on("pageerror", lambda error: errors.append(str(error)))
+	try:
+		open_record(page, "Phone", name)
+		group = evidence_group(page)
+		expect(group).to_be_visible()
+		group.locator("button").first.click()
+		items = group.locator(".dropdown-item")
+		expect(items).to_have_count(3)
+		assert [t.strip() for t in items.all_inner_texts()] == ["Print", "PDF", "Download JSON"]
+		shot(page, "80-evidence-menu")
+		with context.expect_page() as opened:
+			group.locator(".dropdown-item[data-label='Print']").click()
+		printed = opened.value
+		printed.wait_for_url(re.compile(r"/printview\?"))
+		printed.wait_for_load_state()
+		document = printed.locator(".oc-evidence")
+		expect(document).to_be_visible()
+		expect(document.locator("tr.oc-log-row")).to_have_count(4)
+		expect(document).to_contain_text("The log verifies")
+		expect(document).to_contain_text(re.compile(r"Evidence Export EVX-\d+"))
+		expect(document).to_contain_text("opt_out Text")  # a row's note
+		path = shot(printed, "81-evidence-print-view")
+		DOC_IMAGE.parent.mkdir(parents=True, exist_ok=True)
+		shutil.copyfile(path, DOC_IMAGE)
+	finally:
+		context.close()
+	assert not errors, f"JavaScript errors in the page: {errors}"
+	frappe.db.rollback()
+	exports = exports_of(name)
+	assert [(e.format, e.produced_by) for e in exports] == [("Print", user("auditor"))]
+
+
+def test_an_opt_consent_user_is_not_offered_evidence(page):
+	name = committed_phone()
+	open_record(page, "Phone", name)
+	# the Evidence script has run on the form; it offered nothing
+	page.wait_for_function(
+		"() => window.opt_consent && opt_consent.evidence && opt_consent.evidence.add_buttons"
+	)
+	expect(page.locator(".page-actions .custom-actions button[data-label]").first).to_be_visible()
+	expect(evidence_group(page)).to_have_count(0)
+	shot(page, "82-evidence-not-offered-to-a-user")
