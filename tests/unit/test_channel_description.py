@@ -54,3 +54,29 @@ def test_the_desk_description_is_plain_data_with_every_label():
 	assert described["channels"]["Call"]["opt_in"] == "T(Opt In Calls)"
 	assert described["records"]["Phone"]["key_field"] == "phone_e164"
 	json.dumps(described)
+
+
+def test_contact_control_doctypes_follow_the_one_description():
+	"""Contact Attempt and the settings' rule rows offer exactly the channels, outcomes, sources, kinds and
+	"counts per" choices opt_consent.core.contact_control describes."""
+	from opt_consent.core import contact_control as cc
+	from opt_consent.core import outbound
+
+	attempt = fields_of("Contact Attempt")
+	assert attempt["channel"]["options"].split("\n") == list(channels.CHANNELS)
+	assert attempt["outcome"]["options"].split("\n") == list(cc.OUTCOMES)
+	assert attempt["source"]["options"].split("\n") == list(cc.SOURCES)
+	assert all(
+		f.get("read_only")
+		for f in attempt.values()
+		if f["fieldtype"] not in ("Section Break", "Column Break")
+	)
+	rule = fields_of("Opt Consent Contact Rule")
+	assert rule["kind"]["options"].split("\n") == list(cc.KINDS)
+	assert rule["counts_per"]["options"].split("\n") == list(cc.PER)
+	# every row the template ships names only fields the rule table has
+	for row in cc.regulation_f_template():
+		assert set(row) <= set(rule), set(row) - set(rule)
+	# the SMS door keeps a withheld text's reason in words the Withheld Message offers
+	reasons = fields_of("Withheld Message")["reason"]["options"].split("\n")
+	assert set(outbound.REASON_LABELS.values()) <= set(reasons)
