@@ -236,3 +236,60 @@ def test_the_cli_refuses_what_is_not_evidence(tmp_path):
 	path.write_text("[]")
 	assert cli("verify", str(path)).returncode == 2
 	assert cli("verify", str(tmp_path / "missing.json")).returncode == 2
+
+
+# --- docs/VERIFY-EVIDENCE.md: its worked example and its stand-alone script ------------------------------
+
+GUIDE = REPO / "docs" / "VERIFY-EVIDENCE.md"
+EXAMPLE = REPO / "docs" / "evidence-example.json"
+
+
+def guide_block(language: str, containing: str) -> str:
+	text = GUIDE.read_text(encoding="utf-8")
+	blocks = [b.split("```", 1)[0] for b in text.split(f"```{language}\n")[1:]]
+	found = [b for b in blocks if containing in b]
+	assert len(found) == 1, f"one {language} block with {containing!r} in {GUIDE.name}"
+	return "\n".join(line[3:] if line.startswith("   ") else line for line in found[0].splitlines())
+
+
+def test_the_worked_example_verifies_and_its_first_array_is_what_the_chain_hashes():
+	verdict = evidence_file.verify(EXAMPLE)
+	assert verdict.ok and verdict.rows == 2
+	document = evidence_file.load(EXAMPLE)
+	row, seal = document["log"][0], document["chain"]
+	shown = guide_block("json", '["scheme",').strip()
+	hashed = chain.serialise(
+		row["hash_scheme"],
+		evidence_file.scheme_fields(row["hash_scheme"]),
+		row,
+		seal["parenttype"],
+		seal["parent"],
+		"",
+		seal["subject"],
+	)
+	assert shown.encode("utf-8") == hashed
+	text = GUIDE.read_text(encoding="utf-8")
+	assert row["row_hash"] in text and seal["head_hash"] in text
+	# the scheme table of the guide lists what the chain hashes
+	assert evidence_file.schemes() == seal["schemes"]
+
+
+def test_the_stand_alone_script_of_the_guide_agrees(tmp_path):
+	script = tmp_path / "check.py"
+	script.write_text(guide_block("python", "hashlib.sha256(data)"), encoding="utf-8")
+	run = lambda path: subprocess.run(  # noqa: E731
+		[sys.executable, str(script), str(path)], capture_output=True, text=True, timeout=60
+	)
+	result = run(EXAMPLE)
+	assert result.returncode == 0 and "OK 2 rows" in result.stdout, result.stderr
+	document = evidence_file.load(EXAMPLE)
+	document["log"][0]["note"] = "signed form 18"
+	tampered = tmp_path / "tampered.json"
+	tampered.write_bytes(evidence_file.dumps(document))
+	result = run(tampered)
+	assert result.returncode != 0 and "row 1: changed" in result.stderr
+	# on a file the app exports (every scheme), the script and the verifier agree
+	for scheme in chain.SCHEMES:
+		path = tmp_path / f"scheme{scheme}.json"
+		path.write_bytes(evidence_file.dumps(twin(rows(3), scheme=scheme)))
+		assert run(path).returncode == 0
