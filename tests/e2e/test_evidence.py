@@ -89,3 +89,47 @@ def test_an_opt_consent_user_is_not_offered_evidence(page):
 	expect(page.locator(".page-actions .custom-actions button[data-label]").first).to_be_visible()
 	expect(evidence_group(page)).to_have_count(0)
 	shot(page, "82-evidence-not-offered-to-a-user")
+
+
+def test_an_auditor_downloads_a_json_twin_from_a_contacts_consent_section(browser, desk, tmp_path):
+	from opt_consent.core import evidence_file
+	from tests.integration.factories import random_email, random_number
+	from tests.integration.test_contact import committed
+
+	contact = frappe.get_doc(
+		{
+			"doctype": "Contact",
+			"first_name": f"OC Evidence {frappe.generate_hash(length=6)}",
+			"phone_nos": [{"phone": random_number(), "is_primary_mobile_no": 1}],
+			"email_ids": [{"email_id": random_email(), "is_primary": 1}],
+		}
+	).insert(ignore_permissions=True)
+	committed(contact.name)
+	frappe.share.add("Contact", contact.name, user("auditor"), read=1)  # the section is on the Contact
+	frappe.db.commit()
+	context, page = login(browser, desk, "auditor")
+	try:
+		page.goto(f"/app/contact/{contact.name}")
+		rows = page.locator(".opt-consent-contact-table tbody tr")
+		expect(rows).to_have_count(2)
+		expect(page.locator(".opt-consent-contact-table .opt-consent-evidence")).to_have_count(2)
+		expect(page.locator(".opt-consent-contact-evidence")).to_be_visible()
+		phone_row = page.locator(".opt-consent-contact-table tbody tr[data-doctype='Phone']")
+		phone_row.locator(".opt-consent-evidence button").click()
+		shot(page, "83-contact-evidence-menu")
+		with page.expect_download() as download:
+			phone_row.locator(".opt-consent-evidence .dropdown-item[data-label='Download JSON']").click()
+		path = tmp_path / download.value.suggested_filename
+		download.value.save_as(path)
+		assert path.name.startswith("phone-") and path.suffix == ".json"
+		verdict = evidence_file.verify(path)
+		assert verdict.ok, verdict
+		assert evidence_file.load(path)["record"]["party"] == {"doctype": "Contact", "name": contact.name}
+	finally:
+		context.close()
+	frappe.db.rollback()
+	phone = frappe.get_all(
+		"Phone", filters={"link_doctype": "Contact", "link_name": contact.name}, pluck="name"
+	)[0]
+	logged = exports_of(phone)
+	assert [(e.format, e.sha256) for e in logged] == [("JSON", evidence_file.sha256(path.read_bytes()))]
