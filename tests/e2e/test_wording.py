@@ -3,6 +3,7 @@ method are offered, the chosen text is shown read-only, a method that requires a
 required, and the log shows the wording the consent was given under."""
 
 import shutil
+from urllib.parse import quote
 
 import frappe
 import pytest
@@ -12,7 +13,7 @@ from playwright.sync_api import expect
 from opt_consent.adapters import wording as wording_adapter
 from opt_consent.core.wording import text_hash
 from tests.e2e.conftest import shot
-from tests.e2e.desk import DIALOG, clear_alerts, log_rows, ok, open_dialog, open_record, stored
+from tests.e2e.desk import DIALOG, button, clear_alerts, log_rows, ok, open_dialog, open_record, stored
 from tests.integration.conftest import REPO
 from tests.integration.factories import COMMITTED, make_method, make_phone
 
@@ -80,7 +81,7 @@ def test_the_dialog_offers_the_wordings_of_the_channel_and_method(page, committe
 	text = dialog.locator(".opt-consent-wording-text")
 	expect(text).to_have_text(TEXT)
 	expect(dialog.locator("[data-fieldname='wording'] .control-label")).to_have_class("control-label reqd")
-	path = shot(page, "80-wording-picker")
+	path = shot(page, "90-wording-picker")
 	shutil.copyfile(path, REPO / "docs" / "images" / "wording-picker.png")
 
 	# left empty, the required wording stops the dialog before anything is sent
@@ -105,6 +106,72 @@ def test_the_dialog_offers_the_wordings_of_the_channel_and_method(page, committe
 		committed["method"],
 		committed["text_wording"],
 	)
-	shot(page, "81-wording-in-log")
+	shot(page, "91-wording-in-log")
 	logged = stored("Phone", committed["phone"]).opt_logs[-1]
 	assert (logged.wording, logged.wording_hash) == (committed["text_wording"], text_hash(TEXT))
+
+
+@pytest.fixture
+def manager_page(browser, desk):
+	"""A page logged in as the Opt Consent Manager (who keeps the wordings)."""
+	from tests.e2e.conftest import TIMEOUT_MS, VIEWPORT
+	from tests.integration.factories import PASSWORD, user
+
+	context = browser.new_context(viewport=VIEWPORT, base_url=desk)
+	context.set_default_timeout(TIMEOUT_MS)
+	errors: list[str] = []
+	page = context.new_page()
+	page.on("pageerror", lambda error: errors.append(str(error)))
+	page.goto("/login")
+	page.fill("#login_email", user("manager"))
+	page.fill("#login_password", PASSWORD)
+	page.click(".btn-login[type=submit]")
+	page.wait_for_function("() => window.frappe && frappe.session && frappe.session.user !== 'Guest'")
+	yield page
+	context.close()
+	assert not errors, f"JavaScript errors in the page: {errors}"
+
+
+def open_wording(page, name: str) -> None:
+	page.goto(f"/app/consent-wording/{quote(name)}")
+	page.wait_for_function(
+		"(name) => window.cur_frm && cur_frm.doc && cur_frm.doc.name === name && !cur_frm.is_new()", arg=name
+	)
+
+
+def test_a_manager_publishes_and_makes_a_new_version(manager_page):
+	page = manager_page
+	title = f"OC Script {frappe.generate_hash(length=5)}"
+	draft = frappe.get_doc(
+		{"doctype": "Consent Wording", "title": title, "channels": "Call", "text": "May we call you?"}
+	).insert()
+	frappe.db.commit()
+	made = [draft.name, f"{title} v2"]
+	try:
+		open_wording(page, draft.name)
+		expect(button(page, "New Version")).to_have_count(0)
+		button(page, "Publish").click()
+		confirm = page.locator(".modal:visible", has_text="can never be changed")
+		confirm.locator(".btn-primary").click()
+		expect(page.locator(".form-message")).to_contain_text("Published")
+		expect(button(page, "Publish")).to_have_count(0)
+		shot(page, "92-wording-published")
+		button(page, "New Version").click()
+		page.wait_for_function(
+			"(name) => window.cur_frm && cur_frm.doc && cur_frm.doc.name === name", arg=made[1]
+		)
+		expect(button(page, "Publish")).to_be_visible()
+		shot(page, "93-wording-new-version")
+		frappe.db.rollback()
+		assert frappe.db.get_value("Consent Wording", draft.name, "status") == "Published"
+		assert frappe.db.get_value("Consent Wording", made[1], ["status", "supersedes", "text"]) == (
+			"Draft",
+			draft.name,
+			"May we call you?",
+		)
+	finally:
+		frappe.db.rollback()
+		for name in made:
+			frappe.db.delete("Consent Wording Method", {"parent": name})
+			frappe.db.delete("Consent Wording", {"name": name})
+		frappe.db.commit()
