@@ -147,38 +147,33 @@ def attempts_for(
 	keys: Sequence[str], parties: Sequence[tuple[str, str]], since: dt.datetime, until: dt.datetime, channels
 ) -> list[cc.Attempt]:
 	"""The attempts on ``keys`` or by ``parties`` between ``since`` and ``until`` (site time), as the rules
-	read them. Two indexed queries per chunk: by address, and by party."""
-	table = frappe.qb.DocType(ATTEMPT)
-	fields = (table.name, table.attempted_at, table.channel, table.outcome, table.address, table.party_type)
-	fields += (table.party, table.reference)
-	window = (table.attempted_at > since) & (table.attempted_at <= until) & table.channel.isin(list(channels))
-	rows: dict[str, dict] = {}
-	for start in range(0, len(keys), CHUNK):
-		query = (
-			frappe.qb.from_(table)
-			.select(*fields)
-			.where(window & table.address.isin(list(keys[start : start + CHUNK])))
-		)
-		rows.update((row.name, row) for row in query.run(as_dict=True))
-	names = list({name for _type, name in parties})
-	for start in range(0, len(names), CHUNK):
-		query = (
-			frappe.qb.from_(table)
-			.select(*fields)
-			.where(window & table.party.isin(names[start : start + CHUNK]))
-		)
-		rows.update((row.name, row) for row in query.run(as_dict=True))
+	read them. Two indexed queries per chunk: by address, and by party (plain parameterised SQL, rows as
+	tuples: a scrub reads tens of thousands)."""
+	channels = list(channels)
+	if not channels:
+		return []
+	select = (
+		"select name, attempted_at, channel, outcome, address, party_type, party, reference "
+		"from `tabContact Attempt` where attempted_at > %s and attempted_at <= %s "
+		f"and channel in ({', '.join(['%s'] * len(channels))}) and "
+	)
+	rows: dict[str, tuple] = {}
+	for column, values in (("address", list(keys)), ("party", list({name for _type, name in parties}))):
+		for start in range(0, len(values), CHUNK):
+			chunk = values[start : start + CHUNK]
+			query = select + f"{column} in ({', '.join(['%s'] * len(chunk))})"
+			rows.update((row[0], row) for row in frappe.db.sql(query, [since, until, *channels, *chunk]))
 	zone = site_zone()
 	return [
 		cc.Attempt(
-			row.attempted_at.replace(tzinfo=zone),
-			row.channel,
-			row.outcome,
-			row.address,
-			party_key(row.party_type, row.party),
-			row.reference or None,
+			attempted_at.replace(tzinfo=zone),
+			channel,
+			outcome,
+			address,
+			party_key(party_type, party),
+			reference or None,
 		)
-		for row in rows.values()
+		for _name, attempted_at, channel, outcome, address, party_type, party, reference in rows.values()
 	]
 
 
@@ -204,6 +199,12 @@ class Scrubber:
 		self.by_party: dict[str, list[cc.Attempt]] = {}
 		self.locations: dict = {}
 		self._hours: dict = {}
+		self._places: dict = {}
+		self._zones: dict = {}
+		# a rule naming a jurisdiction needs each number's region; without one, only its zones matter
+		self.by_place = any(rule.country or rule.region for rule in self.rules)
+		self.counting = [rule for rule in self.rules if rule.kind != cc.ALLOWED_HOURS]
+		self.at_utc = self.at.astimezone(cc.UTC)
 
 	def load(self, records_by_key: dict[str, list]) -> None:
 		"""Read the attempts and the parties' addresses the rules need for these records."""
@@ -231,7 +232,11 @@ class Scrubber:
 	def verdict(self, key: str, records: list) -> cc.Verdict:
 		"""The most restrictive verdict over the parties of the address's records (usually one)."""
 		if not self.rules:
-			return cc.Verdict(True, cc.ALLOWED, None, self.at.astimezone(cc.UTC))
+			return cc.Verdict(True, cc.ALLOWED, None, self.at_utc)
+		if len(records) == 1:
+			record = records[0]
+			link = record.get("link_name")
+			return self.one(key, (record.get("link_doctype"), link) if link else (None, None))
 		parties = list(
 			dict.fromkeys((r.get("link_doctype"), r.get("link_name")) for r in records if r.get("link_name"))
 		) or [(None, None)]
@@ -242,21 +247,49 @@ class Scrubber:
 		far = dt.datetime.max.replace(tzinfo=cc.UTC)
 		return max(refused, key=lambda v: v.next_allowed_at or far)
 
+	def place(self, key: str, party: tuple) -> tuple[str | None, str | None, tuple[str, ...]]:
+		""":func:`where`, remembered per address of a party (it does not depend on the number then), and for
+		a number alone reduced to its zones when no rule names a jurisdiction (its region is not read)."""
+		location = self.locations.get(party)
+		if location and location[0]:
+			if location not in self._places:
+				self._places[location] = where(self.spec, key, location)
+			return self._places[location]
+		if self.spec.doctype == PHONE and not self.by_place:
+			found = number_zones(key)
+			if found not in self._zones:
+				self._zones[found] = cc.usable_zones(found)
+			return None, None, self._zones[found]
+		return where(self.spec, key, location)
+
 	def one(self, key: str, party: tuple) -> cc.Verdict:
-		country, region, zones = where(self.spec, key, self.locations.get(party))
+		country, region, zones = self.place(key, party)
 		subject = cc.Subject(
 			self.spec.name, key, party_key(*party), self.reference, country, region, tuple(zones)
 		)
-		attempts = list(self.by_key.get(key, ()))
-		if subject.party:
-			attempts += [a for a in self.by_party.get(subject.party, ()) if a.address != key]
-		if not attempts:
-			# no attempt: only the allowed hours decide, the same for everyone in the same zones and place
+		attempts = self.by_key.get(key, ())
+		if subject.party and subject.party in self.by_party:
+			attempts = [*attempts, *(a for a in self.by_party[subject.party] if a.address != key)]
+		if not attempts or self.under_limits(subject, attempts):
+			# no attempt that counts against a limit: only the allowed hours decide, the same for everyone
+			# in the same zones and place
 			memo = (subject.zones, country, region)
 			if memo not in self._hours:
 				self._hours[memo] = self.evaluate(subject, ())
 			return self._hours[memo]
-		return self.evaluate(subject, attempts)
+		return self.evaluate(subject, list(attempts))
+
+	def under_limits(self, subject: cc.Subject, attempts) -> bool:
+		"""Whether no cap or hold refuses the moment (each leaves it as it is): then the attempts change
+		nothing in :func:`opt_consent.core.contact_control.evaluate`'s verdict."""
+		at = self.at_utc
+		for rule in self.counting:
+			if not cc.applies(rule, subject):
+				continue
+			times = [a.at.astimezone(cc.UTC) for a in attempts if cc.counted(rule, subject, a)]
+			if times and cc.count_threshold(rule, times, at) != at:
+				return False
+		return True
 
 	def evaluate(self, subject: cc.Subject, attempts) -> cc.Verdict:
 		return cc.evaluate(
@@ -435,22 +468,21 @@ def scrub_chunk(spec: Channel, addresses: Sequence, moment, reference, check_per
 
 
 def records_for(spec: Channel, keys: list[str], check_permission: bool) -> dict[str, list]:
-	"""Every record of ``keys`` (one query), with the consent and party fields, grouped by key."""
+	"""Every record of ``keys`` (one query), with the consent and party fields, grouped by key, each key's
+	records in creation order.
+
+	Only the fields the gate and the rules read (a scrub reads a row per address: each column costs). With
+	``check_permission`` and row restrictions on the user, through ``frappe.get_list``; otherwise one plain
+	parameterised query."""
 	doctype, key_field = spec.doctype, RECORDS[spec.doctype].key_field
-	fields = [
-		"name",
-		"creation",
-		"active",
-		spec.opt_field,
-		spec.block_field,
-		key_field,
-		"link_doctype",
-		"link_name",
-	]
+	fields = ["name", "active", spec.opt_field, spec.block_field, key_field, "link_doctype", "link_name"]
 	if doctype == PHONE:
-		fields += ["phone_type", gate_adapter.LAPSES_ON]
+		fields.append("phone_type")
+		if spec.reauth_label:
+			fields.append(gate_adapter.LAPSES_ON)
 	if not keys:
 		return {}
+	grouped: dict[str, list] = {}
 	if check_permission and not read_is_unrestricted(doctype):
 		rows = frappe.get_list(
 			doctype,
@@ -459,14 +491,19 @@ def records_for(spec: Channel, keys: list[str], check_permission: bool) -> dict[
 			order_by="creation asc",
 			limit_page_length=0,
 		)
-	else:
-		table = frappe.qb.DocType(doctype)
-		rows = (
-			frappe.qb.from_(table).select(*fields).where(table[key_field].isin(keys)).orderby(table.creation)
-		).run(as_dict=True)
-	grouped: dict[str, list] = {}
-	for row in rows:
-		grouped.setdefault(row[key_field], []).append(row)
+		for row in rows:
+			grouped.setdefault(row[key_field], []).append(row)
+		return grouped
+	key_index = fields.index(key_field)
+	columns = ", ".join(f"`{field}`" for field in fields)
+	for start in range(0, len(keys), CHUNK):
+		chunk = keys[start : start + CHUNK]
+		query = (
+			f"select {columns} from `tab{doctype}` "
+			f"where `{key_field}` in ({', '.join(['%s'] * len(chunk))}) order by creation"
+		)
+		for row in frappe.db.sql(query, chunk):
+			grouped.setdefault(row[key_index], []).append(frappe._dict(zip(fields, row, strict=True)))
 	return grouped
 
 
@@ -477,6 +514,9 @@ def consent_verdicts(spec: Channel, records_by_key: dict[str, list]) -> dict[str
 	by_name = {record.name: decision for record, decision in zip(every, decisions, strict=True)}
 	out = {}
 	for key, records in records_by_key.items():
+		if len(records) == 1:
+			out[key] = (by_name[records[0].name], records[0].name)
+			continue
 		chosen = gate.most_restrictive([by_name[r.name] for r in records])
 		out[key] = (by_name[records[chosen].name], records[chosen].name)
 	return out

@@ -144,8 +144,23 @@ def decide_records(spec: Channel, records: list, moment: dt.datetime | None) -> 
 		names = [r.name for r in records]
 	logs = logs_by_record(spec.doctype, names) if names else {}
 	decisions = []
+	# now, a record without log rows to read is decided by its fields alone: records alike share a decision
+	alike: dict[tuple, gate.Decision] = {}
 	for record in records:
 		rows = logs.get(record.name, [])
+		if moment is None and not rows:
+			lapsed = is_lapsed(spec, record)
+			fields = (
+				record.get(spec.opt_field),
+				record.get(spec.block_field),
+				record.get("active"),
+				record.get("phone_type"),
+				lapsed,
+			)
+			if fields not in alike:
+				alike[fields] = gate.decide(spec.name, record, phone_type=fields[3], lapsed=lapsed)
+			decisions.append(alike[fields])
+			continue
 		if moment is None:
 			state = record
 			last = gate.last_actions(rows)

@@ -4,6 +4,7 @@ answers the same list (the job called in-process, through ``frappe.enqueue(now=T
 its result, and who may create, read and start a scrub."""
 
 import csv
+import datetime as dt
 import io
 import os
 import subprocess
@@ -464,3 +465,123 @@ def test_a_real_worker_runs_the_queued_scrub(server, own_queue):
 	assert without_label(result_of(doc)) == expected_rows(addresses, doc)
 	frappe.set_user("Administrator")
 	assert BENCH.exists()
+
+
+# --- the scrub's shortcuts -----------------------------------------------------------------------------
+
+
+def contact_in(state: str):
+	contact = frappe.get_doc(
+		{"doctype": "Contact", "first_name": "Scrub " + frappe.generate_hash(length=6)}
+	).insert(ignore_permissions=True)
+	frappe.get_doc(
+		{
+			"doctype": "Address",
+			"address_title": contact.name,
+			"address_line1": "1 Main Street",
+			"city": "Somewhere",
+			"state": state,
+			"country": "United States",
+			"links": [{"link_doctype": "Contact", "link_name": contact.name}],
+		}
+	).insert(ignore_permissions=True)
+	return contact
+
+
+def attempts_on(phone, *ago_outcome_reference):
+	spec = contact_control.CHANNELS["Call"]
+	record = frappe._dict(name=phone.name, link_doctype=phone.link_doctype, link_name=phone.link_name)
+	for hours_ago, outcome, reference in ago_outcome_reference:
+		at = add_to_date(now_datetime(), hours=-hours_ago)
+		contact_control.new_attempt(
+			spec, phone.phone_e164, outcome, at, cc.SOURCE_API, record=record, reference=reference
+		)
+
+
+@pytest.mark.parametrize("jurisdiction", [None, "United States"])
+def test_the_scrubs_shortcuts_change_no_answer(monkeypatch, jurisdiction):
+	"""The scrub shares one allowed-hours verdict among addresses whose attempts stay under every cap and
+	hold, reads a number's zones without its region when no rule names a jurisdiction, and decides records
+	alike once: every answer is the one the full evaluation of each address gives."""
+	place = {"country": jurisdiction} if jurisdiction else {}
+	set_rules(
+		{**CAP, "rule_name": "2 per address", **place},
+		{**CAP, "rule_name": "3 per party", "max_attempts": 3, "counts_per": cc.PER_PARTY},
+		{
+			"rule_name": "hold",
+			"kind": cc.HOLD_AFTER_OUTCOME,
+			"channels": "Call",
+			"window_days": 7,
+			"outcomes": cc.CONVERSATION,
+			"counts_per": cc.PER_PARTY_REFERENCE,
+		},
+		{
+			"rule_name": "hours",
+			"kind": cc.ALLOWED_HOURS,
+			"channels": "Call",
+			"start_time": "08:00:00",
+			"end_time": "21:00:00",
+			**place,
+		},
+	)
+	california, texas = contact_in("California"), contact_in("Texas")
+	alone = [opted_in() for _ in range(3)]
+	attempts_on(alone[1], (2, cc.NO_ANSWER, None))
+	attempts_on(alone[2], (3, cc.NO_ANSWER, None), (2, cc.VOICEMAIL, None))
+	party = []
+	for contact in (california, california, texas, texas):
+		phone = opted_in()
+		phone.db_set({"link_doctype": "Contact", "link_name": contact.name})
+		party.append(frappe.get_doc("Phone", phone.name))
+	attempts_on(party[0], (5, cc.NO_ANSWER, "D1"), (4, cc.NO_ANSWER, "D2"))
+	attempts_on(party[1], (1, cc.NO_ANSWER, "D1"))
+	attempts_on(party[2], (24, cc.CONVERSATION, "D1"))
+	shared = make_phone(party[3].phone_e164, "Cell")  # a second record of a number, of no party
+	record_action(
+		"Phone",
+		shared.name,
+		"Opt In",
+		"Call",
+		add_to_date(now_datetime(), days=-2).date(),
+		"09:00:00",
+		"Verbal",
+	)
+	addresses = [p.phone_e164 for p in alone + party] + ["+44 20 7946 0000", random_number(), "nonsense"]
+
+	moments = [add_to_date(now_datetime(), hours=h) for h in (0, 7, 13, 30)]
+
+	def answers():
+		return [
+			contact_control.scrub("Call", addresses, moment, reference)
+			for moment in moments
+			for reference in (None, "D1", "D2")
+		]
+
+	fast = answers()
+	monkeypatch.setattr(contact_control.Scrubber, "under_limits", lambda self, subject, attempts: False)
+	monkeypatch.setattr(
+		contact_control.Scrubber,
+		"place",
+		lambda self, key, party: contact_control.where(self.spec, key, self.locations.get(party)),
+	)
+	monkeypatch.setattr(contact_control.Scrubber, "verdict", slow_verdict)
+	slow = answers()
+	assert fast == slow
+	reasons = {row["reason"] for rows in fast for row in rows}
+	assert {cc.REASON_FREQUENCY_CAP, cc.REASON_CONVERSATION_HOLD, gate.UNKNOWN_ADDRESS} <= reasons, reasons
+	assert {gate.OPTED_IN, cc.REASON_OUTSIDE_HOURS} & reasons, reasons
+
+
+def slow_verdict(self, key, records):
+	"""Scrubber.verdict without its one-record shortcut."""
+	if not self.rules:
+		return cc.Verdict(True, cc.ALLOWED, None, self.at.astimezone(cc.UTC))
+	parties = list(
+		dict.fromkeys((r.get("link_doctype"), r.get("link_name")) for r in records if r.get("link_name"))
+	) or [(None, None)]
+	verdicts = [self.one(key, party) for party in parties]
+	refused = [v for v in verdicts if not v.allowed]
+	if not refused:
+		return verdicts[0]
+	far = dt.datetime.max.replace(tzinfo=cc.UTC)
+	return max(refused, key=lambda v: v.next_allowed_at or far)

@@ -1,0 +1,288 @@
+"""The scrub measure of scripts/benchmark.py (``--scrub N``): ``contact_control.scrub("Call", numbers)`` over
+N numbers against a floor measured in the same run, interleaved.
+
+Data (generated set-based, removed afterwards): N Cell phones opted in to calls, 30% of them with 1 to 3
+Contact Attempts (No Answer) within the last 6 days. Rules enabled for the run (the site's own are put back
+afterwards): a frequency cap of 3 calls in 7 days per address and allowed hours 08:00 to 21:00 for calls.
+
+The floor is what any scrub has to do at least: the same Python list of numbers into the database (a
+temporary table, multi-row INSERTs of 5,000) and one indexed query joining each number to its Phone (on
+``phone_e164``) and to its count of Contact Attempts within the cap's window (on ``address``), every row
+fetched into Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import statistics
+import time
+
+PREFIX = "SCRUBBENCH-"
+SETTINGS = "Opt Consent Settings"
+CAP_ATTEMPTS, CAP_DAYS = 3, 7
+ATTEMPTED_SHARE = 0.3
+CHUNK = 5000
+
+
+def scrub_number(i: int) -> str:
+	"""Distinct valid UK mobile numbers, apart from the ranges the other measures and the tests use."""
+	return f"+447800{i:06d}"
+
+
+PHONE_FIELDS = [
+	"name", "creation", "modified", "owner", "modified_by", "docstatus", "idx", "phone", "phone_e164",
+	"phone_type", "active", "do_not_call", "call_opt", "call_opt_in_date", "call_opt_in_method", "text_opt",
+]  # fmt: skip
+ATTEMPT_FIELDS = [
+	"name", "creation", "modified", "owner", "modified_by", "docstatus", "idx", "channel", "address",
+	"outcome", "attempted_at", "source", "record_doctype", "record", "recorded_by", "override",
+]  # fmt: skip
+
+
+def generate(count: int) -> dict:
+	"""The phones and their attempts, committed (each measure rolls back what it writes)."""
+	import frappe
+	from frappe.utils import now_datetime
+
+	now = now_datetime().replace(microsecond=0)
+	rng = random.Random(17)
+	started = time.perf_counter()
+	frappe.db.bulk_insert(
+		"Phone",
+		PHONE_FIELDS,
+		(
+			(f"{PREFIX}{i:07d}", now, now, "Administrator", "Administrator", 0, 0, scrub_number(i),
+			 scrub_number(i), "Cell", 1, 0, 1, (now - dt.timedelta(days=30)).date(), "Verbal", 0)
+			for i in range(count)
+		),
+		chunk_size=CHUNK,
+	)  # fmt: skip
+	attempts = []
+	for i in range(count):
+		if rng.random() >= ATTEMPTED_SHARE:
+			continue
+		for k in range(rng.randint(1, 3)):
+			at = now - dt.timedelta(minutes=rng.randint(10, 6 * 24 * 60))
+			attempts.append(
+				(f"{PREFIX}A{i:07d}-{k}", now, now, "Administrator", "Administrator", 0, 0, "Call",
+				 scrub_number(i), "No Answer", at, "API", "Phone", f"{PREFIX}{i:07d}", "Administrator", 0)
+			)  # fmt: skip
+	frappe.db.bulk_insert("Contact Attempt", ATTEMPT_FIELDS, attempts, chunk_size=CHUNK)
+	frappe.db.commit()  # the data set must outlive each measurement's rollback
+	with_attempts = len({row[8] for row in attempts})
+	return {
+		"addresses": count,
+		"with_attempts": with_attempts,
+		"attempts": len(attempts),
+		"seconds": time.perf_counter() - started,
+	}
+
+
+def remove() -> None:
+	import frappe
+
+	attempt = frappe.qb.DocType("Contact Attempt")
+	phone = frappe.qb.DocType("Phone")
+	frappe.qb.from_(attempt).delete().where(attempt.name.like(f"{PREFIX}%")).run()
+	frappe.qb.from_(phone).delete().where(phone.name.like(f"{PREFIX}%")).run()
+	frappe.db.commit()
+
+
+RULES = [
+	{
+		"rule_name": "Bench: 3 calls in 7 days",
+		"kind": "Frequency Cap",
+		"channels": "Call",
+		"counts_per": "Address",
+		"max_attempts": CAP_ATTEMPTS,
+		"window_days": CAP_DAYS,
+		"enabled": 1,
+	},
+	{
+		"rule_name": "Bench: 8 a.m. to 9 p.m.",
+		"kind": "Allowed Hours",
+		"channels": "Call",
+		"counts_per": "Address",
+		"start_time": "08:00:00",
+		"end_time": "21:00:00",
+		"enabled": 1,
+	},
+]
+
+
+def set_rules(rows: list[dict]) -> None:
+	import frappe
+
+	settings = frappe.get_doc(SETTINGS)
+	settings.set("contact_rules", rows)
+	settings.save()
+	frappe.db.commit()
+	frappe.clear_document_cache(SETTINGS, SETTINGS)
+
+
+def site_rules() -> list[dict]:
+	import frappe
+
+	keep = (
+		"name",
+		"idx",
+		"parent",
+		"parenttype",
+		"parentfield",
+		"creation",
+		"modified",
+		"owner",
+		"modified_by",
+	)
+	return [
+		{k: v for k, v in row.as_dict().items() if k not in keep}
+		for row in frappe.get_doc(SETTINGS).get("contact_rules") or ()
+	]
+
+
+def create_floor_table() -> None:
+	"""The floor's temporary table, made once (DDL before any write of the run's transactions)."""
+	import frappe
+
+	frappe.db.commit()
+	frappe.db.sql("drop temporary table if exists scrub_floor")
+	frappe.db.sql(
+		"create temporary table scrub_floor (address varchar(140) not null primary key) engine=InnoDB"
+	)
+
+
+def floor_query(numbers: list[str], since: dt.datetime, until: dt.datetime) -> list[tuple]:
+	"""The floor: the numbers into the temporary table, one indexed join to their Phones and attempt
+	counts, every row fetched (the rollback after each measure empties the table again)."""
+	import frappe
+
+	frappe.db.sql("delete from scrub_floor")
+	for start in range(0, len(numbers), CHUNK):
+		chunk = list(dict.fromkeys(numbers[start : start + CHUNK]))
+		frappe.db.sql(
+			"insert ignore into scrub_floor (address) values " + ", ".join(["(%s)"] * len(chunk)), chunk
+		)
+	return frappe.db.sql(
+		"""select t.address, p.name, p.call_opt, p.do_not_call, p.active, count(a.name)
+		from scrub_floor t
+		left join `tabPhone` p on p.phone_e164 = t.address
+		left join `tabContact Attempt` a on a.address = t.address and a.channel = 'Call'
+			and a.attempted_at > %s and a.attempted_at <= %s
+		group by t.address, p.name""",
+		(since, until),
+	)
+
+
+def explain_floor(numbers: list[str], since, until) -> list[dict]:
+	import frappe
+
+	floor_query(numbers, since, until)
+	plan = frappe.db.sql(
+		"""explain select t.address, p.name, p.call_opt, p.do_not_call, p.active, count(a.name)
+		from scrub_floor t
+		left join `tabPhone` p on p.phone_e164 = t.address
+		left join `tabContact Attempt` a on a.address = t.address and a.channel = 'Call'
+			and a.attempted_at > %s and a.attempted_at <= %s
+		group by t.address, p.name""",
+		(since, until),
+		as_dict=True,
+	)
+	frappe.db.rollback()
+	return [{k: row.get(k) for k in ("table", "type", "key", "rows", "Extra")} for row in plan]
+
+
+def bench_scrub(count: int, samples: int, report: dict, compare, interleaved) -> list[dict]:
+	"""Generate, enable the rules, measure ``samples`` scrubs of the N numbers against the floor; restore."""
+	import frappe
+	from frappe.utils import now_datetime
+
+	from opt_consent.adapters import contact_control
+
+	remove()  # leftovers of an interrupted run
+	before = site_rules()
+	try:
+		report["data_scrub"] = generate(count)
+		data = report["data_scrub"]
+		print(
+			f"generated {count} phones, {data['attempts']} attempts on {data['with_attempts']} of them "
+			f"in {data['seconds']:.1f} s",
+			flush=True,
+		)
+		set_rules(RULES)
+		numbers = [scrub_number(i) for i in range(count)]
+		random.Random(5).shuffle(numbers)
+		answers: list = []
+		floor_rows: list = []
+
+		def ours(i):
+			answers[:] = contact_control.scrub("Call", numbers)
+
+		def floor(i):
+			until = now_datetime()
+			floor_rows[:] = floor_query(numbers, until - dt.timedelta(days=CAP_DAYS), until)
+
+		create_floor_table()
+		a, b = interleaved(samples, ours, floor, after=frappe.db.rollback)
+		reasons = {}
+		for row in answers:
+			reasons[row["reason"]] = reasons.get(row["reason"], 0) + 1
+		assert len(answers) == count and len(floor_rows) == count, (len(answers), len(floor_rows))
+		until = now_datetime()
+		report["scrub_explain"] = explain_floor(numbers, until - dt.timedelta(days=CAP_DAYS), until)
+		result = compare(
+			f"scrub of {count:,} numbers (Call; a cap and allowed hours) vs one indexed join of the same "
+			"numbers to their Phones and attempt counts",
+			2.0,
+			a,
+			b,
+			note=f"answers of the last run: {dict(sorted(reasons.items()))}; scrub median "
+			f"{statistics.median(a):.2f} s, {statistics.median(a) / count * 1e6:.1f} µs per number",
+		)
+		result["scrub"] = True
+		return [result]
+	finally:
+		frappe.db.rollback()
+		set_rules(before)
+		remove()
+
+
+SCRUB_NOTES = [
+	"## Scrub",
+	"",
+	"- `contact_control.scrub` answers a list per chunk of 5,000 addresses: one query for their records, one",
+	"  for the logs of records not opted in (why not), one for the attempts within the longest window and one",
+	"  for the parties' addresses, then the rules in Python per address; the allowed-hours answer is computed",
+	"  once per set of zones and shared by every address without attempts.",
+	"- The floor is one indexed query over the same numbers: loaded into a temporary table (multi-row INSERTs",
+	"  of 5,000), joined to `tabPhone` on `phone_e164` and to `tabContact Attempt` on `address` within the",
+	"  cap's window, grouped per number, every row fetched. It computes no verdict: the ratio is the price of",
+	"  the consent verdict, the rules and the next allowed moment over the bare data.",
+	"- The Contact Scrub doctype (a CSV in the desk) runs the same `scrub` per chunk of 5,000 in a background job.",
+]
+
+
+def data_line(report: dict) -> str:
+	d = report["data_scrub"]
+	return (
+		f"- data: {d['addresses']:,} Cell phones opted in to calls, {d['with_attempts']:,} of them with "
+		f"{d['attempts']:,} Contact Attempts (1 to 3 each) within the last 6 days; rules for the run: "
+		f"{CAP_ATTEMPTS} calls in {CAP_DAYS} days per address, calls 08:00 to 21:00 (generated set-based in "
+		f"{d['seconds']:.0f} s, removed afterwards, the site's rules put back)"
+	)
+
+
+def section(report: dict) -> list[str]:
+	"""The Scrub section of the markdown: the ratio, what it measures, the floor's plan."""
+	lines = list(SCRUB_NOTES)
+	for r in report.get("results", ()):
+		if r.get("scrub"):
+			lines.insert(
+				2,
+				f"- Ratio: **{r['ratio']:.2f}x** (goal <= {r['goal']}x, {'met' if r['met'] else 'missed'}).",
+			)
+	plan = report.get("scrub_explain")
+	if plan:
+		steps = "; ".join(f"`{p['table']}` key `{p['key']}` ({p['type']}, ~{p['rows']} rows)" for p in plan)
+		lines.append(f"- The floor's plan (EXPLAIN): {steps}.")
+	return lines
