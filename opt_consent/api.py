@@ -75,6 +75,7 @@ def text_reauth(
 
 
 @frappe.whitelist()
+@frappe.read_only()
 def get_log(
 	doctype: str | None = None, name: str | None = None, start: int = 0, page_length: int = 50
 ) -> dict:
@@ -121,6 +122,7 @@ def verify_log(doctype: str | None = None, name: str | None = None) -> dict:
 
 
 @frappe.whitelist(methods=["GET", "POST"])
+@frappe.read_only()
 def can_contact(
 	channel: str | None = None,
 	address: str | None = None,

@@ -21,6 +21,7 @@ MAX_SCRUB = 100_000
 
 
 @frappe.whitelist(methods=["GET", "POST"])
+@frappe.read_only()
 def scrub(
 	channel: str | None = None,
 	addresses: str | list | None = None,

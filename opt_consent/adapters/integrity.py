@@ -78,22 +78,36 @@ def verify_all(doctypes: Iterable[str] = tuple(DOCTYPES), chunk: int = 500, name
 	doctype and a page of names) may narrow a page, e.g. to the records the user may read.
 	"""
 	for doctype in doctypes:
-		after = ""
-		while page := frappe.get_all(
+		yield from verify_range(doctype, chunk=chunk, names=names)
+		yield from orphans(doctype)
+		yield from deleted(doctype, names)
+
+
+def verify_range(
+	doctype: str, after: str | None = None, upto: str | None = None, chunk: int = 500, names=None
+):
+	"""Yield the verdict on every record of ``doctype`` named after ``after`` and up to ``upto`` (the whole
+	table by default; one chunk of a run, :mod:`opt_consent.adapters.runs`), by keyset pages of ``chunk``."""
+	position = after or ""
+	while True:
+		filters = [["name", ">", position]]
+		if upto is not None:
+			filters.append(["name", "<=", upto])
+		page = frappe.get_all(
 			doctype,
-			filters={"name": [">", after]},
+			filters=filters,
 			fields=record_fields(doctype),
 			order_by="name asc",
 			limit_page_length=chunk,
-		):
-			after = page[-1].name
-			keep = names(doctype, [r.name for r in page]) if names else None
-			records = [r for r in page if keep is None or r.name in keep]
-			rows = rows_of(doctype, [r.name for r in records])
-			for record in records:
-				yield check(doctype, record, rows.get(record.name, []))
-		yield from orphans(doctype)
-		yield from deleted(doctype, names)
+		)
+		if not page:
+			return
+		position = page[-1].name
+		keep = names(doctype, [r.name for r in page]) if names else None
+		records = [r for r in page if keep is None or r.name in keep]
+		rows = rows_of(doctype, [r.name for r in records])
+		for record in records:
+			yield check(doctype, record, rows.get(record.name, []))
 
 
 def rows_of(doctype: str, names: list[str]) -> dict[str, list]:

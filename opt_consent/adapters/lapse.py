@@ -75,7 +75,11 @@ def set_reauth_fields(doc, rules: reauth.Rules | None = None, on: dt.date | None
 
 
 def recompute_phones(
-	rules: reauth.Rules | None = None, on: dt.date | None = None, commit: Callable[[], None] | None = None
+	rules: reauth.Rules | None = None,
+	on: dt.date | None = None,
+	commit: Callable[[], None] | None = None,
+	after: str | None = None,
+	upto: str | None = None,
 ) -> int:
 	"""Store the rule's answer on every Phone whose Text Opt is checked, set-based, per period.
 
@@ -83,12 +87,18 @@ def recompute_phones(
 	values differ; they are updated in batches by name, with the same condition re-applied by the UPDATE
 	(which reads the current rows), so only the rows that change are locked and get a new ``modified``.
 	Phones already lapsed by the job keep their lapse: lengthening the period does not restore consent, a
-	Text Reauth does. ``commit`` (a background job's) is called after every batch. Returns the count.
+	Text Reauth does. ``commit`` (a background job's) is called after every batch. ``after`` / ``upto``
+	narrow it to the phones named after ``after`` and up to ``upto`` (one chunk of a run). Returns the count.
 	"""
 	rules = rules or get_rules()
 	on = on or today()
+	phone = frappe.qb.DocType(PHONE)
 	written = 0
 	for condition, values in period_updates(rules, on):
+		if after is not None:
+			condition &= phone.name > after
+		if upto is not None:
+			condition &= phone.name <= upto
 		written += update_in_batches(condition, values, commit)
 	return written
 
@@ -187,14 +197,45 @@ def run(
 	on = on or today()
 	# heal the stored dates first (a consent action racing a settings change may have used the old rules)
 	recompute_phones(rules, on, commit)
-	lapsed, after = 0, None
-	by_name = backlog(on)
-	while candidates := find_lapse_candidates(on, after, batch_size, by_name=by_name):
-		lapsed += len(lapse_batch([name for _lapses_on, name in candidates], rules, on))
-		after = candidates[-1]
-		if commit:
-			commit()
+	lapsed = lapse_range(
+		on,
+		rules,
+		by_name=backlog(on),
+		batch_size=batch_size,
+		on_batch=(lambda _n: commit()) if commit else None,
+	)
 	mark_due(on)
+	return lapsed
+
+
+def lapse_range(
+	on: dt.date,
+	rules: reauth.Rules,
+	after: tuple | None = None,
+	upto: tuple | None = None,
+	by_name: bool = False,
+	batch_size: int = BATCH_SIZE,
+	on_batch: Callable[[int], None] | None = None,
+) -> int:
+	"""Lapse the candidates whose key (``(name,)`` when ``by_name``, else ``(lapse date, name)``) is after
+	``after`` and at most ``upto``: the whole walk of :func:`run`, or one chunk of it
+	(:mod:`opt_consent.adapters.runs`). ``on_batch`` gets each batch's count of phones lapsed, once the batch
+	is written (a job commits there). Returns how many phones were lapsed.
+
+	Idempotent: a phone lapsed is no candidate any more, and each batch re-checks the rule on the locked rows,
+	so running the same range twice, or two overlapping ranges at once, lapses each phone once.
+	"""
+
+	def walk_key(key):  # find_lapse_candidates takes (lapse date, name) keys in both orders
+		return (None, key[0]) if by_name and key is not None else key
+
+	lapsed, position = 0, walk_key(after)
+	while candidates := find_lapse_candidates(on, position, batch_size, by_name=by_name, upto=walk_key(upto)):
+		done = len(lapse_batch([name for _lapses_on, name in candidates], rules, on))
+		lapsed += done
+		position = candidates[-1]
+		if on_batch:
+			on_batch(done)
 	return lapsed
 
 
@@ -213,14 +254,18 @@ def backlog(on: dt.date) -> bool:
 
 
 def find_lapse_candidates(
-	on: dt.date, after: tuple[dt.date, str] | None = None, limit: int = BATCH_SIZE, by_name: bool = False
+	on: dt.date,
+	after: tuple[dt.date, str] | None = None,
+	limit: int = BATCH_SIZE,
+	by_name: bool = False,
+	upto: tuple[dt.date, str] | None = None,
 ) -> list[tuple[dt.date, str]]:
 	"""``(lapse date, name)`` of phones with texting consent whose stored lapse date has come, read without
-	a lock, after ``after``: keyset paging, so a batch starts where the last one ended and never walks again
-	over the rows earlier batches lapsed (or re-checked and kept).
+	a lock, after ``after`` and up to ``upto`` (a chunk's end): keyset paging, so a batch starts where the
+	last one ended and never walks again over the rows earlier batches lapsed (or re-checked and kept).
 
 	In the order of the index (text_opt, text_consent_lapses_on, name), or ``by_name`` in primary-key order
-	(see :data:`BACKLOG_SHARE`).
+	(see :data:`BACKLOG_SHARE`; only the name of ``after`` and ``upto`` counts then).
 	"""
 	phone = frappe.qb.DocType(PHONE)
 	query = (
@@ -234,6 +279,8 @@ def find_lapse_candidates(
 		query = query.orderby(phone.name)
 		if after:
 			query = query.where(phone.name > after[1])
+		if upto:
+			query = query.where(phone.name <= upto[1])
 	else:
 		query = query.orderby(phone.text_consent_lapses_on).orderby(phone.name)
 		if after:
@@ -241,6 +288,12 @@ def find_lapse_candidates(
 			query = query.where(
 				(phone.text_consent_lapses_on > last_date)
 				| ((phone.text_consent_lapses_on == last_date) & (phone.name > last_name))
+			)
+		if upto:
+			end_date, end_name = upto
+			query = query.where(
+				(phone.text_consent_lapses_on < end_date)
+				| ((phone.text_consent_lapses_on == end_date) & (phone.name <= end_name))
 			)
 	return [(getdate(lapses_on), name) for lapses_on, name in query.run()]
 

@@ -6,7 +6,8 @@ import pytest
 from frappe.utils.background_jobs import get_job, is_job_enqueued
 
 from opt_consent import tasks
-from opt_consent.adapters import lapse
+from opt_consent.adapters import lapse, runs
+from opt_consent.core import chunks
 from tests.integration.factories import COMMITTED, make_reauth_settings, make_texting_phone
 from tests.integration.http import Client
 
@@ -52,11 +53,33 @@ def test_the_lapse_job_commits_after_every_batch_and_a_rerun_finishes_a_crashed_
 		assert frappe.db.count("Opt Log", {"parent": name, "action": "Lapsed"}) == 1
 
 
-def test_the_scheduled_job_commits_per_batch(monkeypatch):
-	given = {}
-	monkeypatch.setattr(lapse, "run", lambda **kwargs: given.update(kwargs))
+def test_the_scheduled_job_queues_chunks_that_commit_per_batch(monkeypatch):
+	"""The daily job coordinates: it plans the run and queues one deduplicated job per chunk on the long
+	queue; each chunk commits after every batch (here the commits and the queue are recorded, not real)."""
+	make_reauth_settings(30, 0)
+	names = [make_texting_phone(40).name for _ in range(5)]
+	commits, queued = [], []
+	monkeypatch.setattr(runs, "commit", lambda: commits.append(lapsed(names)))
+	monkeypatch.setattr(runs, "CHUNK_SIZE", 2)
+	monkeypatch.setattr(lapse, "BATCH_SIZE", 1)
+	monkeypatch.setattr(frappe, "enqueue", lambda method, **kwargs: queued.append((method, kwargs)))
 	tasks.lapse_texting_consent()
-	assert given["commit"] is lapse.commit_batch
+	run = frappe.get_last_doc(runs.RUN, filters={"kind": runs.LAPSE})
+	assert run.chunks_total == len(queued) >= 3
+	assert lapsed(names) == []  # the coordinator lapsed nothing itself
+	for no, (method, kwargs) in enumerate(queued):
+		assert method == runs.CHUNK_METHOD
+		assert (kwargs["queue"], kwargs["job_id"], kwargs["deduplicate"]) == (
+			"long",
+			chunks.job_id(run.name, no),
+			True,
+		)
+	commits.clear()
+	for _method, kwargs in queued:  # what the workers run
+		runs.run_chunk(kwargs["run"], kwargs["chunk_no"])
+	assert [len(c) for c in commits if c] == sorted(len(c) for c in commits if c)
+	assert lapsed(names) == sorted(names)
+	assert frappe.db.get_value(runs.RUN, run.name, ["status", "processed"]) == (runs.COMPLETED, 5)
 
 
 JOB = "opt_consent_recompute_reauth"
@@ -97,5 +120,11 @@ def test_saving_the_settings_queues_the_recompute_instead_of_running_it(server, 
 	# the request did not touch the phones; the job is queued for a worker
 	assert frappe.db.get_value("Phone", phone.name, "text_consent_lapses_on") is None
 	assert is_job_enqueued(JOB)
-	lapse.recompute_job()  # what the worker runs (it commits batch by batch)
-	assert frappe.db.get_value("Phone", phone.name, "text_consent_lapses_on") is not None
+	assert get_job(JOB).kwargs["method"] == "opt_consent.adapters.runs.recompute_job"
+	run = runs.start_recompute(inline=True)  # what the worker runs, with its chunks run here
+	try:
+		assert frappe.db.get_value("Phone", phone.name, "text_consent_lapses_on") is not None
+		assert frappe.db.get_value(runs.RUN, run, "status") == runs.COMPLETED
+	finally:
+		frappe.delete_doc(runs.RUN, run, force=True, ignore_permissions=True)
+		frappe.db.commit()

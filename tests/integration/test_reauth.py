@@ -6,8 +6,8 @@ import frappe
 import pytest
 from frappe.utils import add_days, getdate, nowdate
 
-from opt_consent import api, tasks
-from opt_consent.adapters import integrity, lapse, settings
+from opt_consent import api
+from opt_consent.adapters import integrity, lapse, runs, settings
 from opt_consent.adapters.records import ConsentTamperError
 from opt_consent.core import engine, reauth
 from opt_consent.opt_consent.report.texting_reauthorisation_due import texting_reauthorisation_due as report
@@ -51,7 +51,7 @@ def reauth_now(name: str, method: str = "Recorded Call") -> dict:
 # The daily job --------------------------------------------------------------------------------------------
 
 
-def test_job_lapses_a_phone_authorised_31_days_ago_once_and_leaves_29_days_ago_due():
+def test_job_lapses_a_phone_authorised_31_days_ago_once_and_leaves_29_days_ago_due(monkeypatch):
 	make_reauth_settings(30, 5)
 	old = make_texting_phone(31)
 	recent = make_texting_phone(29)
@@ -61,7 +61,9 @@ def test_job_lapses_a_phone_authorised_31_days_ago_once_and_leaves_29_days_ago_d
 	assert recent.text_reauth_due_on == days_from_today(-4)
 	modified_before = old.modified
 
-	tasks.lapse_texting_consent()
+	# the daily job's run, its chunks run here, in this transaction (the workers' path: test_workers.py)
+	monkeypatch.setattr(runs, "commit", lambda: None)
+	runs.start_lapse(inline=True)
 
 	lapsed = phone(old.name)
 	assert (lapsed.text_opt, lapsed.text_reauth_status) == (0, "Lapsed")

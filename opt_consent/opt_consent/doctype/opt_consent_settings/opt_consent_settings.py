@@ -53,7 +53,7 @@ class OptConsentSettings(Document):
 		if not self.rules_changed():
 			return
 		frappe.enqueue(
-			"opt_consent.adapters.lapse.recompute_job",
+			"opt_consent.adapters.runs.recompute_job",
 			queue="long",
 			job_id="opt_consent_recompute_reauth",
 			deduplicate=True,
