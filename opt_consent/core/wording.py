@@ -31,7 +31,16 @@ TRANSITION_FIELDS: dict[tuple[str, str], frozenset[str]] = {
 
 # Fields only the system sets (a Draft's editor cannot fill them in).
 SYSTEM_FIELDS = frozenset(
-	{"status", "version", "published_on", "published_by", "text_hash", "superseded_on", "superseded_by"}
+	{
+		"status",
+		"version",
+		"supersedes",
+		"published_on",
+		"published_by",
+		"text_hash",
+		"superseded_on",
+		"superseded_by",
+	}
 )
 
 MAX_TITLE_LENGTH = 120

@@ -108,6 +108,7 @@ def test_a_draft_is_edited_but_not_its_system_fields():
 	refused("system_field", w.check_change, w.DRAFT, w.PUBLISHED, {"status"}, False)
 	refused("system_field", w.check_change, w.DRAFT, w.DRAFT, {"published_on"}, False)
 	refused("system_field", w.check_change, w.DRAFT, w.DRAFT, {"version"}, False)
+	refused("system_field", w.check_change, w.DRAFT, w.DRAFT, {"supersedes"}, False)
 
 
 @pytest.mark.parametrize("status", [w.PUBLISHED, w.SUPERSEDED])
