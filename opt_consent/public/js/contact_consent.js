@@ -109,7 +109,7 @@ frappe.provide("opt_consent.contact");
 			if (channel.doctype !== record.doctype) continue;
 			contact.channel_state(record, channel).appendTo($cell);
 			// Contact Control: allowed now, or why not and when next
-			opt_consent.control.line((record.next_allowed || {})[channel.name]).appendTo($cell);
+			opt_consent.control.line((record.next_allowed || {})[channel.name], true).appendTo($cell);
 		}
 
 		const $status = $('<td data-fieldname="status">').appendTo($tr);

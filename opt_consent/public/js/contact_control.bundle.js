@@ -16,9 +16,12 @@ frappe.provide("opt_consent.control");
 	};
 
 	// One line for one channel: a jQuery element (text only: nothing from the server is read as HTML).
-	control.line = function (verdict) {
+	// With `beside_consent` (the Contact's section, which already shows the consent state), a refusal by
+	// consent itself adds nothing: only the rules' "not now" and "next allowed" are shown.
+	control.line = function (verdict, beside_consent) {
 		const $line = $(`<div class="small ${CSS}">`);
 		if (!verdict) return $line;
+		if (beside_consent && !verdict.allowed && !verdict.rule) return $line;
 		if (verdict.allowed) {
 			$line.addClass("text-success").text(__("Allowed now"));
 			return $line;
