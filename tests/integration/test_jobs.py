@@ -8,7 +8,13 @@ from frappe.utils.background_jobs import get_job, is_job_enqueued
 from opt_consent import tasks
 from opt_consent.adapters import lapse, runs
 from opt_consent.core import chunks
-from tests.integration.factories import COMMITTED, make_reauth_settings, make_texting_phone
+from tests.integration.factories import (
+	COMMITTED,
+	make_phone_with_history,
+	make_reauth_settings,
+	make_texting_phone,
+	user,
+)
 from tests.integration.http import Client
 
 
@@ -128,3 +134,43 @@ def test_saving_the_settings_queues_the_recompute_instead_of_running_it(server, 
 	finally:
 		frappe.delete_doc(runs.RUN, run, force=True, ignore_permissions=True)
 		frappe.db.commit()
+
+
+def test_verify_all_records_runs_in_chunks_and_shows_the_broken_records(monkeypatch):
+	"""The desk's Verify All Records: managers and auditors start it, the user role may not; the request
+	queues the coordinator (after its commit), which queues the chunks; the run shows counts and the broken
+	records (here every queued job is run in this process, in this transaction)."""
+	from opt_consent.opt_consent.doctype.opt_consent_run.opt_consent_run import verify_all_records
+
+	sound, tampered = make_phone_with_history(), make_phone_with_history()
+	frappe.db.set_value("Phone", tampered, "call_opt", 0, update_modified=False)  # a database edit
+	queued = []
+	monkeypatch.setattr(runs, "commit", lambda: None)
+	monkeypatch.setattr(runs, "CHUNK_SIZE", 2)
+	monkeypatch.setattr(
+		frappe, "enqueue", lambda method, **kwargs: queued.append((method, kwargs.pop("job_id"), kwargs))
+	)
+	frappe.set_user(user("user"))
+	with pytest.raises(frappe.PermissionError):
+		verify_all_records()
+	assert not queued
+	frappe.set_user(user("auditor"))
+	run = verify_all_records()
+	assert frappe.db.get_value(runs.RUN, run, ["kind", "status"]) == (runs.INTEGRITY, runs.QUEUED)
+	(method, job_id, kwargs), *_ = queued
+	assert job_id == f"opt_consent_integrity_{run}"
+	assert (method, kwargs["enqueue_after_commit"], kwargs["run"]) == (
+		"opt_consent.adapters.runs.integrity_job",
+		True,
+		run,
+	)
+	frappe.set_user("Administrator")
+	while queued:  # what the workers run: the coordinator, then each chunk
+		method, _job_id, kwargs = queued.pop(0)
+		frappe.get_attr(method)(**{k: v for k, v in kwargs.items() if k in ("run", "chunk_no")})
+	result = frappe.get_doc(runs.RUN, run)
+	assert result.status == runs.COMPLETED and result.chunks_done == result.chunks_total > 4
+	assert result.processed >= frappe.db.count("Phone") + frappe.db.count("Email")
+	broken = {row.record for row in result.broken_records}
+	assert tampered in broken and sound not in broken
+	assert result.broken == len(result.broken_records)
