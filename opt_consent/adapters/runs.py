@@ -101,7 +101,7 @@ def create_run(kind: str, on: dt.date | None = None, walk: str = "", status: str
 
 
 def add_chunks(run, planned: list[tuple[str | None, chunks.Chunk]]) -> None:
-	"""Write the run's chunk rows, commit (the workers must see them), then enqueue or run each chunk."""
+	"""Write the run's chunk rows (the caller commits before it enqueues them: the workers must see them)."""
 	for no, (record_type, chunk) in enumerate(planned):
 		run.append(
 			"chunks",
@@ -230,6 +230,9 @@ def start_integrity(
 	"""Verify every record's log: per doctype, one chunk per ``size`` records and one for its orphaned rows
 	and deleted records. ``run_name``: a run created (Queued) by the desk's Verify All Records. A job."""
 	run = frappe.get_doc(RUN, run_name) if run_name else create_run(INTEGRITY, walk="name")
+	if run.chunks:  # planned already (the coordinator ran again): queue what is not done
+		dispatch(run.name, inline, queue_name)
+		return run.name
 	planned = []
 	for doctype in DOCTYPES:
 		keys = boundaries(doctype, ["name"], "1 = 1", {}, size)
