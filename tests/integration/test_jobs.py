@@ -174,3 +174,25 @@ def test_verify_all_records_runs_in_chunks_and_shows_the_broken_records(monkeypa
 	broken = {row.record for row in result.broken_records}
 	assert tampered in broken and sound not in broken
 	assert result.broken == len(result.broken_records)
+
+
+def test_verify_all_records_over_http_is_a_post_for_managers_and_auditors(server):
+	path = "/api/method/opt_consent.opt_consent.doctype.opt_consent_run.opt_consent_run.verify_all_records"
+	assert Client(server, "user").post(path).status_code == 403
+	assert Client(server, "auditor").get(path).status_code in (403, 405)  # a write: POST only
+	response = Client(server, "auditor").post(path)
+	assert response.status_code == 200, response.text
+	run = response.json()["message"]
+	try:
+		frappe.db.rollback()
+		assert frappe.db.get_value(runs.RUN, run, ["kind", "status", "started_by"]) == (
+			runs.INTEGRITY,
+			runs.QUEUED,
+			user("auditor"),
+		)
+		assert is_job_enqueued(f"opt_consent_integrity_{run}")  # queued by the request's commit
+	finally:
+		if job := get_job(f"opt_consent_integrity_{run}"):
+			job.delete()
+		frappe.delete_doc(runs.RUN, run, force=True, ignore_permissions=True)
+		frappe.db.commit()
