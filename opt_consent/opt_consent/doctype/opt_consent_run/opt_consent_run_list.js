@@ -3,7 +3,11 @@
 
 frappe.listview_settings["Opt Consent Run"] = {
 	get_indicator(doc) {
-		const colour = { Queued: "orange", Running: "blue", Completed: doc.broken ? "red" : "green" };
+		const colour = {
+			Queued: "orange",
+			Running: "blue",
+			Completed: doc.broken ? "red" : "green",
+		};
 		return [__(doc.status), colour[doc.status] || "gray", "status,=," + doc.status];
 	},
 	onload(listview) {
