@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import frappe
 from frappe import _
 from frappe.utils import cstr, extract_email_id, get_system_timezone, now_datetime
+from phonenumbers.tzdata import TIMEZONE_LONGEST_PREFIX
 
 from opt_consent.adapters import gate as gate_adapter
 from opt_consent.adapters.access import read_is_unrestricted
@@ -37,6 +38,7 @@ ATTEMPT = "Contact Attempt"
 RULES_FIELD = "contact_rules"
 RULE_DOCTYPE = "Opt Consent Contact Rule"
 CHUNK = 5000
+ZONE_PREFIX = TIMEZONE_LONGEST_PREFIX
 
 
 # ---------------------------------------------------------------- settings
@@ -152,8 +154,11 @@ def attempts_for(
 	channels = list(channels)
 	if not channels:
 		return []
+	# without parties to count per (every rule counts per address), an attempt's party and reference
+	# decide nothing: not read
+	party_columns = ", party_type, party, reference" if parties else ""
 	select = (
-		"select name, attempted_at, channel, outcome, address, party_type, party, reference "
+		f"select name, attempted_at, channel, outcome, address{party_columns} "
 		"from `tabContact Attempt` where attempted_at > %s and attempted_at <= %s "
 		f"and channel in ({', '.join(['%s'] * len(channels))}) and "
 	)
@@ -164,6 +169,11 @@ def attempts_for(
 			query = select + f"{column} in ({', '.join(['%s'] * len(chunk))})"
 			rows.update((row[0], row) for row in frappe.db.sql(query, [since, until, *channels, *chunk]))
 	zone = site_zone()
+	if not parties:
+		return [
+			cc.Attempt(attempted_at.replace(tzinfo=zone), channel, outcome, address)
+			for _name, attempted_at, channel, outcome, address in rows.values()
+		]
 	return [
 		cc.Attempt(
 			attempted_at.replace(tzinfo=zone),
@@ -256,10 +266,11 @@ class Scrubber:
 				self._places[location] = where(self.spec, key, location)
 			return self._places[location]
 		if self.spec.doctype == PHONE and not self.by_place:
-			found = number_zones(key)
-			if found not in self._zones:
-				self._zones[found] = cc.usable_zones(found)
-			return None, None, self._zones[found]
+			# a number's zones depend on its leading digits alone (the longest prefix of the zone data)
+			prefix = key[: ZONE_PREFIX + 1]
+			if prefix not in self._zones:
+				self._zones[prefix] = cc.usable_zones(number_zones(key))
+			return None, None, self._zones[prefix]
 		return where(self.spec, key, location)
 
 	def one(self, key: str, party: tuple) -> cc.Verdict:
@@ -476,7 +487,7 @@ def records_for(spec: Channel, keys: list[str], check_permission: bool) -> dict[
 	parameterised query."""
 	doctype, key_field = spec.doctype, RECORDS[spec.doctype].key_field
 	fields = ["name", "active", spec.opt_field, spec.block_field, key_field, "link_doctype", "link_name"]
-	if doctype == PHONE:
+	if doctype == PHONE and spec.cell_only:  # texts: the type and the texting consent's lapse decide too
 		fields.append("phone_type")
 		if spec.reauth_label:
 			fields.append(gate_adapter.LAPSES_ON)
