@@ -39,7 +39,10 @@ def open_record(page: Page, doctype: str, name: str) -> None:
 def wait_for_form(page: Page, name: str) -> None:
 	page.wait_for_function(
 		"(name) => window.cur_frm && cur_frm.doc && cur_frm.doc.name === name && !cur_frm.is_new()"
-		" && document.querySelector('.opt-consent-log')",
+		" && document.querySelector('.opt-consent-log')"
+		# the saved record's refresh has run: its Contact Control section is its last answer
+		" && (!['Phone', 'Email'].includes(cur_frm.doctype)"
+		" || document.querySelector('.opt-consent-next-allowed-section'))",
 		arg=name,
 	)
 
