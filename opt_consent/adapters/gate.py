@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 
 import frappe
@@ -110,13 +111,15 @@ def find_records(spec: Channel, key: str, *, check_permission: bool = True) -> l
 		return frappe.get_list(
 			doctype, filters={RECORDS[doctype].key_field: key}, fields=fields, order_by="creation asc"
 		)
-	table = frappe.qb.DocType(doctype)
-	return (
-		frappe.qb.from_(table)
-		.select(*fields)
-		.where(table[RECORDS[doctype].key_field] == key)
-		.orderby(table.creation)
-	).run(as_dict=True)
+	return frappe.db.sql(records_query(doctype, tuple(fields)), (key,), as_dict=True)
+
+
+@functools.cache
+def records_query(doctype: str, fields: tuple[str, ...]) -> str:
+	"""The one plain indexed query of :func:`find_records`, built once per doctype and fields: it runs on
+	every check, where building it through the query builder each time cost as much as running it."""
+	columns = ", ".join(f"`{field}`" for field in fields)
+	return f"select {columns} from `tab{doctype}` where `{RECORDS[doctype].key_field}` = %s order by `creation` asc"
 
 
 def logs_by_record(doctype: str, names: list[str]) -> dict[str, list]:

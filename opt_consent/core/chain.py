@@ -62,6 +62,8 @@ class Unreadable(ValueError):
 
 
 def _get(row, fieldname: str):
+	if isinstance(row, dict):  # a dict or a frappe._dict, the common case: no abstract base class check
+		return row.get(fieldname)
 	return row.get(fieldname) if isinstance(row, Mapping) or hasattr(row, "get") else getattr(row, fieldname)
 
 
@@ -76,6 +78,19 @@ def canonical(kind: str, value) -> str:
 	"""One text form of ``value`` whether it comes from the database or from JSON. Empty is ``""``."""
 	if value is None or value == "":
 		return ""
+	# the forms the database returns, first and without the general path's conversions (same text)
+	form = type(value)
+	if form is str and kind == _TEXT:
+		return value
+	if form is dt.date and kind == _DATE:
+		return value.isoformat()
+	if form is dt.datetime and kind == _DATETIME and value.tzinfo is None:
+		return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+	if form is dt.timedelta and kind == _TIME:
+		micro = (value.days * 86400 + value.seconds) * 1_000_000 + value.microseconds
+		if 0 <= micro < 86400 * 1_000_000:  # else the general path refuses it
+			seconds, micro = divmod(micro, 1_000_000)
+			return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}.{micro:06d}"
 	if kind == _TEXT:
 		return str(value)
 	if kind == _DATE:
