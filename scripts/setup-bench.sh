@@ -76,6 +76,8 @@ path = "sites/common_site_config.json"
 config = json.load(open(path))
 for key in ("redis_cache", "redis_queue", "redis_socketio"):
 	config[key] = "redis://127.0.0.1:6379"
+# the queue the worker tests' own `bench worker` processes consume (so they never take another site's jobs)
+config.setdefault("workers", {}).setdefault("opt_consent_test", {"timeout": 1500})
 json.dump(config, open(path, "w"), indent=1, sort_keys=True)
 PY
 
