@@ -177,10 +177,9 @@ def test_without_the_setting_the_endpoints_stay_on_the_primary(opted_out_phone, 
 
 def serve_with_replica(port: int):
 	"""A web server of the site whose config routes reads to a replica at 127.0.0.1:``port``."""
-	path = os.path.join(SITES, SITE, "site_config.json")
+	path = site_config_path()
 	with open(path) as f:
-		original = f.read()
-	config = json.loads(original)
+		config = json.load(f)
 	config.update(read_from_replica=1, replica_host="127.0.0.1", replica_db_port=port)
 	with open(path, "w") as f:
 		json.dump(config, f, indent=1)
@@ -202,14 +201,22 @@ def serve_with_replica(port: int):
 				pass
 			assert process.poll() is None and time.monotonic() < deadline, "the web server did not start"
 			time.sleep(0.3)
-	finally:
-		with open(path, "w") as f:
-			f.write(original)  # the server read its config at start-up; nothing else sees the change
+	except BaseException:
+		process.kill()
+		raise
 	return process, url
+
+
+def site_config_path() -> str:
+	return os.path.join(SITES, SITE, "site_config.json")
 
 
 @pytest.fixture
 def servers():
+	"""Web servers whose site config names a replica. Frappe 16 reads the config once per process, Frappe
+	15 on every request: the change stays until the test ends, then the original config is back."""
+	with open(site_config_path()) as f:
+		original = f.read()
 	started = []
 
 	def start(port):
@@ -217,13 +224,17 @@ def servers():
 		started.append(process)
 		return url
 
-	yield start
-	for process in started:
-		process.terminate()
-		try:
-			process.wait(timeout=10)
-		except subprocess.TimeoutExpired:
-			process.kill()
+	try:
+		yield start
+	finally:
+		with open(site_config_path(), "w") as f:
+			f.write(original)
+		for process in started:
+			process.terminate()
+			try:
+				process.wait(timeout=10)
+			except subprocess.TimeoutExpired:
+				process.kill()
 
 
 def calls(client: Client, phone) -> dict:
