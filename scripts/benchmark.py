@@ -69,6 +69,13 @@ def parse_args():
 		default=0,
 		help="only the history import measure: N events over N/10 phones vs a raw bulk insert of the same rows",
 	)
+	parser.add_argument(
+		"--scrub",
+		type=int,
+		default=0,
+		help="only the scrub measure: contact_control.scrub of N numbers vs one indexed join (scripts/benchmark_scrub.py)",
+	)
+	parser.add_argument("--scrub-samples", type=int, default=5, help="scrubs of the N numbers, and floors")
 	parser.add_argument("--json", default=str(REPO / "artifacts" / "benchmark.json"))
 	parser.add_argument("--keep", action="store_true", help="keep the generated data")
 	parser.add_argument("--doc", default=None, help="also write the report as Markdown here")
@@ -761,6 +768,14 @@ def main() -> None:
 		"when": time.strftime("%Y-%m-%d %H:%M:%S"),
 		"arguments": " ".join(sys.argv[1:]),
 	}
+	if args.scrub:
+		import benchmark_scrub
+
+		results += benchmark_scrub.bench_scrub(args.scrub, args.scrub_samples, report, compare, interleaved)
+		for result in results:
+			print_result(result)
+		finish(report, results, args)
+		return
 	if args.import_events:
 		try:
 			results += bench_history_import(args.import_events, report)
@@ -866,6 +881,10 @@ IMPORT_NOTES = [
 
 
 def data_line(report: dict) -> str:
+	if "data_scrub" in report:
+		import benchmark_scrub
+
+		return benchmark_scrub.data_line(report)
 	if "data_import" in report:
 		d = report["data_import"]
 		return (
@@ -887,6 +906,8 @@ def markdown(report: dict, arguments: str) -> str:
 	lines = [
 		"# Performance"
 		if "data" in report
+		else "# Performance: Contact Control scrub"
+		if "data_scrub" in report
 		else "# Performance: consent history import"
 		if "data_import" in report
 		else "# Performance: Contact import",
@@ -931,6 +952,10 @@ def markdown(report: dict, arguments: str) -> str:
 				f"the floor alone scales to about {sweep['floor']['median_ms'] / 1000 * 1_000_000 / phones:.0f} s. "
 				"Run with `--million` to measure it; docs/PERFORMANCE-1M.md is such a run (a daily run's share)."
 			)
+	if "data_scrub" in report:
+		import benchmark_scrub
+
+		return "\n".join([*lines, "", *benchmark_scrub.section(report)]) + "\n"
 	lines += [
 		"",
 		*(CHANGES if "data" in report else IMPORT_NOTES if "data_import" in report else CONTACT_CHANGES),
