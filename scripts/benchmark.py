@@ -76,6 +76,13 @@ def parse_args():
 		help="only the scrub measure: contact_control.scrub of N numbers vs one indexed join (scripts/benchmark_scrub.py)",
 	)
 	parser.add_argument("--scrub-samples", type=int, default=5, help="scrubs of the N numbers, and floors")
+	parser.add_argument(
+		"--log-rows",
+		type=int,
+		default=0,
+		help="only the scale measures (scripts/bench_scale.py): N/10 phones with 10 sealed log rows each",
+	)
+	parser.add_argument("--reuse", action="store_true", help="with --log-rows: measure a set kept by --keep")
 	parser.add_argument("--json", default=str(REPO / "artifacts" / "benchmark.json"))
 	parser.add_argument("--keep", action="store_true", help="keep the generated data")
 	parser.add_argument("--doc", default=None, help="also write the report as Markdown here")
@@ -745,6 +752,10 @@ def explain(count: int) -> list[dict]:
 
 def main() -> None:
 	args = parse_args()
+	if args.log_rows:
+		import bench_scale  # scripts/bench_scale.py, next to this file
+
+		return bench_scale.main(args, sys.modules[__name__])
 	if args.render:
 		report = json.loads(Path(args.render).read_text())
 		Path(args.doc).write_text(markdown(report, report.get("arguments", "")))
