@@ -32,7 +32,6 @@ from opt_consent.core import gate
 from opt_consent.core.addresses import number_region, number_zones
 from opt_consent.core.channels import CALL, CHANNELS, EMAIL_CHANNEL, PHONE, RECORDS, Channel
 from opt_consent.core.messages import Refused
-from opt_consent.core.messages import _ as mark
 
 ATTEMPT = "Contact Attempt"
 RULES_FIELD = "contact_rules"
@@ -649,21 +648,8 @@ def refusal_message(verdict: dict) -> str:
 	return text
 
 
-REASON_LABELS = {
-	cc.REASON_FREQUENCY_CAP: mark("Too many attempts within the rule's window."),
-	cc.REASON_CONVERSATION_HOLD: mark("On hold after a conversation."),
-	cc.REASON_OUTCOME_HOLD: mark("On hold after an earlier outcome."),
-	cc.REASON_OUTSIDE_HOURS: mark("Outside the allowed hours at the person's location."),
-	gate.OPTED_OUT: mark("The person opted out."),
-	gate.NOT_OPTED_IN: mark("The person never opted in."),
-	gate.LAPSED: mark("Texting consent lapsed and needs reauthorisation."),
-	gate.DO_NOT_CALL: mark("The number is marked Do Not Call."),
-	gate.DO_NOT_EMAIL: mark("The address is marked Do Not Email."),
-	gate.INACTIVE: mark("The record is not active."),
-	gate.NOT_CELL: mark("Texts go to Cell phones only."),
-	gate.UNKNOWN_ADDRESS: mark("No consent record for this address."),
-	gate.INVALID_ADDRESS: mark("Not a valid address."),
-}
+# The reasons in words (the one list, in the pure rules).
+REASON_LABELS = cc.REASON_LABELS
 CONTROL_REASONS = (
 	cc.REASON_FREQUENCY_CAP,
 	cc.REASON_CONVERSATION_HOLD,

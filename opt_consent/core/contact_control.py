@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from opt_consent.core import gate
 from opt_consent.core.channels import CALL, CHANNELS, EMAIL_CHANNEL, TEXT
 from opt_consent.core.messages import Refused, _
 
@@ -66,6 +67,23 @@ REASON_CONVERSATION_HOLD = "conversation_hold"
 REASON_OUTCOME_HOLD = "outcome_hold"
 REASON_OUTSIDE_HOURS = "outside_hours"
 ALLOWED = "allowed"
+
+# Every reason the gate answers with, in words (translated at the edge): consent's reasons, then the rules'.
+REASON_LABELS = {
+	REASON_FREQUENCY_CAP: _("Too many attempts within the rule's window."),
+	REASON_CONVERSATION_HOLD: _("On hold after a conversation."),
+	REASON_OUTCOME_HOLD: _("On hold after an earlier outcome."),
+	REASON_OUTSIDE_HOURS: _("Outside the allowed hours at the person's location."),
+	gate.OPTED_OUT: _("The person opted out."),
+	gate.NOT_OPTED_IN: _("The person never opted in."),
+	gate.LAPSED: _("Texting consent lapsed and needs reauthorisation."),
+	gate.DO_NOT_CALL: _("The number is marked Do Not Call."),
+	gate.DO_NOT_EMAIL: _("The address is marked Do Not Email."),
+	gate.INACTIVE: _("The record is not active."),
+	gate.NOT_CELL: _("Texts go to Cell phones only."),
+	gate.UNKNOWN_ADDRESS: _("No consent record for this address."),
+	gate.INVALID_ADDRESS: _("Not a valid address."),
+}
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
