@@ -5,6 +5,7 @@
 """
 
 import argparse
+import json
 import os
 
 import frappe
@@ -16,7 +17,7 @@ def main() -> None:
 	parser = argparse.ArgumentParser(description=__doc__)
 	parser.add_argument("--site", default=None)
 	args = parser.parse_args()
-	site = args.site or open("currentsite.txt").read().strip()
+	site = args.site or json.load(open("common_site_config.json")).get("default_site")
 	frappe.init(site=site, sites_path=".")
 	frappe.connect()
 	bench = os.path.abspath("..")
