@@ -23,10 +23,11 @@ from frappe.utils import escape_html, format_date, format_time, get_link_to_form
 
 from opt_consent.adapters import settings
 from opt_consent.adapters.contact_control import desk_verdict
+from opt_consent.adapters.log import latest_per_channel
 from opt_consent.adapters.refusals import translate
 from opt_consent.core import party
 from opt_consent.core.channels import CHANNELS, OPT_IN, PHONE, RECORDS, TEXT_REAUTH, channels_of
-from opt_consent.core.evidence import LOG_DOCTYPE, LOG_TABLE_FIELD
+from opt_consent.core.evidence import LOG_TABLE_FIELD
 
 CONTACT = "Contact"
 PARTY_TYPE, PARTY = "link_doctype", "link_name"
@@ -299,18 +300,7 @@ def section(contact: str) -> dict:
 
 def latest_actions(doctype: str, names: list[str]) -> dict[str, dict[str, str]]:
 	"""Each record's latest logged action per channel (what the desk offers depends on it), in one query."""
-	if not names:
-		return {}
-	rows = frappe.db.sql(
-		f"""select parent, channel, action from (
-			select parent, channel, action, row_number() over (
-				partition by parent, channel order by event_date desc, event_time desc, idx desc) as n
-			from `tab{LOG_DOCTYPE}`
-			where parenttype = %(doctype)s and parentfield = %(field)s and parent in %(names)s) latest
-		where n = 1""",
-		{"doctype": doctype, "field": LOG_TABLE_FIELD, "names": tuple(names)},
-		as_dict=True,
-	)
+	rows = latest_per_channel(doctype, names)
 	found: dict[str, dict[str, str]] = {}
 	for row in rows:
 		found.setdefault(row.parent, {})[row.channel] = row.action

@@ -37,7 +37,6 @@ from opt_consent.core import history_import as hi
 from opt_consent.core.addresses import normalize_email, normalize_phone
 from opt_consent.core.channels import EMAIL, OPT_OUT, PHONE, RECORDS, TEXT, channels_of, initial_state
 from opt_consent.core.engine import LastEvent, Method, event_datetime
-from opt_consent.core.evidence import LOG_DOCTYPE, LOG_TABLE_FIELD
 
 LEDGER = "Consent History Import Ledger"
 # Refused rows kept in memory for the desk (the full list goes to the report file).
@@ -346,18 +345,7 @@ def existing_records(doctype: str, keys: list[str], lock: bool) -> dict[str, lis
 
 def latest_events(doctype: str, names: list[str]) -> dict[str, dict[str, LastEvent]]:
 	"""Each record's latest logged event per channel, in one query."""
-	if not names:
-		return {}
-	rows = frappe.db.sql(
-		f"""select parent, channel, action, event_date, event_time from (
-			select parent, channel, action, event_date, event_time, row_number() over (
-				partition by parent, channel order by event_date desc, event_time desc, idx desc) as n
-			from `tab{LOG_DOCTYPE}`
-			where parenttype = %(doctype)s and parentfield = %(field)s and parent in %(names)s) latest
-		where n = 1""",
-		{"doctype": doctype, "field": LOG_TABLE_FIELD, "names": tuple(names)},
-		as_dict=True,
-	)
+	rows = log.latest_per_channel(doctype, names)
 	found: dict[str, dict[str, LastEvent]] = {}
 	for row in rows:
 		found.setdefault(row.parent, {})[row.channel] = LastEvent(

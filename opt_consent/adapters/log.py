@@ -215,3 +215,20 @@ def new_rows(parenttype: str, rows: list[tuple[str, dict]], last_idx: dict[str, 
 			}
 		)
 	return written
+
+
+def latest_per_channel(doctype: str, names: list[str]) -> list:
+	"""Each record's latest logged row per channel (event order; the later row wins a tie), in one query:
+	``parent``, ``channel``, ``action``, ``event_date``, ``event_time``."""
+	if not names:
+		return []
+	return frappe.db.sql(
+		f"""select parent, channel, action, event_date, event_time from (
+			select parent, channel, action, event_date, event_time, row_number() over (
+				partition by parent, channel order by event_date desc, event_time desc, idx desc) as n
+			from `tab{LOG_DOCTYPE}`
+			where parenttype = %(doctype)s and parentfield = %(field)s and parent in %(names)s) latest
+		where n = 1""",
+		{"doctype": doctype, "field": LOG_TABLE_FIELD, "names": tuple(names)},
+		as_dict=True,
+	)
