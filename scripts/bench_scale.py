@@ -798,7 +798,9 @@ def markdown(bm, report: dict) -> str:
 		)
 	missing = [m for m in MEASURES if not any(r["name"].startswith(m) for r in report["results"])]
 	if missing:
-		extra.append(f"- Not measured in this run (cut short): {', '.join(missing)}.")
+		extra.append(
+			f"- Not measured in this run (cut short for time): {', '.join(m.removesuffix(' over') for m in missing)}."
+		)
 	at = lines.index("## What was changed to get there") - 1
 	lines[at:at] = extra
 	at = lines.index("## What was changed to get there")
