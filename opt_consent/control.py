@@ -88,12 +88,17 @@ def enable_regulation_f() -> dict:
 	"""Add the Regulation F template's rules to the settings (those missing) and enable them all."""
 	frappe.has_permission(SETTINGS, "write", throw=True)
 	settings = frappe.get_doc(SETTINGS)
-	have = {row.rule_name: row for row in settings.get(contact_control.RULES_FIELD) or ()}
+	# the template's rows are known by their template mark and kind (an admin may have renamed them), and
+	# keep the names the seed gave them whatever the user's language
+	have = {
+		row.kind: row
+		for row in settings.get(contact_control.RULES_FIELD) or ()
+		if row.template == cc.REGULATION_F
+	}
 	for row in cc.regulation_f_template():
-		name = _(row["rule_name"])
-		if name in have:
-			have[name].enabled = 1
+		if row["kind"] in have:
+			have[row["kind"]].enabled = 1
 		else:
-			settings.append(contact_control.RULES_FIELD, {**row, "rule_name": name, "enabled": 1})
+			settings.append(contact_control.RULES_FIELD, {**row, "enabled": 1})
 	settings.save()
 	return {"rules": [row.rule_name for row in settings.get(contact_control.RULES_FIELD) if row.enabled]}

@@ -117,6 +117,10 @@ def test_regulation_f_template_is_seeded_disabled_once_and_one_call_enables_it()
 	)
 	assert len(rows) == 3 and not any(row.enabled for row in rows)
 	assert contact_control.rules() == []
+	# an admin renamed one of the template's rows: enabling finds it, it adds no second one
+	settings = frappe.get_doc(SETTINGS)
+	settings.contact_rules[0].rule_name = "Our weekly call cap"
+	settings.save()
 	assert control.enable_regulation_f()["rules"]
 	frappe.clear_document_cache(SETTINGS, SETTINGS)
 	rows = frappe.get_all(
