@@ -129,7 +129,11 @@ def last_rows(doctype: str, names: Iterable[str], for_update: bool = False) -> d
 		.select(log.parent, log.idx, log.row_hash)
 		.where(log.parenttype == doctype)
 		.where(log.parentfield == LOG_TABLE_FIELD)
-		.where(Tuple(log.parent, log.idx).isin([Tuple(parent, idx) for parent, idx in highest]))
+		.where(
+			Tuple(log.parent, log.parenttype, log.parentfield, log.idx).isin(
+				[Tuple(parent, doctype, LOG_TABLE_FIELD, idx) for parent, idx in highest]
+			)
+		)
 	)
 	for parent, idx, row_hash in (query.for_update() if for_update else query).run():
 		out[parent] = (idx, row_hash or "")
