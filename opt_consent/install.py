@@ -2,6 +2,8 @@
 
 import frappe
 
+from opt_consent.adapters.log import ORDER_INDEX
+
 # The permission model is described in the README.
 ROLES = ("Opt Consent Manager", "Opt Consent User", "Opt Consent Auditor")
 
@@ -35,7 +37,7 @@ INDEXES = {
 		# a record's rows in log order: the form's newest rows, their count and the highest idx (appending,
 		# the lapse job) are read from the index alone (it replaced log_order_index on (parent, idx), which
 		# had to read every row to check parenttype and parentfield)
-		"log_parent_order_index": ("parent", "parenttype", "parentfield", "idx"),
+		ORDER_INDEX: ("parent", "parenttype", "parentfield", "idx"),
 		# a channel's latest event (the out-of-order rule)
 		"log_event_index": ("parent", "channel", "event_date", "event_time"),
 	},
@@ -48,7 +50,7 @@ def after_install() -> None:
 
 
 # Indexes earlier versions made that a wider one in INDEXES now covers: dropped by a patch.
-RETIRED_INDEXES = {"Opt Log": {"log_order_index": "log_parent_order_index"}}
+RETIRED_INDEXES = {"Opt Log": {"log_order_index": ORDER_INDEX}}
 
 
 def ensure_indexes() -> None:

@@ -101,6 +101,15 @@ def seal_new_rows(doc: Document) -> None:
 	chain.seal(new, doc.doctype, doc.name, prev, subject=subject_of(doc))
 
 
+# The index every read of a record's rows in log order goes through (install.INDEXES). The locking reads
+# name it and ask for at most LOCKING_GROUP records at a time: on a small table the optimizer may prefer a
+# full scan, and MariaDB turns an IN list of 1,000 values or more (in_predicate_conversion_threshold) into a
+# join over the whole table; under FOR UPDATE either would lock every row of the log and deadlock two chunks
+# of a run that touch disjoint records.
+ORDER_INDEX = "log_parent_order_index"
+LOCKING_GROUP = 200  # records per read: 200 (parent, parenttype, parentfield, idx) tuples are 800 values
+
+
 def last_rows(doctype: str, names: Iterable[str], for_update: bool = False) -> dict[str, tuple[int, str]]:
 	"""``(idx, row_hash)`` of the last stored row of each record (``(0, "")`` for a record without rows).
 
@@ -110,34 +119,44 @@ def last_rows(doctype: str, names: Iterable[str], for_update: bool = False) -> d
 	"""
 	names = list(names)
 	out = dict.fromkeys(names, (0, ""))
-	if not names:
-		return out
+	for start in range(0, len(names), LOCKING_GROUP):
+		query = highest_idx_query(doctype, names[start : start + LOCKING_GROUP])
+		highest = (query.for_update() if for_update else query).run()
+		if not highest:
+			continue
+		query = rows_at_query(doctype, highest)
+		for parent, idx, row_hash in (query.for_update() if for_update else query).run():
+			out[parent] = (idx, row_hash or "")
+	return out
+
+
+def highest_idx_query(doctype: str, names: list[str]):
 	log = frappe.qb.DocType(LOG_DOCTYPE)
-	query = (
+	return (
 		frappe.qb.from_(log)
+		.force_index(ORDER_INDEX)
 		.select(log.parent, Max(log.idx))
 		.where(log.parenttype == doctype)
 		.where(log.parentfield == LOG_TABLE_FIELD)
 		.where(log.parent.isin(names))
 		.groupby(log.parent)
 	)
-	highest = (query.for_update() if for_update else query).run()
-	if not highest:
-		return out
-	query = (
+
+
+def rows_at_query(doctype: str, positions: Iterable[tuple[str, int]]):
+	log = frappe.qb.DocType(LOG_DOCTYPE)
+	return (
 		frappe.qb.from_(log)
+		.force_index(ORDER_INDEX)
 		.select(log.parent, log.idx, log.row_hash)
 		.where(log.parenttype == doctype)
 		.where(log.parentfield == LOG_TABLE_FIELD)
 		.where(
 			Tuple(log.parent, log.parenttype, log.parentfield, log.idx).isin(
-				[Tuple(parent, doctype, LOG_TABLE_FIELD, idx) for parent, idx in highest]
+				[Tuple(parent, doctype, LOG_TABLE_FIELD, idx) for parent, idx in positions]
 			)
 		)
 	)
-	for parent, idx, row_hash in (query.for_update() if for_update else query).run():
-		out[parent] = (idx, row_hash or "")
-	return out
 
 
 def insert_log_rows(

@@ -2,8 +2,10 @@
 
 import frappe
 
+from opt_consent.adapters.log import LOCKING_GROUP, highest_idx_query, rows_at_query
 from opt_consent.install import INDEXES, RETIRED_INDEXES
 from opt_consent.patches import retire_log_order_index
+from tests.integration.factories import make_phone_with_history
 
 LOG = "tabOpt Log"
 
@@ -53,3 +55,18 @@ def test_a_records_row_count_and_newest_rows_are_read_from_the_index():
 		as_dict=True,
 	)[0]
 	assert newest.key == "log_parent_order_index" and "filesort" not in (newest.Extra or ""), newest
+
+
+def test_the_locking_reads_of_a_records_last_row_use_the_index_whatever_the_tables_size():
+	# On a small table the optimizer may prefer a full scan, which under FOR UPDATE would lock every row of
+	# the log (and deadlock two chunks of a lapse run on disjoint records): both reads name the index.
+	# a group as last_rows asks for it (a lapse batch of 500 records is read in groups: 500 tuples of four
+	# values would pass MariaDB's in_predicate_conversion_threshold and be read as a join over the table)
+	names = [make_phone_with_history() for _ in range(3)]
+	highest = highest_idx_query("Phone", names).run()
+	assert len(highest) == 3
+	batch = names + [f"no-such-phone-{i}" for i in range(LOCKING_GROUP - 3)]
+	positions = list(highest) + [(name, 1) for name in batch[3:]]
+	for query in (highest_idx_query("Phone", batch), rows_at_query("Phone", positions)):
+		plan = frappe.db.sql(f"explain {query.get_sql()}", as_dict=True)
+		assert [(row.key, row.type) for row in plan] == [("log_parent_order_index", "range")], plan
