@@ -605,6 +605,162 @@ def bench_integrity(bm, samples: int) -> dict:
 	return result
 
 
+# ---------------------------------------------------------------- the backlog on workers
+
+
+def cpu_seconds(pid: int) -> float:
+	"""CPU time of a process and of its children it has reaped (a worker's work horses), from /proc."""
+	after_name = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+	return sum(int(x) for x in after_name[11:15]) / os.sysconf("SC_CLK_TCK")  # utime stime cutime cstime
+
+
+def database_pid() -> int | None:
+	"""The local MariaDB server's process (its CPU time is part of what a run costs), if it is visible."""
+	for proc in Path("/proc").iterdir():
+		try:
+			if proc.name.isdigit() and (proc / "comm").read_text().strip() in ("mariadbd", "mysqld"):
+				return int(proc.name)
+		except OSError:
+			continue
+	return None
+
+
+def undo_lapse(bm) -> None:
+	"""The set back as before a committed lapse: its Lapsed rows (each phone's row after its ten) removed and
+	Text Opt on again. Committed."""
+	import frappe
+
+	from opt_consent.core import reauth
+
+	frappe.db.sql(
+		"""delete from `tabOpt Log` where parent like %(like)s and parenttype = 'Phone' and parentfield = 'opt_logs'
+		and idx > %(rows)s and action = 'Lapsed'""",
+		{"like": f"{bm.PREFIX}%", "rows": ROWS},
+	)
+	frappe.db.sql(
+		"update `tabPhone` set text_opt = 1 where name like %(like)s and text_opt = 0 and text_reauth_status = %(lapsed)s",
+		{"like": f"{bm.PREFIX}%", "lapsed": reauth.LAPSED},
+	)
+	frappe.db.commit()
+
+
+def lapsed_rows(bm) -> tuple[int, int]:
+	"""(phones with a Lapsed row, the most Lapsed rows any phone has) in the set."""
+	import frappe
+
+	return tuple(
+		frappe.db.sql(
+			"""select count(*), coalesce(max(n), 0) from (select parent, count(*) n from `tabOpt Log`
+			where parent like %(like)s and parenttype = 'Phone' and parentfield = 'opt_logs' and idx > %(rows)s
+			and action = 'Lapsed' group by parent) t""",
+			{"like": f"{bm.PREFIX}%", "rows": ROWS},
+		)[0]
+	)
+
+
+def due_phones(bm, on: dt.date) -> int:
+	"""The phones of the set a lapse on ``on`` must lapse, counted independently of the job."""
+	import frappe
+
+	return frappe.db.sql(
+		"select count(*) from `tabPhone` where name like %s and text_opt = 1 and text_opt_in_date <= %s",
+		(f"{bm.PREFIX}%", on - dt.timedelta(days=PERIOD)),
+	)[0][0]
+
+
+def run_on_workers(count: int, on: dt.date, chunk: int, deadline_s: float = 4 * 3600) -> dict:
+	"""The lapse on ``on`` as the site runs it (``runs.start_lapse``: heal, mark due, plan, enqueue), on
+	``count`` fresh ``bench worker`` processes; timed from the start to the run's completion (worker
+	start-up excluded), with the CPU seconds spent by the workers, the database and this coordinator."""
+	import frappe
+	from bench_workers import QUEUE, start_workers, stop_workers  # scripts/, next to this file
+
+	from opt_consent.adapters import runs
+
+	processes = start_workers(count)
+	try:
+		db = database_pid()
+		cpu = {"workers": sum(cpu_seconds(p.pid) for p in processes), "database": cpu_seconds(db) if db else 0.0,
+			"coordinator": time.process_time()}  # fmt: skip
+		load = loadavg()
+		started = time.perf_counter()
+		run = runs.start_lapse(on=on, size=chunk, queue_name=QUEUE)
+		while True:
+			frappe.db.rollback()
+			if frappe.db.get_value(runs.RUN, run, "status") == runs.COMPLETED:
+				break
+			if time.perf_counter() - started > deadline_s:
+				raise RuntimeError(f"run {run} did not complete in {deadline_s:.0f} s")
+			time.sleep(0.5)
+		seconds = time.perf_counter() - started
+		spent = {
+			"workers": sum(cpu_seconds(p.pid) for p in processes) - cpu["workers"],
+			"database": (cpu_seconds(db) - cpu["database"]) if db else None,
+			"coordinator": time.process_time() - cpu["coordinator"],
+		}
+		chunks = frappe.db.count(runs.CHUNK, {"parent": run})
+		return {"workers": count, "seconds": seconds, "cpu_s": spent, "run": run, "chunks": chunks,
+			"load_before": load, "load_after": loadavg()}  # fmt: skip
+	finally:
+		stop_workers(processes)
+
+
+def bench_backlog_workers(bm, args, count: int, on: dt.date, anchor: dt.date) -> tuple[dict, dict]:
+	"""The backlog (half of the phones lapsing) as the chunked run on 1, 2, ... workers, committed and undone
+	after each, against the raw SQL floor of the same sweep (rolled back). The settings' rules are the
+	benchmark's for the run (the workers read them) and are put back after. Returns the ratio of the first
+	configuration to the floor, and the figures of every configuration."""
+	import frappe
+
+	from opt_consent.adapters import lapse
+
+	configurations = [int(k) for k in args.workers.split(",")]
+	os.environ.setdefault("SITE", frappe.local.site)
+	fields = ["text_reauth_days", "reauth_reminder_days"]
+	before = frappe.db.get_value("Opt Consent Settings", None, fields, as_dict=True)
+	frappe.db.set_single_value(
+		"Opt Consent Settings", {"text_reauth_days": PERIOD, "reauth_reminder_days": LEAD}
+	)
+	frappe.clear_document_cache("Opt Consent Settings", "Opt Consent Settings")
+	frappe.db.commit()
+	assert lapse.get_rules() == bm.bench_rules(PERIOD), (
+		"the settings hold method periods: not the benchmark's rules"
+	)
+	due = due_phones(bm, on)
+	figures = []
+	try:
+		for workers in configurations:
+			set_statuses(bm, on - dt.timedelta(days=1))
+			figure = run_on_workers(workers, on, args.chunk)
+			phones, most = lapsed_rows(bm)
+			assert (phones, most) == (due, 1), (workers, phones, most, due)  # each due phone lapsed once
+			figure["lapsed"] = phones
+			figures.append(figure)
+			print(json.dumps(figure, default=str), flush=True)
+			undo_lapse(bm)
+		set_statuses(bm, on - dt.timedelta(days=1))
+		floor_s = bm.clock(lambda: sweep_floor(bm, on))
+		frappe.db.rollback()
+	finally:
+		frappe.db.rollback()
+		undo_lapse(bm)
+		frappe.db.set_single_value("Opt Consent Settings", dict(before))
+		frappe.clear_document_cache("Opt Consent Settings", "Opt Consent Settings")
+		frappe.db.commit()
+		set_statuses(bm, anchor - dt.timedelta(days=1))
+	first = figures[0]
+	result = bm.compare(
+		f"backlog lapse sweep over {count:,} phones as the chunked run on {first['workers']} `bench worker` "
+		"vs raw UPDATE + bulk insert of the same rows",
+		2.0,
+		[first["seconds"]],
+		[floor_s],
+		note=f"phones lapsed per run: {due:,} (each once, checked); run {first['seconds']:.1f} s including its heal, "
+		f"mark-due and planning; floor {floor_s:.1f} s",
+	)
+	return result, {"due": due, "chunk": args.chunk, "floor_s": floor_s, "runs": figures}
+
+
 # ---------------------------------------------------------------- the run
 
 
@@ -631,6 +787,9 @@ def main(args, bm) -> None:
 		"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
 		"frappe": frappe.__version__,
 		"mariadb": frappe.db.sql("select version()")[0][0],
+		# the server's settings that bound a write-heavy sweep at this size (they are reported, not changed)
+		"buffer_pool_mb": int(frappe.db.sql("select @@innodb_buffer_pool_size")[0][0]) // 2**20,
+		"redo_log_mb": int(frappe.db.sql("select @@innodb_log_file_size")[0][0]) // 2**20,
 		"when": time.strftime("%Y-%m-%d %H:%M:%S"),
 		"arguments": " ".join(sys.argv[1:]),
 		"load_start": loadavg(),
@@ -653,21 +812,16 @@ def main(args, bm) -> None:
 		backlog_on = anchor + dt.timedelta(days=BACKLOG_DAYS)
 
 		def backlog():
-			set_statuses(bm, backlog_on - dt.timedelta(days=1))
-			try:
-				return bench_sweep(
-					bm, max(1, args.sweeps // 2), count, backlog_on, "backlog lapse sweep", 2.0
-				)
-			finally:
-				set_statuses(bm, anchor - dt.timedelta(days=1))
+			result, report["workers"] = bench_backlog_workers(bm, args, count, backlog_on, anchor)
+			return result
 
 		measures = [
 			lambda: regoal(bm.bench_action(args.samples, count), 1.2),
 			lambda: regoal(bm.bench_can_contact(args.samples * 5, count), 1.3),
 			lambda: regoal(bm.bench_form_payload(args.samples), 1.6),
 			lambda: bench_sweep(bm, args.sweeps, count, anchor, "daily lapse sweep", 2.0),
-			lambda: bench_integrity(bm, max(1, args.sweeps // 2)),
-			backlog,  # the longest: last
+			backlog,
+			lambda: bench_integrity(bm, max(1, args.sweeps // 2)),  # the longest: last
 		]
 		for measure in measures:
 			result = measure()
@@ -804,5 +958,77 @@ def markdown(bm, report: dict) -> str:
 	at = lines.index("## What was changed to get there") - 1
 	lines[at:at] = extra
 	at = lines.index("## What was changed to get there")
-	lines[at:at] = SCALE_NOTES
+	lines[at:at] = [*SCALE_NOTES, *worker_lines(report)]
+	if report.get("buffer_pool_mb") and report.get("redo_log_mb"):
+		at = next(i for i, line in enumerate(lines) if line.startswith("- machine:"))
+		lines[at] += (
+			f"; InnoDB buffer pool {report['buffer_pool_mb']:,} MB, redo log {report['redo_log_mb']:,} MB"
+		)
 	return "\n".join(lines)
+
+
+def worker_lines(report: dict) -> list[str]:
+	"""The backlog on 1, 2, ... workers: times, CPU seconds by process, and how busy the cores were."""
+	workers = report.get("workers")
+	if not workers:
+		return []
+	runs = workers["runs"]
+	cores = os.cpu_count() or 1
+	one = runs[0]["seconds"]
+	lines = [
+		"## Worker scaling: the backlog as the chunked run",
+		"",
+		f"The backlog lapse ({workers['due']:,} phones lapsing, chunks of {workers['chunk']:,} lapsing phones) as "
+		"the site runs it: `runs.start_lapse` heals the dates, marks the newly due and enqueues one job per chunk "
+		"on Frappe's queue, consumed by fresh `bench worker` processes started for the run (timed from the "
+		"start to the run's completion, worker start-up excluded). Each run is committed, checked (every due "
+		"phone has exactly one Lapsed row) and undone before the next. CPU seconds are read from /proc for "
+		"the workers (with the work horses they fork per job), the MariaDB server and the coordinator.",
+		"",
+		f"| workers | time | vs {runs[0]['workers']} | CPU s: workers | CPU s: MariaDB | CPU s: coordinator "
+		f"| cores busy (of {cores}) | chunks | load before / after |",
+		"| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+	]
+	for run in runs:
+		cpu = run["cpu_s"]
+		total = cpu["workers"] + (cpu["database"] or 0) + cpu["coordinator"]
+		database = "not visible" if cpu["database"] is None else f"{cpu['database']:.0f}"
+		lines.append(
+			f"| {run['workers']} | {run['seconds']:.1f} s | {run['seconds'] / one:.2f}x | {cpu['workers']:.0f} | "
+			f"{database} | {cpu['coordinator']:.0f} | {total / run['seconds']:.2f} | {run['chunks']} | "
+			f"{run['load_before']} / {run['load_after']} |"
+		)
+	lines += ["", *scaling_reading(runs, cores), ""]
+	return lines
+
+
+def scaling_reading(runs: list[dict], cores: int) -> list[str]:
+	"""What limits the scaling, read off the figures (not asserted beforehand)."""
+	if len(runs) < 2:
+		return []
+	one, last = runs[0], runs[-1]
+	busy = [
+		(r["cpu_s"]["workers"] + (r["cpu_s"]["database"] or 0) + r["cpu_s"]["coordinator"]) / r["seconds"]
+		for r in runs
+	]
+	speedup = one["seconds"] / last["seconds"]
+	reading = (
+		f"- {last['workers']} workers take {last['seconds'] / one['seconds']:.2f}x the time of {one['workers']} "
+		f"(a speed-up of {speedup:.2f}x). With {one['workers']} worker the processes kept {busy[0]:.2f} of the "
+		f"{cores} cores busy; with {last['workers']}, {busy[-1]:.2f}."
+	)
+	lines = [reading]
+	if busy[-1] > 0.85 * cores:
+		lines.append(
+			f"- The cores are the limit: with {last['workers']} workers the workers and MariaDB together use "
+			f"nearly all {cores} cores, so more workers on this machine cannot go faster; workers on other "
+			"machines (pointed at the same site, database and Redis) add cores, until MariaDB's own CPU and "
+			"its log writes are the limit."
+		)
+	else:
+		lines.append(
+			f"- The cores are not all busy ({busy[-1]:.2f} of {cores}): the rest of the time the processes wait on "
+			"the database's disk and locks (two chunks meet only at their common edge) and on the run's serial "
+			"start (heal, mark due, plan), which no number of workers shortens."
+		)
+	return lines

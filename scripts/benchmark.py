@@ -83,6 +83,17 @@ def parse_args():
 		help="only the scale measures (scripts/bench_scale.py): N/10 phones with 10 sealed log rows each",
 	)
 	parser.add_argument("--reuse", action="store_true", help="with --log-rows: measure a set kept by --keep")
+	parser.add_argument(
+		"--workers",
+		default="1,2",
+		help="with --log-rows: the backlog as the chunked run on each of these numbers of `bench worker`s",
+	)
+	parser.add_argument(
+		"--chunk",
+		type=int,
+		default=50_000,
+		help="with --log-rows: lapsing phones per chunk of the chunked run",
+	)
 	parser.add_argument("--json", default=str(REPO / "artifacts" / "benchmark.json"))
 	parser.add_argument("--keep", action="store_true", help="keep the generated data")
 	parser.add_argument("--doc", default=None, help="also write the report as Markdown here")
@@ -666,8 +677,11 @@ def bench_sweep(samples: int, count: int) -> dict:
 
 
 def bench_form_payload(samples: int) -> dict:
+	"""The desk opening a record: ``frappe.desk.form.load.getdoc`` and the response body the web server sends
+	(``frappe.utils.response.as_json``: compact JSON), for the phone with the long history and one with 10 rows."""
 	import frappe
 	from frappe.desk.form.load import getdoc
+	from frappe.utils.response import as_json
 
 	small = f"{PREFIX}0000000"
 	big = f"{PREFIX}BIG"
@@ -676,8 +690,7 @@ def bench_form_payload(samples: int) -> dict:
 	def load(name):
 		frappe.local.response = frappe._dict({"docs": []})
 		getdoc("Phone", name)
-		payload = frappe.as_json(frappe.local.response)
-		sizes[name] = len(payload)
+		sizes[name] = len(as_json().get_data())
 
 	a, b = interleaved(samples, lambda i: load(big), lambda i: load(small), after=frappe.db.rollback)
 	return compare(
@@ -692,6 +705,7 @@ def bench_form_payload(samples: int) -> dict:
 def explain(count: int) -> list[dict]:
 	"""EXPLAIN of the app's hot queries, built as the app builds them."""
 	import frappe
+	from frappe.query_builder.functions import Count
 
 	from opt_consent.adapters import lapse
 
@@ -732,8 +746,14 @@ def explain(count: int) -> list[dict]:
 		.select("*")
 		.where(log.parent == f"{PREFIX}BIG")
 		.where(log.parenttype == "Phone")
+		.where(log.parentfield == "opt_logs")
 		.orderby(log.idx, order=frappe.qb.desc)
 		.limit(50),
+		"form: count of a record's log rows": frappe.qb.from_(log)
+		.select(Count("*"))
+		.where(log.parent == f"{PREFIX}BIG")
+		.where(log.parenttype == "Phone")
+		.where(log.parentfield == "opt_logs"),
 	}
 	plans = []
 	for label, query in queries.items():
@@ -860,8 +880,9 @@ CHANGES = [
 	"  lapse-date index on a daily run (at 1M phones: from 91 s to the figure in PERFORMANCE-1M.md), in",
 	"  primary-key order on a backlog (over a fifth of the texting phones lapsing: contiguous batches).",
 	"- Composite indexes: `(text_opt, text_consent_lapses_on)` and `(text_reauth_status, text_reauth_due_on)` on",
-	"  Phone for the lapse job, `(parent, idx)` and `(parent, channel, event_date, event_time)` on Opt Log for",
-	"  the form's newest rows and a channel's latest event.",
+	"  Phone for the lapse job, `(parent, parenttype, parentfield, idx)` and `(parent, channel, event_date,",
+	"  event_time)` on Opt Log for the form's newest rows, their count and a record's last row (from the index",
+	"  alone), and for a channel's latest event.",
 ]
 
 
