@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import ARTIFACTS, rollback, server, site  # noqa: F401  (shared fixtures)
-from tests.integration.factories import PASSWORD, user
+from tests.integration.factories import PASSWORD, USERS, user
 
 CHROMIUM = os.environ.get("OPT_CONSENT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -55,13 +55,43 @@ def ensure_setup_complete() -> bool:
 	if hasattr(system_settings, "clear_system_settings_cache"):
 		system_settings.clear_system_settings_cache()
 	frappe.clear_cache()
+	# Frappe 15 keeps System Settings in frappe.local for the whole of a process outside a request: this
+	# one read them (with no time zone: Frappe's fallback, Asia/Kolkata) before the zone was set, and would go
+	# on dating "today" in that zone while the web server dates it in the site's.
+	if hasattr(frappe.local, "system_settings"):
+		del frappe.local.system_settings
 	return True
+
+
+def align_operator_zones() -> None:
+	"""The walks are an operator's in the site's time zone (the dialog dates its default in the operator's
+	zone, the form shows dates stored in the site's). Frappe stores the system zone in a new user's
+	``time_zone``, its fallback Asia/Kolkata while the site has none: a test user made before the zone was
+	set keeps that zone. Give such users the site's zone (a walk that wants another zone sets it and puts
+	it back); committed once when anything changed."""
+	import frappe
+	from frappe.utils import get_system_timezone
+
+	zone = get_system_timezone()
+	changed = [
+		email
+		for email in (user(key) for key in USERS)
+		if frappe.db.get_value("User", email, "time_zone") not in (None, "", zone)
+	]
+	for email in changed:
+		frappe.db.set_value("User", email, "time_zone", zone)
+		frappe.defaults.set_default("time_zone", zone, email)
+	if changed:
+		frappe.db.commit()
+		for email in changed:
+			frappe.clear_cache(user=email)
 
 
 @pytest.fixture(scope="session")
 def desk(site, server):  # noqa: F811
 	"""The served site, set up, with a clean screenshot folder."""
 	ensure_setup_complete()
+	align_operator_zones()
 	SHOTS.mkdir(parents=True, exist_ok=True)
 	for old in SHOTS.glob("FAILED-*.png"):
 		old.unlink(missing_ok=True)

@@ -144,7 +144,8 @@ def log_rows(page: Page) -> list[dict]:
 
 
 def today_shown() -> str:
-	"""Today as the desk shows a date (the site's date format)."""
+	"""Today as the desk shows a date (the site's date format), in the site's time zone: the test users have
+	none of their own, so it is also the operator's zone the dialog dates its default in."""
 	return formatdate(nowdate())
 
 
