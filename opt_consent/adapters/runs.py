@@ -197,9 +197,10 @@ def start_lapse(
 	"""The daily lapse as a run: heal the dates, mark the newly due, then one chunk per ``size`` candidates.
 
 	The chunks are ranges of the candidates' names (not of the lapse-date index the single-process walk may
-	use): disjoint name ranges lock disjoint ranges of the log's ``(parent, parenttype, parentfield, idx)`` index too, so two chunks
-	running at once wait for each other at most at their common edge and cannot deadlock, where ranges of
-	lapse dates would interleave their phones' names. A job (it commits). Returns the run's name."""
+	use): disjoint name ranges lock disjoint ranges of the log's ``(parent, parenttype, parentfield, idx)``
+	index too, so two chunks running at once wait for each other at most at their common edge and cannot
+	deadlock, where ranges of lapse dates would interleave their phones' names. A job (it commits). Returns
+	the run's name."""
 	rules = get_rules()
 	on = on or lapse.today()
 	lapse.recompute_phones(rules, on, commit)  # heal first, as the single-process run does
