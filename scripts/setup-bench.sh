@@ -95,6 +95,15 @@ fi
 say "this app"
 bash "$repo/scripts/install-into-bench.sh" "$bench_dir" "$site"
 
+# bench init carries on when Frappe's own asset build fails (a corrupt package in yarn's cache, seen after
+# two installs shared it at once): the desk would then load without its scripts. Say so, with the fix.
+if ! env/bin/python -c 'import json, sys; sys.exit("desk.bundle.js" not in json.load(open("sites/assets/assets.json")))'; then
+	echo "setup-bench: Frappe's desk assets were not built (no desk.bundle.js in sites/assets/assets.json);" >&2
+	echo "  the build output above says why. A corrupt yarn cache is the usual cause: run 'yarn cache clean'," >&2
+	echo "  then 'cd $bench_dir/apps/frappe && yarn install --force && cd ../.. && bench build', then this script." >&2
+	exit 1
+fi
+
 say "done. Serve it on the loopback address only:"
 echo "  cd $bench_dir/sites && ../env/bin/python $repo/scripts/serve.py --site $site --port 8000"
 echo "  then open http://$site:8000/app/phone (Administrator / $admin_password; finish the setup wizard once)"

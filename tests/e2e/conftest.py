@@ -120,7 +120,11 @@ def login_state(browser, desk, tmp_path_factory):
 	page.fill("#login_email", user("user"))
 	page.fill("#login_password", PASSWORD)
 	page.click(".btn-login[type=submit]")
-	page.wait_for_url(re.compile(r"/(app|desk)(/|$)"))
+	try:
+		page.wait_for_url(re.compile(r"/(app|desk)(/|$)"))
+	except Exception:
+		shot(page, "00-login-failed")  # what the login page said, for the one reading the failure
+		raise
 	page.wait_for_function("() => window.frappe && frappe.boot && frappe.session && frappe.session.user")
 	assert page.evaluate("frappe.session.user") == user("user")
 	assert page.evaluate("frappe.boot.setup_complete") == 1
