@@ -610,10 +610,35 @@ def bench_can_contact(samples: int, count: int) -> dict:
 	return compare("can_contact (Python API) vs one indexed frappe.db.get_value on phone_e164", 1.5, a, b)
 
 
+def raw_lapse(on: dt.date, idx: int, scheme: int) -> None:
+	"""The raw SQL floor of a lapse sweep: the names of the phones lapsing on ``on`` (30-day period), one
+	UPDATE, and the same rows the job writes (same columns) bulk-inserted at ``idx``, with a fixed stand-in for
+	the hashes. No rules, no locks, no sealing."""
+	import frappe
+	from frappe.utils import now_datetime
+
+	from opt_consent.adapters import lapse
+
+	where = "text_opt = 1 and text_opt_in_date <= %(cutoff)s"
+	values = {"cutoff": on - dt.timedelta(days=30)}
+	names = frappe.db.sql(f"select name from `tabPhone` where {where}", values, pluck=True)
+	frappe.db.sql(f"update `tabPhone` set text_opt = 0 where {where}", values)
+	now = now_datetime()
+	fields = lapse.lapsed_log(on, now, "Cell")
+	meta = {"creation": now, "modified": now, "modified_by": "Administrator", "owner": "Administrator",
+		"docstatus": 0, "idx": idx, "parenttype": "Phone", "parentfield": "opt_logs", "hash_scheme": scheme,
+		"prev_hash": "0" * 64, "row_hash": "0" * 64}  # fmt: skip
+	frappe.db.bulk_insert(
+		"Opt Log",
+		[*fields, *meta, "name", "parent"],
+		([*fields.values(), *meta.values(), frappe.generate_hash(length=10), name] for name in names),
+		chunk_size=10_000,
+	)
+
+
 def bench_sweep(samples: int, count: int) -> dict:
 	"""The daily lapse job over every phone vs a raw set-based UPDATE plus bulk insert of the same rows."""
 	import frappe
-	from frappe.utils import now_datetime
 
 	from opt_consent.adapters import lapse
 
@@ -627,41 +652,7 @@ def bench_sweep(samples: int, count: int) -> dict:
 		lapsed_counts.append(lapse.run(on))
 
 	def floor(i):
-		phone = frappe.qb.DocType("Phone")
-		cutoff = on - dt.timedelta(days=30)
-		names = (
-			frappe.qb.from_(phone)
-			.select(phone.name)
-			.where(phone.text_opt == 1)
-			.where(phone.text_opt_in_date <= cutoff)
-		).run(pluck=True)
-		frappe.qb.update(phone).set(phone.text_opt, 0).where(phone.text_opt == 1).where(
-			phone.text_opt_in_date <= cutoff
-		).run()
-		# the same rows the job writes (same columns), with a fixed stand-in for the hashes
-		now = now_datetime()
-		rows = [
-			{
-				**lapse.lapsed_log(on, now, "Cell"),
-				"name": frappe.generate_hash(length=10),
-				"creation": now,
-				"modified": now,
-				"modified_by": "Administrator",
-				"owner": "Administrator",
-				"docstatus": 0,
-				"idx": ROWS_PER_PHONE + 1,
-				"parent": name,
-				"parenttype": "Phone",
-				"parentfield": "opt_logs",
-				"hash_scheme": 2,
-				"prev_hash": "0" * 64,
-				"row_hash": "0" * 64,
-			}
-			for name in names
-		]
-		if rows:
-			columns = list(rows[0])
-			frappe.db.bulk_insert("Opt Log", columns, ([row[c] for c in columns] for row in rows))
+		raw_lapse(on, idx=ROWS_PER_PHONE + 1, scheme=2)
 
 	try:
 		a, b = interleaved(samples, ours, floor, after=frappe.db.rollback)
