@@ -3,18 +3,21 @@
 - :func:`start` (the form's Start Scrub, through the controller): checks the user may write the scrub and
   read the channel's records, marks it Queued and enqueues :func:`run` on the long queue, one job per scrub
   (deduplicated: a second click while it waits or runs starts nothing).
-- :func:`run` (the job, as the user who started it): a first pass reads the whole file
+- :func:`run` (the coordinator job, as the user who started it): a first pass reads the whole file
   (:func:`opt_consent.core.contact_scrub.read_addresses`: UTF-8, well-formed, an address column, within the
-  size limit) and counts it; nothing is answered for a file that fails it. A second pass streams the file
-  again, answers each chunk of :data:`CHUNK` addresses with
-  :func:`opt_consent.adapters.contact_control.scrub` (the same answers as the API, with the user's
-  permissions), writes the answers to the result file and commits the counts per chunk, publishing the
-  progress to the form. At the end the result is attached as a private File and the scrub is Done; on any
-  error it is Failed with the message, and nothing is attached.
+  size limit), counts it and writes its addresses in parts of :data:`PART` to the run's working folder;
+  nothing is answered for a file that fails it. The scrub's **Opt Consent Run** (kind Scrub) gets one
+  chunk per part, enqueued for the workers (:func:`opt_consent.adapters.runs.dispatch`).
+- :func:`run_chunk` (any worker, one part): answers the part :data:`CHUNK` addresses at a time with
+  :func:`opt_consent.adapters.contact_control.scrub` (the same answers as the API, with the permissions of
+  the user who started it) into the part's answer file; then, in one transaction, adds the part's counts to
+  the scrub and marks its chunk Done. The chunk that completes the run joins the answer files in line order
+  into the result, attached as a private File, and the scrub is Done. On any error it is Failed with the
+  message, and nothing is attached; a part run twice answers again and counts once.
 
-Memory is bounded by a chunk: the file is read a block at a time and the result written as it goes; the
-result File is registered without being read back into memory (Frappe's File would load it whole).
-Re-running replaces the result.
+Memory is bounded by a query round: the files are read and written as they go; the result File is
+registered without being read back into memory (Frappe's File would load it whole). Re-running replaces
+the result.
 """
 
 from __future__ import annotations
@@ -22,21 +25,23 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import itertools
 import os
+import shutil
 import tempfile
 from collections import Counter
 
 import frappe
 from frappe import _
 from frappe.core.doctype.file.utils import generate_file_name
-from frappe.utils import cint, get_files_path, now_datetime, strip_html
+from frappe.utils import cint, get_datetime, get_files_path, now_datetime, strip_html
 from frappe.utils.background_jobs import is_job_enqueued
 
-from opt_consent.adapters import contact_control
+from opt_consent.adapters import contact_control, runs
 from opt_consent.adapters import gate as gate_adapter
 from opt_consent.adapters.refusals import translate
+from opt_consent.core import chunks, gate
 from opt_consent.core import contact_scrub as core
-from opt_consent.core import gate
 
 # the pure rules' no-op marker, under a name Frappe's message extractor reads
 from opt_consent.core.messages import _ as _lt
@@ -46,8 +51,11 @@ DRAFT, QUEUED, RUNNING, DONE, FAILED = "Draft", "Queued", "Running", "Done", "Fa
 ACTIVE = (QUEUED, RUNNING)
 RESULT_FIELD = "result_file"
 INPUT_FIELD = "input_file"
-# Addresses answered per query round (and per commit of the counts).
+# Addresses answered per query round.
 CHUNK = 5000
+# Addresses per part: one chunk of the scrub's run, for one worker (10 query rounds).
+PART = 50_000
+CHUNK_METHOD = "opt_consent.adapters.contact_scrub.run_chunk"
 # A larger file is refused before it is read (site config ``opt_consent_scrub_max_mb``).
 DEFAULT_MAX_MB = 100
 JOB_TIMEOUT = 4 * 3600
@@ -75,7 +83,7 @@ def start(name: str) -> dict:
 	doc = frappe.get_doc(DOCTYPE, name)
 	doc.check_permission("write")
 	check_may_read(doc.channel)
-	if doc.status in ACTIVE and is_job_enqueued(job_id(name)):
+	if doc.status in ACTIVE and still_running(doc):
 		frappe.throw(_("This scrub is already queued or running."), title=_("Not started"))
 	if not doc.get(INPUT_FIELD):
 		frappe.throw(_("Attach the CSV of addresses first."), title=_("Not started"))
@@ -84,7 +92,7 @@ def start(name: str) -> dict:
 	doc.db_set({"status": QUEUED, "error": None}, notify=True)
 	frappe.enqueue(
 		"opt_consent.adapters.contact_scrub.run",
-		queue="long",
+		queue=runs.queue(),
 		timeout=JOB_TIMEOUT,
 		job_id=job_id(name),
 		deduplicate=True,
@@ -93,6 +101,14 @@ def start(name: str) -> dict:
 		user=frappe.session.user,
 	)
 	return {"status": QUEUED}
+
+
+def still_running(doc) -> bool:
+	"""Whether the scrub's coordinator job or a chunk of its run is queued or in a live worker's hands (a
+	scrub whose workers were all killed may be started again)."""
+	return is_job_enqueued(job_id(doc.name)) or bool(
+		doc.get("consent_run") and runs.chunks_in_hand(doc.consent_run)
+	)
 
 
 def check_may_read(channel: str) -> None:
@@ -135,13 +151,27 @@ def readable_file(url: str) -> str:
 # ---------------------------------------------------------------- the job
 
 
-def run(name: str, user: str | None = None) -> None:
-	"""The background job. Runs as ``user`` (who started it): the answers cover the records they may read."""
+def run(
+	name: str,
+	user: str | None = None,
+	queue_name: str | None = None,
+	inline: bool = False,
+	part_size: int | None = None,
+) -> str | None:
+	"""The coordinator job, as ``user`` (who started it): the answers cover the records they may read.
+
+	The first pass reads the whole file and checks it, counts it and writes its addresses into parts of
+	``part_size`` (default :data:`PART`) in the run's working folder; nothing is answered for a file that
+	fails it. Then one chunk per part for the workers (``inline``: run here, one after the other). Returns the
+	run's name (None when the scrub failed before its chunks)."""
 	if user:
 		frappe.set_user(user)
 	doc = frappe.get_doc(DOCTYPE, name)
 	moment = doc.at or now_datetime()
 	remove_result(doc)
+	run = runs.create_run(
+		runs.SCRUB, walk="line", reference_doctype=DOCTYPE, reference_name=name, chunk_method=CHUNK_METHOD
+	)
 	set_values(
 		doc,
 		notify=True,
@@ -153,9 +183,9 @@ def run(name: str, user: str | None = None) -> None:
 		reason_counts=None,
 		scrubbed_at=moment,
 		started_by=frappe.session.user,
+		consent_run=run.name,
 	)
 	commit()
-	partial = None
 	try:
 		check_may_read(doc.channel)
 		path = input_path(doc)
@@ -169,31 +199,56 @@ def run(name: str, user: str | None = None) -> None:
 					max_bytes() >> 20,
 				)
 			)
-		total = count_addresses(path, doc.channel)
+		total, parts = split_input(path, doc.channel, runs.work_dir(run.name), part_size or PART)
 		set_values(doc, total=total)
+		run.summary = frappe.as_json({"total": total, "parts": parts}, indent=None)
+		runs.add_chunks(run, [("Part", chunks.Chunk(no, (no,), (no,))) for no in range(parts)])
 		commit()
-		partial = result_path(doc.name)
-		counts = write_result(doc, path, partial, moment, total)
-		attach_result(doc, partial)
-		partial = None
-		set_values(
-			doc,
-			notify=True,
-			status=DONE,
-			processed=total,
-			allowed_count=counts.get(gate.OPTED_IN, 0),
-			reason_counts=frappe.as_json(
-				[{"reason": r, "label": reason_label(r), "count": n} for r, n in counts.most_common()],
-				indent=None,
-			),
-		)
-		commit()
-		progress(doc, 100, _("Done"))
 	except Exception as error:
 		rollback()
-		if partial and os.path.exists(partial):
-			os.unlink(partial)
+		runs.remove_work_dir(run.name)
 		failed(name, error)
+		return None
+	runs.dispatch(run.name, inline, queue_name)
+	return run.name
+
+
+def run_chunk(run: str, chunk_no: int) -> int:
+	"""One part of a scrub's run (what a worker runs), as the user who started the scrub: its addresses
+	answered :data:`CHUNK` at a time into the part's answer file; then, in one transaction, the part's counts
+	added to the scrub and its chunk marked Done (a chunk run twice adds nothing), and the chunk that
+	completes the run joins the parts into the result. Returns the addresses answered."""
+	row = frappe.db.get_value(
+		runs.CHUNK,
+		{"parent": run, "parenttype": runs.RUN, "chunk_no": cint(chunk_no)},
+		["name", "after_key", "status"],
+		as_dict=True,
+	)
+	meta = frappe.db.get_value(runs.RUN, run, ["reference_name", "started_by"], as_dict=True)
+	if not row or row.status == runs.DONE or not meta:
+		return 0
+	doc = frappe.get_doc(DOCTYPE, meta.reference_name)
+	if doc.consent_run != run:  # the scrub was started again since: this run is stale
+		return 0
+	frappe.set_user(meta.started_by)
+	try:
+		check_may_read(doc.channel)
+		part = chunks.decode_key(row.after_key)[0]
+		counts = answer_part(doc, runs.work_dir(run), part, get_datetime(doc.scrubbed_at))
+		answered = runs.in_transaction(lambda: count_part(doc, run, row.name, counts), commit, rollback)
+	except Exception as error:
+		rollback()
+		failed(doc.name, error)
+		return 0
+	if not answered:  # another worker finished it meanwhile
+		return 0
+	done = frappe.db.get_value(DOCTYPE, doc.name, ["processed", "total"], as_dict=True)
+	progress(
+		doc,
+		min(100, int(100 * done.processed / max(done.total or 0, 1))),
+		_("{0} of {1} addresses").format(done.processed, done.total),
+	)
+	return answered
 
 
 def failed(name: str, error: Exception) -> None:
@@ -213,59 +268,113 @@ def refuse_file(refusal: core.FileRefused):
 	frappe.throw(translate(refusal), exc=ScrubFileError, title=_("File not scrubbed"))
 
 
-def count_addresses(path: str, channel: str) -> int:
-	"""The first pass: the whole file read and checked, its addresses counted (none answered)."""
+def count_part(doc, run: str, chunk_row: str, counts: Counter) -> int:
+	"""The part's counts added to the scrub and its chunk marked Done, in one transaction (the caller's),
+	the run's row locked first (so the chunks' ends queue up there rather than deadlock); the chunk that
+	completes the run joins the parts. 0 when the chunk is Done already."""
+	runs.lock_run(run)
+	locked = frappe.db.sql(
+		"select status from `tabOpt Consent Run Chunk` where name = %s for update", chunk_row
+	)
+	if not locked or locked[0][0] == runs.DONE:
+		return 0
+	answered = sum(counts.values())
+	frappe.db.sql(
+		"""update `tabContact Scrub` set processed = processed + %s, allowed_count = allowed_count + %s
+		where name = %s""",
+		(answered, counts.get(gate.OPTED_IN, 0), doc.name),
+	)
+	if runs.finish_chunk(run, chunk_row, answered, result=frappe.as_json(counts, indent=None)):
+		join(doc, run)
+	return answered
+
+
+def split_input(path: str, channel: str, folder: str, part_size: int) -> tuple[int, int]:
+	"""The first pass: the whole file read and checked, its addresses counted and written ``part_size`` to a
+	part (none answered). Returns the count and the number of parts."""
 	email = gate_adapter.channel_spec(channel).doctype == "Email"
-	count = 0
-	with open(path, "rb") as binary:
-		try:
-			for _address in core.read_addresses(binary, email, max_bytes()):
-				count += 1
-		except core.FileRefused as refusal:
-			refuse_file(refusal)
+	os.makedirs(folder, exist_ok=True)
+	count, out = 0, None
+	try:
+		with open(path, "rb") as binary:
+			try:
+				for address in core.read_addresses(binary, email, max_bytes()):
+					if count % part_size == 0:
+						if out:
+							out.close()
+						out = open(
+							part_path(folder, "in", count // part_size), "w", newline="", encoding="utf-8"
+						)
+						writer = csv.writer(out)
+					writer.writerow([address])
+					count += 1
+			except core.FileRefused as refusal:
+				refuse_file(refusal)
+	finally:
+		if out:
+			out.close()
 	if not count:
 		refuse_file(core.FileRefused("empty", _lt("The file is empty: it needs at least one address.")))
-	return count
+	return count, -(-count // part_size)
 
 
-def chunks(path: str, channel: str):
-	"""The file's addresses, :data:`CHUNK` at a time (the file was checked by the first pass)."""
-	email = gate_adapter.channel_spec(channel).doctype == "Email"
-	with open(path, "rb") as binary:
-		chunk: list[str] = []
-		try:
-			for address in core.read_addresses(binary, email, max_bytes()):
-				chunk.append(address)
-				if len(chunk) == CHUNK:
-					yield chunk
-					chunk = []
-		except core.FileRefused as refusal:  # the file changed since the first pass
-			refuse_file(refusal)
-		if chunk:
-			yield chunk
+def part_path(folder: str, kind: str, part: int) -> str:
+	return os.path.join(folder, f"{kind}-{part}.csv")
 
 
-def write_result(doc, path: str, out_path: str, moment: dt.datetime, total: int) -> Counter:
-	"""The second pass: each chunk answered and written to ``out_path``; the counts committed per chunk."""
+def answer_part(doc, folder: str, part: int, moment: dt.datetime) -> Counter:
+	"""A part's addresses answered :data:`CHUNK` at a time (the same answers as the API, with the user's
+	permissions) and written to the part's answer file (complete, or not there)."""
 	counts: Counter = Counter()
-	processed = 0
 	labels: dict[str, str] = {}
-	with open(out_path, "w", newline="", encoding="utf-8") as out:
+	final = part_path(folder, "out", part)
+	with (
+		open(part_path(folder, "in", part), newline="", encoding="utf-8") as source,
+		open(final + ".tmp", "w", newline="", encoding="utf-8") as out,
+	):
 		writer = csv.writer(out)
-		writer.writerow(core.RESULT_COLUMNS)
-		for chunk in chunks(path, doc.channel):
-			rows = contact_control.scrub(doc.channel, chunk, moment, doc.reference, check_permission=True)
+		addresses = (cells[0] if cells else "" for cells in csv.reader(source))
+		while batch := list(itertools.islice(addresses, CHUNK)):
+			rows = contact_control.scrub(doc.channel, batch, moment, doc.reference, check_permission=True)
 			writer.writerows(result_rows(rows, labels))
 			counts.update(row["reason"] for row in rows)
-			processed += len(chunk)
-			set_values(doc, processed=processed, allowed_count=counts.get(gate.OPTED_IN, 0))
-			commit()
-			progress(
-				doc,
-				min(99, int(100 * processed / max(total, 1))),
-				_("{0} of {1} addresses").format(processed, total),
-			)
+	os.replace(final + ".tmp", final)
 	return counts
+
+
+def join(doc, run: str) -> None:
+	"""The run's last chunk (in its transaction): the parts' answers joined into the result, attached; the
+	counts from every chunk's Done row; the scrub Done. The working folder goes once that is committed."""
+	folder = runs.work_dir(run)
+	counts: Counter = Counter()
+	for result in runs.chunk_results(run):
+		counts.update(result)
+	parts = frappe.db.count(runs.CHUNK, {"parent": run, "parenttype": runs.RUN})
+	partial = result_path(doc.name)
+	try:
+		with open(partial, "w", newline="", encoding="utf-8") as out:
+			csv.writer(out).writerow(core.RESULT_COLUMNS)
+			for part in range(parts):
+				with open(part_path(folder, "out", part), encoding="utf-8", newline="") as answers:
+					shutil.copyfileobj(answers, out)
+		attach_result(doc, partial)
+	finally:
+		if os.path.exists(partial):
+			os.unlink(partial)
+	total = frappe.db.get_value(DOCTYPE, doc.name, "total")
+	set_values(
+		doc,
+		notify=True,
+		status=DONE,
+		processed=total,
+		allowed_count=counts.get(gate.OPTED_IN, 0),
+		reason_counts=frappe.as_json(
+			[{"reason": r, "label": reason_label(r), "count": n} for r, n in counts.most_common()],
+			indent=None,
+		),
+	)
+	frappe.db.after_commit.add(lambda: runs.remove_work_dir(run))
+	progress(doc, 100, _("Done"))
 
 
 def result_rows(rows: list[dict], labels: dict[str, str]) -> list[list[str]]:

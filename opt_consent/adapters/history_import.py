@@ -1,19 +1,24 @@
 """Frappe adapter of the consent history import (:mod:`opt_consent.core.history_import`).
 
-:func:`run` reads a CSV in two passes and never holds more than one spill file's events in memory:
+An import reads a CSV in two passes and never holds more than one bucket's events in memory:
 
-1. stream the file, validate every row (refusals go to the report), and spill the valid events to
-   temporary files by a hash of their address (all events of a record in one file); a file that cannot be
-   read (encoding, malformed CSV, missing columns, too large) stops here, before anything is written;
-2. per spill file, group by record and order each group by event time, then per chunk of whole records:
+1. :func:`prepare`: stream the file, validate every row (refusals go to the read report), and spill the
+   valid events to bucket files by a hash of their address (all events of a record in one bucket); a file
+   that cannot be read (encoding, malformed CSV, missing columns, too large) stops here, before anything is
+   written;
+2. :func:`apply_bucket`, per bucket (buckets hold disjoint records, so each can go to another worker):
+   group by record and order each group by event time, then per part of whole records:
    one query for the chunk's rows already imported (the ledger), one locking query per record doctype for
    the existing records, one for each channel's latest event, the engine's replay in Python, one insert of
    the new records, one UPDATE of the existing ones, one sealed insert of log rows
    (:func:`opt_consent.adapters.log.insert_log_rows`) and one insert of ledger rows; then ``commit`` (a
    background job's per-chunk commit). A dry run stops before the writes: it only reads.
 
-A chunk is all or nothing and records its rows in the ledger in the same transaction, so an apply that
-stops half way leaves whole chunks; running the same file again skips what is in the ledger and goes on.
+A part is all or nothing and records its rows in the ledger in the same transaction, so an apply that
+stops half way leaves whole parts; running the same file again skips what is in the ledger and goes on.
+:func:`merge` adds up the counts and joins the refusal reports. :func:`run` takes the three steps in this
+process (the command line, the benchmark); the desk's import spreads the buckets over the background
+workers (:mod:`opt_consent.history_import`).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import frappe
 from frappe import _
 from frappe.utils import get_system_timezone, getdate, now_datetime, nowdate
 
-from opt_consent.adapters import log, settings
+from opt_consent.adapters import log, runs, settings
 from opt_consent.adapters.contact import PARTY, PARTY_TYPE, new_record_template, reserve_names
 from opt_consent.adapters.refusals import translate
 from opt_consent.core import gate, reauth
@@ -57,6 +62,9 @@ class Options:
 	mapping: dict[str, str] = field(default_factory=dict)
 	import_name: str | None = None
 	chunk_events: int = hi.CHUNK_EVENTS
+	buckets: int | None = (
+		None  # default: by the file's size (:func:`opt_consent.core.history_import.spill_count`)
+	)
 
 
 @dataclass
@@ -72,16 +80,24 @@ class Result:
 	report_path: str | None = None
 	sample: list[dict] = field(default_factory=list)  # the first rows that would be recorded
 
+	COUNTS = ("rows", "recorded", "refused", "duplicates", "new_records", "chunks")
+
 	def as_dict(self) -> dict:
-		return {
-			"rows": self.rows,
-			"recorded": self.recorded,
-			"refused": self.refused,
-			"duplicates": self.duplicates,
-			"new_records": self.new_records,
-			"chunks": self.chunks,
-			"unknown_methods": self.unknown_methods,
-		}
+		return {**{key: getattr(self, key) for key in self.COUNTS}, "unknown_methods": self.unknown_methods}
+
+	@classmethod
+	def from_dict(cls, values: dict) -> Result:
+		return cls(
+			**{key: int(values.get(key) or 0) for key in cls.COUNTS},
+			unknown_methods=dict(values.get("unknown_methods") or {}),
+		)
+
+	def add(self, other: Result) -> None:
+		"""Add ``other``'s counts (a part's, a bucket's) to these."""
+		for key in self.COUNTS:
+			setattr(self, key, getattr(self, key) + getattr(other, key))
+		for method, count in other.unknown_methods.items():
+			self.unknown_methods[method] = self.unknown_methods.get(method, 0) + count
 
 
 class ImportFileError(frappe.ValidationError):
@@ -101,8 +117,56 @@ def run(
 	progress: Callable[[int, str], None] | None = None,
 	commit: Callable[[], None] | None = None,
 ) -> Result:
-	"""Import (or with ``options.dry_run`` only assess) the CSV at ``path``. See the module's description."""
+	"""Import (or with ``options.dry_run`` only assess) the CSV at ``path`` in this process: :func:`prepare`,
+	then :func:`apply_bucket` on every bucket, then :func:`merge`: the same steps the background workers
+	take one bucket each (:mod:`opt_consent.history_import`)."""
 	progress = progress or (lambda percent, text: None)
+	with tempfile.TemporaryDirectory(prefix="opt-consent-import-") as folder:
+		try:
+			prepared = prepare(path, options, folder, progress)
+			totals = []
+			for n, bucket in enumerate(prepared.buckets):
+				total = Result()
+
+				def part_done(_part_no: int, part: Result, total=total) -> None:
+					total.add(part)
+					if commit and not options.dry_run:
+						commit()
+
+				apply_bucket(folder, bucket, prepared.context, 0, part_done)
+				totals.append(total.as_dict())
+				progress(10 + int(90 * (n + 1) / len(prepared.buckets)), _("Replaying the events"))
+		except Exception:
+			if not options.dry_run:
+				frappe.db.rollback()
+			raise
+		return merge(folder, prepared.as_dict(), totals, prepared.buckets)
+
+
+@dataclass
+class Prepared:
+	"""The first pass's outcome: the rows read and refused, and the buckets of valid events (in ``folder``)."""
+
+	context: Context
+	buckets: list[int]
+	rows: int
+	refused: int
+	unknown_methods: dict[str, int]
+
+	def as_dict(self) -> dict:
+		return {
+			"rows": self.rows,
+			"refused": self.refused,
+			"unknown_methods": self.unknown_methods,
+			"buckets": self.buckets,
+		}
+
+
+def prepare(path: str, options: Options, folder: str, progress: Callable[[int, str], None]) -> Prepared:
+	"""Pass one: every row validated, the refused written to ``folder``'s read report, the valid events
+	spilled to ``folder``'s bucket files by a hash of their address (all events of a record in one bucket,
+	so buckets can be applied in any order, by any worker). A file that cannot be read stops here, before
+	anything is written. Writes nothing to the database."""
 	size = os.path.getsize(path)
 	if size > max_bytes():
 		file_refused(
@@ -115,32 +179,112 @@ def run(
 		)
 	result = Result()
 	context = Context.make(options)
-	with tempfile.TemporaryDirectory(prefix="opt-consent-import-") as spill_dir:
-		report = Report(os.path.join(spill_dir, "refused.csv"), result)
-		buckets = hi.spill_count(size)
-		files = [open(os.path.join(spill_dir, f"spill-{i}.bin"), "w+b") for i in range(buckets)]
-		try:
-			read_pass(path, size, context, files, report, result, progress)
-			for i, spill_file in enumerate(files):
-				spill_file.seek(0)
-				events = hi.load_spill(spill_file)
-				spill_file.close()
-				for groups in hi.chunks(hi.order(events), options.chunk_events):
-					apply_chunk(groups, context, report, result)
-					result.chunks += 1
-					if commit and not options.dry_run:
-						commit()
-				del events
-				progress(10 + int(90 * (i + 1) / buckets), _("Replaying the events"))
-		except Exception:
-			if not options.dry_run:
+	os.makedirs(folder, exist_ok=True)
+	report = Report(read_report_path(folder), result, header=False)
+	buckets = options.buckets or hi.spill_count(size)
+	files = [open(spill_path(folder, i), "wb") for i in range(buckets)]
+	try:
+		read_pass(path, size, context, files, report, result, progress)
+	finally:
+		for spill_file in files:
+			spill_file.close()
+		report.close()
+	kept = []
+	for i in range(buckets):
+		if os.path.getsize(spill_path(folder, i)):
+			kept.append(i)
+		else:
+			os.unlink(spill_path(folder, i))
+	return Prepared(context, kept, result.rows, result.refused, result.unknown_methods)
+
+
+def spill_path(folder: str, bucket: int) -> str:
+	return os.path.join(folder, f"spill-{bucket}.bin")
+
+
+def read_report_path(folder: str) -> str:
+	return os.path.join(folder, "refused-read.csv")
+
+
+def part_report_path(folder: str, bucket: int, part: int) -> str:
+	return os.path.join(folder, f"refused-{bucket}-{part}.csv")
+
+
+def apply_bucket(
+	folder: str,
+	bucket: int,
+	context: Context,
+	first_part: int,
+	part_done: Callable[[int, Result], None],
+	attempts: int = 5,
+) -> None:
+	"""Pass two for one bucket: its events grouped by record and ordered, then per part of about
+	``chunk_events`` events (whole records): :func:`apply_chunk`, its refusals to the part's report file,
+	and ``part_done(part_no, counts)``, which commits the part when applying (a part is all or nothing and
+	records its rows in the ledger in the same transaction). Parts before ``first_part`` were committed by an
+	earlier attempt and are skipped. A part chosen as a deadlock victim (another worker's part, a person's
+	action on one of its records) is rolled back by the database and replayed, up to ``attempts`` times."""
+	with open(spill_path(folder, bucket), "rb") as spill_file:
+		events = hi.load_spill(spill_file)
+	for part_no, groups in enumerate(hi.chunks(hi.order(events), context.options.chunk_events)):
+		if part_no < first_part:
+			continue
+		final = part_report_path(folder, bucket, part_no)
+		for attempt in range(attempts):
+			part = Result(chunks=1)
+			report = Report(final + ".tmp", part, header=False)
+			try:
+				apply_chunk(groups, context, report, part)
+				report.close()
+				os.replace(final + ".tmp", final)
+				part_done(part_no, part)
+				break
+			except Exception as error:
+				report.close()
+				if context.options.dry_run or attempt == attempts - 1 or not runs.deadlocked(error):
+					raise
 				frappe.db.rollback()
-			raise
-		finally:
-			for spill_file in files:
-				spill_file.close()
-			report.close()
-		result.report_path = keep_report(report.path, result) if result.refused else None
+	del events
+
+
+def merge(folder: str, prepared: dict, totals: list[dict], buckets: list[int]) -> Result:
+	"""The import's outcome from the first pass's counts and each bucket's: the counts added up, and every
+	refused row in one report (the first pass's in file order, then each bucket's parts in order), of which
+	the first :data:`KEEP_REFUSED` are kept for the desk. Reads only ``folder``'s files."""
+	result = Result(
+		rows=prepared["rows"], refused=prepared["refused"], unknown_methods=dict(prepared["unknown_methods"])
+	)
+	for total in totals:
+		result.add(Result.from_dict(total))
+	parts = [read_report_path(folder)]
+	for bucket in buckets:
+		part_no = 0
+		while os.path.exists(part_report_path(folder, bucket, part_no)):
+			parts.append(part_report_path(folder, bucket, part_no))
+			part_no += 1
+	if not result.refused:
+		return result
+	handle, kept_path = tempfile.mkstemp(prefix="opt-consent-refused-", suffix=".csv")
+	os.close(handle)
+	with open(kept_path, "w", newline="", encoding="utf-8") as out:
+		writer = csv.writer(out)
+		writer.writerow(report_header())
+		for part in parts:
+			with open(part, newline="", encoding="utf-8") as source:
+				for line, address, channel, action, reason, code in csv.reader(source):
+					writer.writerow([line, address, channel, action, reason])
+					if len(result.kept) < KEEP_REFUSED:
+						result.kept.append(
+							{
+								"line": int(line),
+								"address": address,
+								"channel": channel,
+								"action": action,
+								"code": code,
+								"reason": reason,
+							}
+						)
+	result.report_path = kept_path
 	return result
 
 
@@ -166,15 +310,21 @@ def read_pass(path, size, context, files, report, result, progress) -> None:
 			file_refused(refusal)
 
 
-class Report:
-	"""Every refused row, streamed to a CSV file; the first :data:`KEEP_REFUSED` kept for the desk."""
+def report_header() -> list[str]:
+	return [_("Line"), _("Address"), _("Channel"), _("Action"), _("Reason")]
 
-	def __init__(self, path: str, result: Result):
+
+class Report:
+	"""Refused rows, streamed to a CSV file (with the refusal's code, for :func:`merge`); counted on
+	``result``, the first :data:`KEEP_REFUSED` kept on it."""
+
+	def __init__(self, path: str, result: Result, header: bool = False):
 		self.path = path
 		self.result = result
 		self.file = open(path, "w", newline="", encoding="utf-8")
 		self.writer = csv.writer(self.file)
-		self.writer.writerow([_("Line"), _("Address"), _("Channel"), _("Action"), _("Reason")])
+		if header:
+			self.writer.writerow(report_header())
 
 	def add(self, refusal: hi.RowRefusal) -> None:
 		self.result.refused += 1
@@ -182,7 +332,9 @@ class Report:
 		if refusal.code == "unknown_method":
 			raw = str(refusal.args[0]) if refusal.args else ""
 			self.result.unknown_methods[raw] = self.result.unknown_methods.get(raw, 0) + 1
-		self.writer.writerow([refusal.line, refusal.address, refusal.channel, refusal.action, reason])
+		self.writer.writerow(
+			[refusal.line, refusal.address, refusal.channel, refusal.action, reason, refusal.code]
+		)
 		if len(self.result.kept) < KEEP_REFUSED:
 			self.result.kept.append(
 				{
@@ -198,14 +350,6 @@ class Report:
 	def close(self) -> None:
 		if not self.file.closed:
 			self.file.close()
-
-
-def keep_report(path: str, result: Result) -> str:
-	"""The refused rows' report, moved out of the temporary directory (the caller attaches or prints it)."""
-	handle, kept = tempfile.mkstemp(prefix="opt-consent-refused-", suffix=".csv")
-	os.close(handle)
-	os.replace(path, kept)
-	return kept
 
 
 # ---------------------------------------------------------------- what stays the same for a run

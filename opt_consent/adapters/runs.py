@@ -26,7 +26,9 @@ the chunk again (:func:`resume`, or the next daily run) finishes it.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
+import shutil
 import socket
 
 import frappe
@@ -44,7 +46,7 @@ from opt_consent.core.channels import DOCTYPES, PHONE
 RUN = "Opt Consent Run"
 CHUNK = "Opt Consent Run Chunk"
 BROKEN = "Opt Consent Run Broken"
-LAPSE, RECOMPUTE, INTEGRITY = "Lapse", "Recompute", "Integrity"
+LAPSE, RECOMPUTE, INTEGRITY, IMPORT, SCRUB = "Lapse", "Recompute", "Integrity", "Import", "Scrub"
 QUEUED, RUNNING, COMPLETED, DONE = "Queued", "Running", "Completed", "Done"
 
 # Keys per chunk: 10 batches of the lapse job; records per Integrity chunk.
@@ -55,6 +57,35 @@ BROKEN_LISTED = 1000
 EXTRAS = "extras"
 
 CHUNK_METHOD = "opt_consent.adapters.runs.run_chunk"
+
+
+def deadlocked(error: Exception) -> bool:
+	"""Whether ``error`` is the database choosing this transaction as a deadlock victim (or a lock wait that
+	timed out): the transaction is rolled back and can simply be run again. Frappe raises its own
+	``QueryDeadlockError`` around the driver's error."""
+	return isinstance(error, frappe.QueryDeadlockError | frappe.QueryTimeoutError) or frappe.db.is_deadlocked(
+		error
+	)
+
+
+def in_transaction(work, commit_it=None, rollback_it=None, attempts: int = 5):
+	"""``work()`` then a commit; a deadlock victim is rolled back and ``work()`` run again (up to
+	``attempts`` times). Returns what ``work`` returns. (A job's own commit and rollback may be given.)"""
+	for attempt in range(attempts):
+		try:
+			value = work()
+			(commit_it or commit)()
+			return value
+		except Exception as error:
+			if attempt == attempts - 1 or not deadlocked(error):
+				raise
+			(rollback_it or frappe.db.rollback)()
+
+
+def lock_run(run: str) -> None:
+	"""Lock the run's row: a chunk's last transaction takes it first, so that chunks ending at once wait
+	for each other there (finish_chunk updates it in any case) instead of deadlocking on the rows after it."""
+	frappe.db.sql("select name from `tabOpt Consent Run` where name = %s for update", run)
 
 
 def queue() -> str:
@@ -86,7 +117,9 @@ def boundaries(table: str, columns: list[str], where: str, values: dict, size: i
 # Starting a run ---------------------------------------------------------------------------------------------
 
 
-def create_run(kind: str, on: dt.date | None = None, walk: str = "", status: str = QUEUED):
+def create_run(kind: str, on: dt.date | None = None, walk: str = "", status: str = QUEUED, **values):
+	"""A new run. ``values``: the document it works for (``reference_doctype``, ``reference_name``), the
+	method its chunks run (``chunk_method``, default :data:`CHUNK_METHOD`), a ``summary`` of its first pass."""
 	return frappe.get_doc(
 		{
 			"doctype": RUN,
@@ -96,8 +129,20 @@ def create_run(kind: str, on: dt.date | None = None, walk: str = "", status: str
 			"walk": walk,
 			"started_by": frappe.session.user,
 			"started_at": now_datetime(),
+			**values,
 		}
 	).insert(ignore_permissions=True)
+
+
+def work_dir(run: str) -> str:
+	"""The run's working files (an import's spilled buckets, a scrub's input and answer parts): a folder of
+	the site's private files, where Frappe keeps attachments, so every worker of the site reads the same
+	files (a site served by several machines shares its sites folder for its attachments already)."""
+	return frappe.get_site_path("private", "opt_consent_runs", frappe.scrub(run))
+
+
+def remove_work_dir(run: str) -> None:
+	shutil.rmtree(work_dir(run), ignore_errors=True)
 
 
 def add_chunks(run, planned: list[tuple[str | None, chunks.Chunk]]) -> None:
@@ -130,19 +175,28 @@ def dispatch(run_name: str, inline: bool = False, queue_name: str | None = None)
 		fields=["chunk_no"],
 		order_by="chunk_no asc",
 	)
+	method = chunk_method(run_name)
 	for row in rows:
 		if inline:
-			run_chunk(run_name, row.chunk_no)
+			frappe.get_attr(method)(run_name, row.chunk_no)
 		else:
-			enqueue_chunk(run_name, row.chunk_no, queue_name)
+			enqueue_chunk(run_name, row.chunk_no, queue_name, method)
 
 
-def enqueue_chunk(run_name: str, chunk_no: int, queue_name: str | None = None) -> None:
+def chunk_method(run_name: str) -> str:
+	"""What a chunk of the run runs: :func:`run_chunk`, or the method the run names (an import's bucket, a
+	scrub's part: their modules build on this one, so they name their method rather than be imported)."""
+	return frappe.db.get_value(RUN, run_name, "chunk_method") or CHUNK_METHOD
+
+
+def enqueue_chunk(
+	run_name: str, chunk_no: int, queue_name: str | None = None, method: str | None = None
+) -> None:
 	"""One job for the chunk, under its deterministic id: not queued again while queued or running."""
 	job_id = chunks.job_id(run_name, chunk_no)
 	clear_abandoned(job_id)
 	frappe.enqueue(
-		CHUNK_METHOD,
+		method or chunk_method(run_name),
 		queue=queue_name or queue(),
 		job_id=job_id,
 		deduplicate=True,
@@ -173,6 +227,23 @@ def abandoned(job) -> bool:
 	if worker.hostname == socket.gethostname() and not process_alive(worker.pid):
 		return True
 	return worker.get_current_job_id() != job.id
+
+
+def chunks_in_hand(run_name: str) -> bool:
+	"""Whether a chunk of the run not Done yet is queued or being run by a live worker (a run whose workers
+	were all killed has none: its document may then be started again)."""
+	for no in frappe.get_all(
+		CHUNK, filters={"parent": run_name, "parenttype": RUN, "status": ["!=", DONE]}, pluck="chunk_no"
+	):
+		job = get_job(chunks.job_id(run_name, no))
+		if not job:
+			continue
+		status = job.get_status(refresh=False)
+		if status in (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED):
+			return True
+		if status == JobStatus.STARTED and not abandoned(job):
+			return True
+	return False
 
 
 def process_alive(pid: int | None) -> bool:
@@ -299,7 +370,7 @@ def lapse_chunk(chunk_row: str, on: dt.date, after, upto, attempts: int = 3) -> 
 				on, get_rules(), after, upto, by_name=True, batch_size=lapse.BATCH_SIZE, on_batch=batch_done
 			)
 		except Exception as error:
-			if attempt == attempts - 1 or not frappe.db.is_deadlocked(error):
+			if attempt == attempts - 1 or not deadlocked(error):
 				raise
 			frappe.db.rollback()
 	return 0
@@ -345,21 +416,24 @@ def integrity_chunk(run: str, row, after, upto) -> int:
 	return len(results)
 
 
-def finish_chunk(run: str, chunk_row: str, processed: int, broken: int = 0, deleted: int = 0) -> None:
-	"""Mark the chunk Done (once: a chunk run again adds nothing) and add its counts to the run; the last
-	chunk completes the run. Lapse chunks already counted per batch, so they pass ``processed`` only for
-	the run's total."""
+def finish_chunk(
+	run: str, chunk_row: str, processed: int, broken: int = 0, deleted: int = 0, result: str | None = None
+) -> bool:
+	"""Mark the chunk Done (once: a chunk run again adds nothing), with its ``result`` (JSON) if any, and add
+	its counts to the run; the last chunk completes the run. Lapse chunks already counted per batch, so they
+	pass ``processed`` only for the run's total. True for the chunk that completed the run (exactly one: the
+	run's row stays locked until the caller commits, so the caller can finish the run's work first)."""
 	status = frappe.db.sql(
 		"select status, processed from `tabOpt Consent Run Chunk` where name = %s for update", chunk_row
 	)
 	if not status or status[0][0] == DONE:
-		return
+		return False
 	kind = frappe.db.get_value(RUN, run, "kind")
 	counted = cint(status[0][1]) if kind == LAPSE else processed
 	frappe.db.sql(
-		"""update `tabOpt Consent Run Chunk` set status = %s, processed = %s, broken = %s, finished_at = %s
-		where name = %s""",
-		(DONE, counted, broken, now_datetime(), chunk_row),
+		"""update `tabOpt Consent Run Chunk` set status = %s, processed = %s, broken = %s, finished_at = %s,
+		result = coalesce(%s, result) where name = %s""",
+		(DONE, counted, broken, now_datetime(), result, chunk_row),
 	)
 	frappe.db.sql(
 		"""update `tabOpt Consent Run` set chunks_done = chunks_done + 1, processed = processed + %s,
@@ -382,6 +456,18 @@ def finish_chunk(run: str, chunk_row: str, processed: int, broken: int = 0, dele
 		docname=run,
 		description=_("{0} of {1} chunks done").format(done, total),
 	)
+	return done >= total
+
+
+def chunk_results(run: str) -> list[dict]:
+	"""The ``result`` of each chunk of the run, in chunk order (what an import's or a scrub's last chunk
+	adds up: the counts come from the Done rows, so a chunk run twice is counted once)."""
+	return [
+		json.loads(text) if text else {}
+		for text in frappe.get_all(
+			CHUNK, filters={"parent": run, "parenttype": RUN}, pluck="result", order_by="chunk_no asc"
+		)
+	]
 
 
 # Jobs and the desk ------------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ def run_queued_job(name: str) -> None:
 	if job.get_status() != "queued":
 		return  # a worker of this bench took it: the form follows it all the same
 	job.delete()
-	scrub_job.run(**kwargs)
+	scrub_job.run(**kwargs, inline=True)
 	frappe.set_user("Administrator")
 
 

@@ -174,7 +174,7 @@ def test_the_result_csv_answers_each_address_as_scrub_does(no_commit):
 	addresses = list(kinds.values())
 	frappe.set_user(user("user"))
 	doc = new_scrub(csv_bytes([["number"], *[[a] for a in addresses]]))
-	frappe.enqueue(scrub_job.run, queue="long", now=True, name=doc.name, user=user("user"))
+	frappe.enqueue(scrub_job.run, queue="long", now=True, name=doc.name, user=user("user"), inline=True)
 	frappe.set_user("Administrator")
 	doc.reload()
 	assert (doc.status, doc.error, doc.started_by) == ("Done", None, user("user"))
@@ -208,7 +208,7 @@ def test_a_file_of_many_columns_larger_than_a_chunk_keeps_the_order(no_commit, m
 	addresses = [phones[0].phone_e164, "nonsense", phones[1].phone, "", "+44 20 7946 0000", phones[0].phone]
 	rows = [["Name", "Mobile", "Note"]] + [[f"n{i}", a, "x"] for i, a in enumerate(addresses)]
 	doc = new_scrub(csv_bytes(rows).replace(b",", b";"))  # a spreadsheet's semicolons
-	scrub_job.run(doc.name, "Administrator")
+	scrub_job.run(doc.name, "Administrator", inline=True)
 	doc.reload()
 	assert doc.status == "Done", doc.error
 	assert without_label(result_of(doc)) == expected_rows(addresses, doc)
@@ -219,13 +219,13 @@ def test_running_again_replaces_the_result(no_commit):
 	set_rules()
 	phone = opted_in()
 	doc = new_scrub(csv_bytes([[phone.phone_e164]]))
-	scrub_job.run(doc.name, "Administrator")
+	scrub_job.run(doc.name, "Administrator", inline=True)
 	doc.reload()
 	first = doc.result_file
 	assert doc.status == "Done" and result_files(doc) == [first]
 	at = add_to_date(now_datetime(), minutes=-1)
 	record_action("Phone", phone.name, "Opt Out", "Call", at.date(), at.strftime("%H:%M:%S"), "Verbal")
-	scrub_job.run(doc.name, "Administrator")
+	scrub_job.run(doc.name, "Administrator", inline=True)
 	doc.reload()
 	assert doc.status == "Done" and result_files(doc) == [doc.result_file]
 	assert [row["reason"] for row in result_of(doc)] == [gate.OPTED_OUT]
@@ -238,7 +238,7 @@ def test_running_again_replaces_the_result(no_commit):
 
 def test_the_job_runs_with_the_permissions_of_who_started_it(no_commit):
 	doc = new_scrub(csv_bytes([["+14155550100"]]))
-	scrub_job.run(doc.name, user("outsider"))  # no read permission on Phone
+	scrub_job.run(doc.name, user("outsider"), inline=True)  # no read permission on Phone
 	frappe.set_user("Administrator")
 	doc.reload()
 	assert doc.status == "Failed" and doc.result_file is None
@@ -264,7 +264,7 @@ def test_the_job_runs_with_the_permissions_of_who_started_it(no_commit):
 )
 def test_a_file_that_cannot_be_read_is_refused_and_nothing_is_attached(no_commit, content, message):
 	doc = new_scrub(content)
-	scrub_job.run(doc.name, "Administrator")
+	scrub_job.run(doc.name, "Administrator", inline=True)
 	doc.reload()
 	assert doc.status == "Failed"
 	assert message in doc.error, doc.error
@@ -275,7 +275,7 @@ def test_a_file_that_cannot_be_read_is_refused_and_nothing_is_attached(no_commit
 def test_a_file_over_the_limit_is_refused_before_it_is_read(no_commit, monkeypatch):
 	monkeypatch.setattr(scrub_job, "max_bytes", lambda: 64)
 	doc = new_scrub(csv_bytes([[random_number()] for _ in range(20)]))
-	scrub_job.run(doc.name, "Administrator")
+	scrub_job.run(doc.name, "Administrator", inline=True)
 	doc.reload()
 	assert doc.status == "Failed" and "the limit is" in doc.error and result_files(doc) == []
 
@@ -297,7 +297,7 @@ def test_a_file_of_another_document_cannot_be_scrubbed(no_commit):
 	theirs.db_set("input_file", mine.input_file)
 	with pytest.raises(frappe.ValidationError, match="not found"):
 		start_scrub(theirs.name)
-	scrub_job.run(theirs.name, user("user"))
+	scrub_job.run(theirs.name, user("user"), inline=True)
 	assert frappe.db.get_value(DOCTYPE, theirs.name, ["status", "result_file"]) == ("Failed", None)
 	assert "not found" in frappe.db.get_value(DOCTYPE, theirs.name, "error")
 

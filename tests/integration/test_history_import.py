@@ -362,7 +362,7 @@ def test_job_dry_run_then_apply_commits_per_chunk_and_reruns(history):
 	frappe.db.commit()
 	created = []
 	try:
-		door.run_job(doc.name, door.DRY_RUN)
+		door.run_job(doc.name, door.DRY_RUN, inline=True)
 		doc.reload()
 		assert (doc.status, doc.total_rows, doc.recorded, doc.refused_count) == ("Dry Run Done", 11, 6, 5)
 		assert counts()[3] == frappe.db.count(importer.LEDGER)
@@ -374,7 +374,7 @@ def test_job_dry_run_then_apply_commits_per_chunk_and_reruns(history):
 		doc.method_mapping[0].to_method = "Verbal"
 		doc.save()
 		frappe.db.commit()
-		door.run_job(doc.name, door.APPLY)
+		door.run_job(doc.name, door.APPLY, inline=True)
 		doc.reload()
 		assert (doc.status, doc.recorded, doc.new_records) == ("Applied", 7, 3)
 		created = [("Phone", phone_of(history["phone"])), ("Phone", phone_of(history["home"]))]
@@ -382,7 +382,7 @@ def test_job_dry_run_then_apply_commits_per_chunk_and_reruns(history):
 			("Email", frappe.db.get_value("Email", {"email_normalized": history["email"]}, "name"))
 		)
 		assert all(name for _d, name in created)
-		door.run_job(doc.name, door.APPLY)
+		door.run_job(doc.name, door.APPLY, inline=True)
 		doc.reload()
 		assert (doc.recorded, doc.duplicates) == (0, 7)
 	finally:

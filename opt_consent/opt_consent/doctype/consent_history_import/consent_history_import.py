@@ -17,6 +17,8 @@ class ConsentHistoryImport(Document):
 
 	def validate(self):
 		before = self.get_doc_before_save()
+		if not self.flags.from_import_job:  # the job's run, never set by a person (REST included)
+			self.consent_run = before.consent_run if before else None
 		if before and before.status in RUNNING and not self.flags.from_import_job:
 			changed = [f for f in ("import_file", "date_format", "time_zone") if before.get(f) != self.get(f)]
 			if changed:

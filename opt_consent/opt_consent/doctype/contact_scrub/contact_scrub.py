@@ -21,6 +21,7 @@ JOB_FIELDS = (
 	"allowed_count",
 	"result_file",
 	"reason_counts",
+	"consent_run",
 )
 
 
