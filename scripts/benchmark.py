@@ -77,6 +77,12 @@ def parse_args():
 	)
 	parser.add_argument("--scrub-samples", type=int, default=5, help="scrubs of the N numbers, and floors")
 	parser.add_argument(
+		"--file-workers",
+		default="",
+		help="with --import-events or --scrub: also the desk's run on each of these numbers of `bench worker`s "
+		"(e.g. 1,2) against the same work in one process (scripts/bench_files.py)",
+	)
+	parser.add_argument(
 		"--log-rows",
 		type=int,
 		default=0,
@@ -524,8 +530,9 @@ def remove_imported() -> None:
 	frappe.db.commit()
 
 
-def bench_history_import(events: int, report: dict) -> list[dict]:
-	"""Floor, import, floor: the import of N events against the median of the two floors."""
+def bench_history_import(events: int, report: dict, workers: str = "") -> list[dict]:
+	"""Floor, import, floor: the import of N events against the median of the two floors; then, with
+	``workers`` (e.g. "1,2"), the desk's run of the same file on that many workers against this one."""
 	import tempfile
 
 	import frappe
@@ -567,6 +574,13 @@ def bench_history_import(events: int, report: dict) -> list[dict]:
 	remove_imported()
 	floors.append(import_floor(events))
 	print(f"floor: {floors[-1]:.1f} s", flush=True)
+	on_workers = []
+	if workers:
+		import bench_files  # scripts/, next to this file
+
+		on_workers = bench_files.bench_import_workers(
+			sys.modules[__name__], path, ours, result.recorded, workers, report
+		)
 	path.unlink()
 	directory.rmdir()
 	floor = statistics.median(floors)
@@ -584,7 +598,9 @@ def bench_history_import(events: int, report: dict) -> list[dict]:
 		f"{len(sample) - broken} of {len(sample)} sampled records verify",
 	}
 	print_result(result_line)
-	return [result_line]
+	for line in on_workers:
+		print_result(line)
+	return [result_line, *on_workers]
 
 
 def bench_rules(period_days: int = 30) -> "reauth.Rules":
@@ -793,14 +809,25 @@ def main() -> None:
 	if args.scrub:
 		import benchmark_scrub
 
-		results += benchmark_scrub.bench_scrub(args.scrub, args.scrub_samples, report, compare, interleaved)
+		more = None
+		if args.file_workers:
+			import bench_files
+
+			def more(numbers):
+				return bench_files.bench_scrub_workers(
+					sys.modules[__name__], numbers, args.file_workers, report
+				)
+
+		results += benchmark_scrub.bench_scrub(
+			args.scrub, args.scrub_samples, report, compare, interleaved, more
+		)
 		for result in results:
 			print_result(result)
 		finish(report, results, args)
 		return
 	if args.import_events:
 		try:
-			results += bench_history_import(args.import_events, report)
+			results += bench_history_import(args.import_events, report, args.file_workers)
 		finally:
 			frappe.db.rollback()
 			remove_imported()

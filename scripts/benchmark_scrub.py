@@ -192,8 +192,9 @@ def explain_floor(numbers: list[str], since, until) -> list[dict]:
 	return [{k: row.get(k) for k in ("table", "type", "key", "rows", "Extra")} for row in plan]
 
 
-def bench_scrub(count: int, samples: int, report: dict, compare, interleaved) -> list[dict]:
-	"""Generate, enable the rules, measure ``samples`` scrubs of the N numbers against the floor; restore."""
+def bench_scrub(count: int, samples: int, report: dict, compare, interleaved, more=None) -> list[dict]:
+	"""Generate, enable the rules, measure ``samples`` scrubs of the N numbers against the floor, then
+	``more(numbers)`` (the Contact Scrub on workers, when asked) on the same data; restore."""
 	import frappe
 	from frappe.utils import now_datetime
 
@@ -240,7 +241,7 @@ def bench_scrub(count: int, samples: int, report: dict, compare, interleaved) ->
 			f"{statistics.median(a):.2f} s, {statistics.median(a) / count * 1e6:.1f} µs per number",
 		)
 		result["scrub"] = True
-		return [result]
+		return [result, *(more(numbers) if more else [])]
 	finally:
 		frappe.db.rollback()
 		set_rules(before)

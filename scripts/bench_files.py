@@ -1,0 +1,242 @@
+"""The history import and the Contact Scrub as the desk runs them, on 1, 2, ... ``bench worker`` processes,
+against the same work in one process, in the same run (``scripts/benchmark.py --import-events N
+--file-workers 1,2``, ``--scrub N --file-workers 1,2``).
+
+- Import: the CSV the import measure generated, attached to a Consent History Import; the single-process
+  figure is that measure's own run (``adapters.history_import.run``, committing per part); each worker
+  figure is :func:`opt_consent.history_import.run_job` (the coordinator: the first pass and the plan, here)
+  with its buckets on K fresh workers of the test queue, timed from the start to the run's completion
+  (worker start-up excluded). Every run is checked (the same events recorded, no duplicate) and undone.
+- Scrub: the numbers the scrub measure generated, in a Contact Scrub's CSV; the single-process figure is
+  :func:`opt_consent.adapters.contact_scrub.run` with its parts run inline, each worker figure the same
+  coordinator with its parts on K workers. The result files must be identical.
+
+The CPU seconds of the workers (with the work horses they fork), of the MariaDB server and of this process
+are read from /proc, as for the lapse backlog (``scripts/bench_scale.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+from bench_scale import cpu_seconds, database_pid, loadavg  # scripts/, next to this file
+from bench_workers import QUEUE, start_workers, stop_workers
+
+
+def configurations(text: str) -> list[int]:
+	return [int(k) for k in text.split(",") if k.strip()]
+
+
+def timed_on_workers(count: int, start, finished, deadline_s: float = 4 * 3600) -> dict:
+	"""``start()`` (the coordinator, here) with its chunks on ``count`` fresh workers; polled until
+	``finished(run)``. Returns the seconds and the CPU seconds spent."""
+	import frappe
+
+	os.environ.setdefault("SITE", frappe.local.site)
+	processes = start_workers(count)
+	try:
+		db = database_pid()
+		before = {"workers": sum(cpu_seconds(p.pid) for p in processes), "database": cpu_seconds(db) if db else 0.0,
+			"coordinator": time.process_time()}  # fmt: skip
+		load = loadavg()
+		started = time.perf_counter()
+		run = start()
+		while True:
+			frappe.db.rollback()
+			if finished(run):
+				break
+			if time.perf_counter() - started > deadline_s:
+				raise RuntimeError(f"run {run} did not complete in {deadline_s:.0f} s")
+			time.sleep(0.2)
+		seconds = time.perf_counter() - started
+		return {
+			"workers": count,
+			"seconds": seconds,
+			"run": run,
+			"cpu_s": {
+				"workers": sum(cpu_seconds(p.pid) for p in processes) - before["workers"],
+				"database": (cpu_seconds(db) - before["database"]) if db else None,
+				"coordinator": time.process_time() - before["coordinator"],
+			},
+			"load_before": load,
+			"load_after": loadavg(),
+		}
+	finally:
+		stop_workers(processes)
+
+
+def private_copy(path: Path, name: str) -> str:
+	"""``path`` as a private File of the site (copied into its private files, registered), for a document
+	to attach. Returns its URL."""
+	import frappe
+
+	target = Path(frappe.get_site_path("private", "files", name))
+	shutil.copyfile(path, target)
+	file = frappe.get_doc(
+		{"doctype": "File", "file_name": name, "file_url": f"/private/files/{name}", "is_private": 1}
+	).insert(ignore_permissions=True)
+	return file.file_url
+
+
+def worker_results(bm, label: str, single_s: float, figures: list[dict]) -> list[dict]:
+	"""Each worker figure against the single-process run (goal 1.5x: the coordinator's first pass and the
+	working files cost at most half again), and the last against the first (the scaling, reported as a
+	ratio of times: below 1 is faster)."""
+	results = []
+	for figure in figures:
+		spent = figure["cpu_s"]
+		results.append(
+			bm.compare(
+				f"{label} on {figure['workers']} `bench worker` vs the same in one process",
+				1.5,
+				[figure["seconds"]],
+				[single_s],
+				note=f"{figure['seconds']:.1f} s vs {single_s:.1f} s; CPU seconds: workers {spent['workers']:.1f}, "
+				f"MariaDB {spent['database'] or 0:.1f}, coordinator {spent['coordinator']:.1f}; load "
+				f"{figure['load_before']} -> {figure['load_after']}",
+			)
+		)
+	if len(figures) > 1:
+		first, last = figures[0], figures[-1]
+		busy = [
+			(f["cpu_s"]["workers"] + (f["cpu_s"]["database"] or 0) + f["cpu_s"]["coordinator"]) / f["seconds"]
+			for f in (first, last)
+		]
+		results.append(
+			bm.compare(
+				f"{label} on {last['workers']} workers vs on {first['workers']}",
+				1.0,
+				[last["seconds"]],
+				[first["seconds"]],
+				note=f"cores busy (CPU seconds of workers, MariaDB and coordinator per second): {busy[0]:.2f} on "
+				f"{first['workers']}, {busy[1]:.2f} on {last['workers']}, of {os.cpu_count()} cores",
+			)
+		)
+	return results
+
+
+# ---------------------------------------------------------------- the import
+
+
+def bench_import_workers(
+	bm, path: Path, single_s: float, recorded: int, workers: str, report: dict
+) -> list[dict]:
+	"""The import of ``path`` (already measured in one process: ``single_s``, ``recorded`` events) as the
+	desk runs it on each number of workers; each run checked and undone."""
+	import frappe
+
+	from opt_consent import history_import as door
+	from opt_consent.adapters import runs
+
+	url = private_copy(path, "opt-bench-history.csv")
+	figures = []
+	try:
+		for count in configurations(workers):
+			bm.remove_imported()
+			doc = frappe.get_doc({"doctype": door.DOCTYPE, "import_file": url}).insert(
+				ignore_permissions=True
+			)
+			frappe.db.commit()
+
+			def finished(run, name=doc.name) -> bool:
+				return frappe.db.get_value(runs.RUN, run, "status") == runs.COMPLETED or (
+					frappe.db.get_value(door.DOCTYPE, name, "status") == "Failed"
+				)
+
+			figure = timed_on_workers(
+				count, lambda name=doc.name: door.run_job(name, door.APPLY, queue_name=QUEUE), finished
+			)
+			done = frappe.get_doc(door.DOCTYPE, doc.name)
+			assert done.status == "Applied", done.error_message
+			assert (done.recorded, done.duplicates) == (recorded, 0), (done.recorded, done.duplicates)
+			figure["chunks"] = frappe.db.count(runs.CHUNK, {"parent": figure["run"]})
+			figures.append(figure)
+			print(
+				f"import on {count} worker(s): {figure['seconds']:.1f} s, {figure['chunks']} buckets",
+				flush=True,
+			)
+			frappe.db.delete(door.DOCTYPE, {"name": doc.name})
+			frappe.db.delete("File", {"attached_to_name": doc.name})
+			frappe.delete_doc(runs.RUN, figure["run"], force=True, ignore_permissions=True)
+			frappe.db.commit()
+	finally:
+		frappe.db.rollback()
+		bm.remove_imported()
+		frappe.db.delete("File", {"file_url": url})
+		frappe.db.commit()
+		Path(frappe.get_site_path("private", "files", "opt-bench-history.csv")).unlink(missing_ok=True)
+	report["import_workers"] = {"single_s": single_s, "runs": figures}
+	return worker_results(bm, "history import", single_s, figures)
+
+
+# ---------------------------------------------------------------- the scrub
+
+
+def bench_scrub_workers(bm, numbers: list[str], workers: str, report: dict) -> list[dict]:
+	"""A Contact Scrub of ``numbers`` (Call) in one process, then on each number of workers; the result
+	files must be identical."""
+	import frappe
+
+	from opt_consent.adapters import contact_scrub as scrub
+	from opt_consent.adapters import runs
+
+	content = ("phone\n" + "\n".join(numbers) + "\n").encode()
+	directory = Path(frappe.get_site_path("private", "files"))
+	source = directory / "opt-bench-scrub-list.csv"
+	source.write_bytes(content)
+	made = []
+	at = frappe.utils.now_datetime().replace(microsecond=0)  # one moment for every run: the same answers
+
+	def new_scrub() -> str:
+		doc = frappe.get_doc({"doctype": scrub.DOCTYPE, "channel": "Call", "at": at})
+		doc.insert(ignore_permissions=True)
+		doc.input_file = private_copy(source, f"opt-bench-scrub-{doc.name}.csv")
+		doc.save(ignore_permissions=True)
+		frappe.db.commit()
+		made.append(doc.name)
+		return doc.name
+
+	def result_of(name: str) -> tuple:
+		doc = frappe.get_doc(scrub.DOCTYPE, name)
+		assert doc.status == scrub.DONE, doc.error
+		file = frappe.get_doc("File", {"file_url": doc.result_file})
+		return doc.total, doc.allowed_count, doc.reason_counts, Path(file.get_full_path()).read_bytes()
+
+	try:
+		name = new_scrub()
+		started = time.perf_counter()
+		scrub.run(name, "Administrator", inline=True)
+		single_s = time.perf_counter() - started
+		expected = result_of(name)
+		print(f"scrub in one process: {single_s:.1f} s", flush=True)
+		figures = []
+		for count in configurations(workers):
+			name = new_scrub()
+
+			def finished(run) -> bool:
+				return frappe.db.get_value(runs.RUN, run, "status") == runs.COMPLETED
+
+			figure = timed_on_workers(
+				count, lambda name=name: scrub.run(name, "Administrator", queue_name=QUEUE), finished
+			)
+			assert result_of(name) == expected, "the workers' result differs from the single process's"
+			figure["chunks"] = frappe.db.count(runs.CHUNK, {"parent": figure["run"]})
+			figures.append(figure)
+			print(
+				f"scrub on {count} worker(s): {figure['seconds']:.1f} s, {figure['chunks']} parts", flush=True
+			)
+			frappe.delete_doc(runs.RUN, figure["run"], force=True, ignore_permissions=True)
+			frappe.db.commit()
+	finally:
+		frappe.db.rollback()
+		for name in made:
+			for file in frappe.get_all("File", filters={"attached_to_name": name}, pluck="name"):
+				frappe.delete_doc("File", file, force=True, ignore_permissions=True)
+			frappe.db.delete(scrub.DOCTYPE, {"name": name})
+		frappe.db.commit()
+		source.unlink(missing_ok=True)
+	report["scrub_workers"] = {"single_s": single_s, "runs": figures}
+	return worker_results(bm, f"Contact Scrub of {len(numbers):,} numbers", single_s, figures)
