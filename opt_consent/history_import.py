@@ -158,6 +158,8 @@ def run_job(
 	except Exception as error:
 		frappe.db.rollback()
 		runs.remove_work_dir(run.name)
+		runs.discard(run.name)  # nothing was planned: no run to keep
+		frappe.db.set_value(DOCTYPE, name, "consent_run", None, update_modified=False)
 		record_failure(name, mode, error)
 		return None
 	run.summary = json.dumps({**prepared.as_dict(), "mode": mode, "options": options_dict(options)})

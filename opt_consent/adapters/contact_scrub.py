@@ -207,6 +207,8 @@ def run(
 	except Exception as error:
 		rollback()
 		runs.remove_work_dir(run.name)
+		runs.discard(run.name)  # nothing was planned: no run to keep
+		set_values(doc, consent_run=None)
 		failed(name, error)
 		return None
 	runs.dispatch(run.name, inline, queue_name)

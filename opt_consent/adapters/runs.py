@@ -141,6 +141,11 @@ def work_dir(run: str) -> str:
 	return frappe.get_site_path("private", "opt_consent_runs", frappe.scrub(run))
 
 
+def discard(run: str) -> None:
+	"""Delete a run whose coordinator failed before planning any chunk (a refused file): it holds nothing."""
+	frappe.delete_doc(RUN, run, force=True, ignore_permissions=True, delete_permanently=True)
+
+
 def remove_work_dir(run: str) -> None:
 	shutil.rmtree(work_dir(run), ignore_errors=True)
 

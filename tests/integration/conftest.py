@@ -91,3 +91,23 @@ def server(site):
 	except subprocess.TimeoutExpired:
 		process.kill()
 	log.close()
+
+
+@pytest.fixture
+def made_runs():
+	"""Names of the Opt Consent Runs a test starts (on real workers): removed with their RQ jobs afterwards."""
+	import frappe
+	from frappe.utils.background_jobs import get_job
+
+	from opt_consent.adapters import runs
+	from opt_consent.core import chunks
+
+	names: list[str] = []
+	yield names
+	frappe.db.rollback()
+	for name in names:
+		for no in frappe.get_all(runs.CHUNK, filters={"parent": name}, pluck="chunk_no"):
+			if job := get_job(chunks.job_id(name, no)):
+				job.delete()
+		frappe.delete_doc(runs.RUN, name, force=True, ignore_permissions=True, delete_permanently=True)
+	frappe.db.commit()

@@ -270,6 +270,9 @@ def test_a_file_that_cannot_be_read_is_refused_and_nothing_is_attached(no_commit
 	assert message in doc.error, doc.error
 	assert doc.result_file is None and result_files(doc) == []
 	assert not frappe.get_all("Error Log", filters={"reference_name": doc.name})  # a refusal, not a crash
+	# no run is kept for a file refused before any part was planned
+	assert doc.consent_run is None
+	assert not frappe.get_all("Opt Consent Run", filters={"reference_name": doc.name})
 
 
 def test_a_file_over_the_limit_is_refused_before_it_is_read(no_commit, monkeypatch):

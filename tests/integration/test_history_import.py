@@ -389,6 +389,33 @@ def test_job_dry_run_then_apply_commits_per_chunk_and_reruns(history):
 		cleanup(created, doc.name)
 
 
+def test_the_job_keeps_its_run_and_a_refused_file_leaves_none():
+	"""A run per Dry Run or Apply, linked from the import, with one chunk per bucket, Completed; a file
+	refused by the first pass fails the import and keeps no run."""
+	good = make_import(write_csv([ev(factories.random_number())]))
+	bad = make_import(write_csv([{"address": "x"}], header=["address"]))
+	frappe.db.commit()
+	try:
+		door.run_job(good.name, door.DRY_RUN, inline=True, buckets=3)
+		good.reload()
+		assert good.status == "Dry Run Done" and good.consent_run
+		run = frappe.get_doc("Opt Consent Run", good.consent_run)
+		assert (run.kind, run.status, run.reference_name) == ("Import", "Completed", good.name)
+		assert run.chunks_total == run.chunks_done == 1  # one non-empty bucket of the three
+		assert door.run_job(bad.name, door.DRY_RUN, inline=True) is None
+		bad.reload()
+		assert bad.status == "Failed" and bad.error_message and not bad.consent_run
+		assert not frappe.get_all("Opt Consent Run", filters={"reference_name": bad.name})
+	finally:
+		frappe.db.rollback()
+		for run in frappe.get_all(
+			"Opt Consent Run", filters={"reference_name": ["in", [good.name, bad.name]]}
+		):
+			frappe.delete_doc("Opt Consent Run", run.name, force=True, ignore_permissions=True)
+		for name in (good.name, bad.name):
+			cleanup([], name)
+
+
 def cleanup(records, import_name=None):
 	frappe.db.rollback()
 	for doctype, name in records:

@@ -181,20 +181,6 @@ def set_rules(period: int, lead: int) -> None:
 	frappe.db.commit()
 
 
-@pytest.fixture
-def made_runs():
-	"""Names of the runs a test starts: removed with their RQ jobs afterwards."""
-	names: list[str] = []
-	yield names
-	frappe.db.rollback()
-	for name in names:
-		for no in frappe.get_all(runs.CHUNK, filters={"parent": name}, pluck="chunk_no"):
-			if job := get_job(chunks.job_id(name, no)):
-				job.delete()
-		frappe.delete_doc(runs.RUN, name, force=True, ignore_permissions=True, delete_permanently=True)
-	frappe.db.commit()
-
-
 class Workers:
 	"""``bench worker --queue opt_consent_test`` processes, each the leader of its own process group."""
 

@@ -3,7 +3,7 @@
 Both read a file: the coordinator (run here, in the test's process, as the job would) reads and checks the
 whole file and writes its parts to the run's working folder (an import's buckets of records, a scrub's
 parts of lines), then one chunk per part goes to the workers on the test queue ``opt_consent_test`` (see
-:mod:`tests.integration.test_workers` for the workers themselves). Each test commits its data and removes
+:mod:`tests.integration.test_workers` for the workers themselves; ``made_runs`` is in conftest). Each test commits its data and removes
 it.
 
 - one worker and two workers end exactly as the single-process run on the same file: the same records,
@@ -34,7 +34,6 @@ from opt_consent.core.channels import PHONE, channels_of
 from tests.integration.test_workers import (
 	QUEUE,
 	chunk_workers,
-	made_runs,  # noqa: F401 (a fixture)
 	wait_completed,
 	workers,
 )
