@@ -56,7 +56,7 @@ def start(name: str, mode: str) -> dict:
 		frappe.throw(_("Mode must be Dry Run or Apply."))
 	doc = frappe.get_doc(DOCTYPE, name)
 	check_may_import(doc)
-	if doc.status in QUEUED or (doc.status in ACTIVE and still_running(doc)):
+	if doc.status in QUEUED or still_running(doc):
 		frappe.throw(_("This import is already running."), title=_("Not started"))
 	if mode == APPLY and doc.status not in ("Dry Run Done", "Failed", "Applied"):
 		frappe.throw(_("Run a dry run first, and look at what it would record."), title=_("Not started"))
@@ -88,9 +88,10 @@ def job_id(name: str) -> str:
 
 
 def still_running(doc) -> bool:
-	"""Whether the running import's coordinator job or a chunk of its run is queued or in a live worker's
-	hands (an import whose workers were all killed may be started again: the ledger makes an apply go on).
-	A queued import is not started twice: its job is queued once the request that queued it commits."""
+	"""Whether the import's coordinator job or a chunk of its last run is queued or in a live worker's hands,
+	whatever its status says (an import whose workers were all killed may be started again: the ledger makes
+	an apply go on). A queued import is not started twice: its job is queued once the request that queued it
+	commits."""
 	return is_job_enqueued(job_id(doc.name)) or bool(doc.consent_run and runs.chunks_in_hand(doc.consent_run))
 
 
@@ -204,7 +205,9 @@ def run_chunk(run: str, chunk_no: int) -> int:
 
 	try:
 		bucket = chunks.decode_key(row.after_key)[0]
-		importer.apply_bucket(runs.work_dir(run), bucket, context, cint(row.parts_done), part_done)
+		importer.apply_bucket(
+			runs.work_dir(run), bucket, context, cint(row.parts_done), part_done, importer_commit
+		)
 
 		def finish() -> None:
 			runs.lock_run(run)
@@ -228,6 +231,8 @@ def complete(run: str) -> None:
 	"""The run's last chunk (in its transaction): every chunk's counts added up, the refusal reports
 	joined, the summary put on the import; the working folder removed once that is committed."""
 	meta = frappe.db.get_value(runs.RUN, run, ["reference_name", "summary"], as_dict=True)
+	if frappe.db.get_value(DOCTYPE, meta.reference_name, "consent_run", for_update=True) != run:
+		return  # the import was started again since: its newer run reports
 	summary = json.loads(meta.summary)
 	result = importer.merge(runs.work_dir(run), summary, runs.chunk_results(run), summary["buckets"])
 	doc = frappe.get_doc(DOCTYPE, meta.reference_name)

@@ -81,6 +81,14 @@ def private_copy(path: Path, name: str) -> str:
 	return file.file_url
 
 
+def remove_copies(prefix: str) -> None:
+	"""The measure's files in the site's private files (Frappe may have stored a copy under a new name)."""
+	import frappe
+
+	for path in Path(frappe.get_site_path("private", "files")).glob(f"{prefix}*"):
+		path.unlink(missing_ok=True)
+
+
 def worker_results(bm, label: str, single_s: float, figures: list[dict]) -> list[dict]:
 	"""Each worker figure against the single-process run (goal 1.5x: the coordinator's first pass and the
 	working files cost at most half again), and the last against the first (the scaling, reported as a
@@ -159,7 +167,6 @@ def bench_import_workers(
 				flush=True,
 			)
 			frappe.db.delete(door.DOCTYPE, {"name": doc.name})
-			frappe.db.delete("File", {"attached_to_name": doc.name})
 			frappe.delete_doc(runs.RUN, figure["run"], force=True, ignore_permissions=True)
 			frappe.db.commit()
 	finally:
@@ -167,7 +174,7 @@ def bench_import_workers(
 		bm.remove_imported()
 		frappe.db.delete("File", {"file_url": url})
 		frappe.db.commit()
-		Path(frappe.get_site_path("private", "files", "opt-bench-history.csv")).unlink(missing_ok=True)
+		remove_copies("opt-bench-history")
 	report["import_workers"] = {"single_s": single_s, "runs": figures}
 	return worker_results(bm, "history import", single_s, figures)
 
@@ -222,7 +229,14 @@ def bench_scrub_workers(bm, numbers: list[str], workers: str, report: dict) -> l
 			figure = timed_on_workers(
 				count, lambda name=name: scrub.run(name, "Administrator", queue_name=QUEUE), finished
 			)
-			assert result_of(name) == expected, "the workers' result differs from the single process's"
+			got = result_of(name)
+			if got != expected:
+				lines = (expected[3].decode().splitlines(), got[3].decode().splitlines())
+				differ = [(a, b) for a, b in zip(*lines, strict=False) if a != b][:5]
+				raise AssertionError(
+					f"the workers' result differs from the single process's: {expected[:3]} vs {got[:3]}; "
+					f"{len(lines[0])} vs {len(lines[1])} lines; first differing: {differ}"
+				)
 			figure["chunks"] = frappe.db.count(runs.CHUNK, {"parent": figure["run"]})
 			figures.append(figure)
 			print(
@@ -238,5 +252,39 @@ def bench_scrub_workers(bm, numbers: list[str], workers: str, report: dict) -> l
 			frappe.db.delete(scrub.DOCTYPE, {"name": name})
 		frappe.db.commit()
 		source.unlink(missing_ok=True)
+		remove_copies("opt-bench-scrub")
 	report["scrub_workers"] = {"single_s": single_s, "runs": figures}
 	return worker_results(bm, f"Contact Scrub of {len(numbers):,} numbers", single_s, figures)
+
+
+def section(report: dict) -> list[str]:
+	"""The worker runs of an import or a scrub measure, as a table (for the generated document)."""
+	lines = []
+	for key, title, part in (
+		("import_workers", "The history import on workers", "buckets"),
+		("scrub_workers", "Contact Scrub on workers", "parts"),
+	):
+		figures = report.get(key)
+		if not figures:
+			continue
+		lines += [
+			f"## {title}",
+			"",
+			"As the desk runs it: the coordinator (the first pass over the whole file and the plan) here, then "
+			f"one chunk per {part[:-1]} on K fresh `bench worker` processes of the test queue, timed from the start "
+			"to the run's completion (worker start-up excluded); checked against the single-process run "
+			"and undone (scripts/bench_files.py).",
+			"",
+			f"| workers | time | {part} | CPU s: workers | CPU s: MariaDB | CPU s: coordinator | cores busy |",
+			"| --- | --- | --- | --- | --- | --- | --- |",
+			f"| one process | {figures['single_s']:.1f} s | | | | | |",
+		]
+		for f in figures["runs"]:
+			spent = f["cpu_s"]
+			busy = (spent["workers"] + (spent["database"] or 0) + spent["coordinator"]) / f["seconds"]
+			lines.append(
+				f"| {f['workers']} | {f['seconds']:.1f} s | {f['chunks']} | {spent['workers']:.1f} | "
+				f"{spent['database'] or 0:.1f} | {spent['coordinator']:.1f} | {busy:.2f} of {os.cpu_count()} |"
+			)
+		lines.append("")
+	return lines

@@ -1002,6 +1002,10 @@ def markdown(report: dict, arguments: str) -> str:
 				f"the floor alone scales to about {sweep['floor']['median_ms'] / 1000 * 1_000_000 / phones:.0f} s. "
 				"Run with `--million` to measure it; docs/PERFORMANCE-1M.md is such a run (a daily run's share)."
 			)
+	if "import_workers" in report or "scrub_workers" in report:
+		import bench_files  # scripts/, next to this file
+
+		lines += ["", *bench_files.section(report)]
 	if "data_scrub" in report:
 		import benchmark_scrub
 

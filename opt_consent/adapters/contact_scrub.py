@@ -83,7 +83,7 @@ def start(name: str) -> dict:
 	doc = frappe.get_doc(DOCTYPE, name)
 	doc.check_permission("write")
 	check_may_read(doc.channel)
-	if doc.status in ACTIVE and still_running(doc):
+	if still_running(doc):
 		frappe.throw(_("This scrub is already queued or running."), title=_("Not started"))
 	if not doc.get(INPUT_FIELD):
 		frappe.throw(_("Attach the CSV of addresses first."), title=_("Not started"))
@@ -104,8 +104,8 @@ def start(name: str) -> dict:
 
 
 def still_running(doc) -> bool:
-	"""Whether the scrub's coordinator job or a chunk of its run is queued or in a live worker's hands (a
-	scrub whose workers were all killed may be started again)."""
+	"""Whether the scrub's coordinator job or a chunk of its last run is queued or in a live worker's hands,
+	whatever its status says (a scrub whose workers were all killed may be started again)."""
 	return is_job_enqueued(job_id(doc.name)) or bool(
 		doc.get("consent_run") and runs.chunks_in_hand(doc.consent_run)
 	)
@@ -275,6 +275,8 @@ def count_part(doc, run: str, chunk_row: str, counts: Counter) -> int:
 	the run's row locked first (so the chunks' ends queue up there rather than deadlock); the chunk that
 	completes the run joins the parts. 0 when the chunk is Done already."""
 	runs.lock_run(run)
+	if frappe.db.get_value(DOCTYPE, doc.name, "consent_run", for_update=True) != run:
+		return 0  # the scrub was started again since this chunk began: its counts belong to no result
 	locked = frappe.db.sql(
 		"select status from `tabOpt Consent Run Chunk` where name = %s for update", chunk_row
 	)

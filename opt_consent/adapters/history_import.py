@@ -133,7 +133,7 @@ def run(
 					if commit and not options.dry_run:
 						commit()
 
-				apply_bucket(folder, bucket, prepared.context, 0, part_done)
+				apply_bucket(folder, bucket, prepared.context, 0, part_done, commit)
 				totals.append(total.as_dict())
 				progress(10 + int(90 * (n + 1) / len(prepared.buckets)), _("Replaying the events"))
 		except Exception:
@@ -216,6 +216,7 @@ def apply_bucket(
 	context: Context,
 	first_part: int,
 	part_done: Callable[[int, Result], None],
+	commit: Callable[[], None] | None = None,
 	attempts: int = 5,
 ) -> None:
 	"""Pass two for one bucket: its events grouped by record and ordered, then per part of about
@@ -223,7 +224,11 @@ def apply_bucket(
 	and ``part_done(part_no, counts)``, which commits the part when applying (a part is all or nothing and
 	records its rows in the ledger in the same transaction). Parts before ``first_part`` were committed by an
 	earlier attempt and are skipped. A part chosen as a deadlock victim (another worker's part, a person's
-	action on one of its records) is rolled back by the database and replayed, up to ``attempts`` times."""
+	action on one of its records) is rolled back by the database and replayed, up to ``attempts`` times.
+
+	With ``commit`` (a job's), each part first reserves the names of the records it will create in a
+	transaction of its own (:func:`reserve_part_names`), so that the part's transaction does not hold the
+	naming series' row: parts on several workers then queue on it only for that short reservation."""
 	with open(spill_path(folder, bucket), "rb") as spill_file:
 		events = hi.load_spill(spill_file)
 	for part_no, groups in enumerate(hi.chunks(hi.order(events), context.options.chunk_events)):
@@ -234,6 +239,9 @@ def apply_bucket(
 			part = Result(chunks=1)
 			report = Report(final + ".tmp", part, header=False)
 			try:
+				if commit and not context.options.dry_run:
+					reserve_part_names(groups, context)
+					commit()
 				apply_chunk(groups, context, report, part)
 				report.close()
 				os.replace(final + ".tmp", final)
@@ -245,6 +253,31 @@ def apply_bucket(
 					raise
 				frappe.db.rollback()
 	del events
+
+
+class _Unreported:
+	"""A report that keeps nothing (the reservation's look at the targets refuses nothing)."""
+
+	def add(self, refusal) -> None:
+		pass
+
+
+def reserve_part_names(groups: list[list[hi.Event]], context: Context) -> None:
+	"""Names for the records the part will create, reserved now: its targets found as the replay finds them,
+	with a plain (not locking) read of the existing records. A record someone creates meanwhile leaves a
+	name unused (a gap in the series, as a deleted record does); a target the read missed gets a name in the
+	part's own transaction, as before."""
+	wanted = {}
+	for doctype in RECORDS:
+		mine = [g for g in groups if g and g[0].doctype == doctype]
+		if not mine:
+			continue
+		found = existing_records(doctype, sorted({g[0].key for g in mine}), lock=False)
+		contacts = existing_contacts({e.party for g in mine for e in g if e.party})
+		new = sum(1 for target in targets_of(doctype, mine, found, contacts, _Unreported()) if not target.row)
+		if new:
+			wanted[doctype] = new
+	context.reserved = reserve_names(wanted) if wanted else {}
 
 
 def merge(folder: str, prepared: dict, totals: list[dict], buckets: list[int]) -> Result:
@@ -367,6 +400,7 @@ class Context:
 	user: str
 	honour_by: Callable[[dt.date], dt.date]
 	default_types: dict[str, str]
+	reserved: dict[str, list[str]] = field(default_factory=dict)  # names reserved for a part's new records
 
 	@classmethod
 	def make(cls, options: Options) -> Context:
@@ -604,9 +638,12 @@ def apply_doctype(doctype, groups, context: Context, report: Report, result: Res
 	if not write or not planned:
 		return
 	if new:
-		names = reserve_names({doctype: len(new)}).get(doctype)
+		pool = context.reserved.get(doctype) or []
+		names, context.reserved[doctype] = pool[: len(new)], pool[len(new) :]
+		if len(names) < len(new):  # none reserved for this part, or a target the reservation missed
+			names += reserve_names({doctype: len(new) - len(names)}).get(doctype) or []
 		for i, target in enumerate(new):
-			target.name = names[i] if names else None
+			target.name = names[i] if i < len(names) else None
 	create_records(doctype, [(t, p) for t, p in planned if not t.row], context)
 	update_records(doctype, [(t, p) for t, p in planned if t.row], context)
 	rows = []

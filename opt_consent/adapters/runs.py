@@ -466,13 +466,15 @@ def finish_chunk(
 
 def chunk_results(run: str) -> list[dict]:
 	"""The ``result`` of each chunk of the run, in chunk order (what an import's or a scrub's last chunk
-	adds up: the counts come from the Done rows, so a chunk run twice is counted once)."""
-	return [
-		json.loads(text) if text else {}
-		for text in frappe.get_all(
-			CHUNK, filters={"parent": run, "parenttype": RUN}, pluck="result", order_by="chunk_no asc"
-		)
-	]
+	adds up: the counts come from the Done rows, so a chunk run twice is counted once). A locking read: the
+	last chunk's transaction began before the others committed, and a plain read would see its snapshot of
+	them (REPEATABLE READ), without the results committed since."""
+	rows = frappe.db.sql(
+		"""select result from `tabOpt Consent Run Chunk` where parent = %s and parenttype = %s
+		order by chunk_no asc for update""",
+		(run, RUN),
+	)
+	return [json.loads(text) if text else {} for (text,) in rows]
 
 
 # Jobs and the desk ------------------------------------------------------------------------------------------

@@ -383,6 +383,30 @@ def test_who_may_create_read_and_start_a_scrub(server):
 			delete_job(name)
 
 
+def test_a_scrub_is_not_started_again_while_its_parts_wait_and_a_stale_part_counts_nothing(no_commit):
+	from opt_consent.core import chunks
+
+	doc = new_scrub(csv_bytes([[random_number()] for _ in range(30)]))
+	first = scrub_job.run(doc.name, "Administrator", queue_name="opt_consent_test", part_size=10)
+	try:
+		doc.reload()
+		assert (doc.status, doc.consent_run, doc.total) == ("Running", first, 30)
+		with pytest.raises(frappe.ValidationError, match="already queued or running"):
+			scrub_job.start(doc.name)  # its three parts wait in the queue (no worker consumes it here)
+	finally:
+		for no in range(3):
+			if job := get_job(chunks.job_id(first, no)):
+				job.delete()
+	# the parts' jobs are gone (a flushed queue, say): the scrub may start again, and a part of the old run
+	# then counts nothing
+	second = scrub_job.run(doc.name, "Administrator", inline=True, part_size=10)
+	doc.reload()
+	assert (doc.status, doc.consent_run, doc.processed) == ("Done", second, 30)
+	assert scrub_job.run_chunk(first, 0) == 0
+	doc.reload()
+	assert doc.processed == 30
+
+
 # --- a real worker ------------------------------------------------------------------------------------
 
 # A Redis database of the queue server that no one else's jobs go to: the worker started here runs this

@@ -18,7 +18,10 @@ it.
 import csv
 import datetime as dt
 import io
+import json
 import os
+import subprocess
+import sys
 import time
 
 import frappe
@@ -31,6 +34,7 @@ from opt_consent.adapters import contact_scrub as scrub_job
 from opt_consent.adapters import history_import as importer
 from opt_consent.adapters import runs
 from opt_consent.core.channels import PHONE, channels_of
+from tests.integration.bench import SITE, SITES
 from tests.integration.test_workers import (
 	QUEUE,
 	chunk_workers,
@@ -364,3 +368,33 @@ def test_a_scrub_worker_killed_mid_part_loses_nothing_and_doubles_nothing(single
 		runs.resume(run, queue_name=QUEUE)
 		wait_completed(run)
 	assert scrub_outcome(name) == {"counts": single_scrub["counts"], "result": single_scrub["result"]}
+
+
+def test_the_last_part_counts_the_parts_committed_after_its_transaction_began(single_scrub):
+	"""The chunk that completes a run adds up the others' counts with a locking read: a plain read would
+	see its own transaction's snapshot, taken before a part another worker committed meanwhile."""
+	from opt_consent.core import chunks
+
+	name = new_scrub(single_scrub["content"][:2000], single_scrub["at"])  # a few dozen numbers
+	run = scrub_job.run(name, "Administrator", queue_name=QUEUE, part_size=10)
+	for no in range(runs.progress_of(run).chunks_total):
+		if job := get_job(chunks.job_id(run, no)):
+			job.delete()  # no worker here: the parts are run below, in the order wanted
+	last = runs.progress_of(run).chunks_total - 1
+	frappe.db.rollback()
+	# this transaction's snapshot: no part committed yet
+	assert frappe.db.count(runs.CHUNK, {"parent": run, "status": runs.DONE}) == 0
+	for no in range(last):  # every other part, committed by another process meanwhile
+		done = subprocess.run(
+			[sys.executable, "-m", "frappe.utils.bench_helper", "frappe", "--site", SITE, "execute",
+			 "opt_consent.adapters.contact_scrub.run_chunk", "--kwargs", json.dumps({"run": run, "chunk_no": no})],
+			cwd=SITES, capture_output=True, text=True, timeout=120,
+		)  # fmt: skip
+		assert done.returncode == 0, done.stderr[-2000:]
+	assert scrub_job.run_chunk(run, last) > 0  # in the old snapshot's transaction: the join
+	doc = frappe.get_doc(scrub_job.DOCTYPE, name)
+	assert doc.status == scrub_job.DONE
+	counted = sum(row["count"] for row in json.loads(doc.reason_counts))
+	assert counted == doc.total == doc.processed
+	runs.discard(run)
+	frappe.db.commit()
