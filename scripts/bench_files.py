@@ -22,50 +22,12 @@ import shutil
 import time
 from pathlib import Path
 
-from bench_scale import cpu_seconds, database_pid, loadavg  # scripts/, next to this file
-from bench_workers import QUEUE, start_workers, stop_workers
+from bench_scale import timed_on_workers  # scripts/, next to this file
+from bench_workers import QUEUE
 
 
 def configurations(text: str) -> list[int]:
 	return [int(k) for k in text.split(",") if k.strip()]
-
-
-def timed_on_workers(count: int, start, finished, deadline_s: float = 4 * 3600) -> dict:
-	"""``start()`` (the coordinator, here) with its chunks on ``count`` fresh workers; polled until
-	``finished(run)``. Returns the seconds and the CPU seconds spent."""
-	import frappe
-
-	os.environ.setdefault("SITE", frappe.local.site)
-	processes = start_workers(count)
-	try:
-		db = database_pid()
-		before = {"workers": sum(cpu_seconds(p.pid) for p in processes), "database": cpu_seconds(db) if db else 0.0,
-			"coordinator": time.process_time()}  # fmt: skip
-		load = loadavg()
-		started = time.perf_counter()
-		run = start()
-		while True:
-			frappe.db.rollback()
-			if finished(run):
-				break
-			if time.perf_counter() - started > deadline_s:
-				raise RuntimeError(f"run {run} did not complete in {deadline_s:.0f} s")
-			time.sleep(0.2)
-		seconds = time.perf_counter() - started
-		return {
-			"workers": count,
-			"seconds": seconds,
-			"run": run,
-			"cpu_s": {
-				"workers": sum(cpu_seconds(p.pid) for p in processes) - before["workers"],
-				"database": (cpu_seconds(db) - before["database"]) if db else None,
-				"coordinator": time.process_time() - before["coordinator"],
-			},
-			"load_before": load,
-			"load_after": loadavg(),
-		}
-	finally:
-		stop_workers(processes)
 
 
 def private_copy(path: Path, name: str) -> str:

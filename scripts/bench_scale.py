@@ -577,37 +577,57 @@ def due_phones(bm, on: dt.date) -> int:
 
 def run_on_workers(count: int, on: dt.date, chunk: int, deadline_s: float = 4 * 3600) -> dict:
 	"""The lapse on ``on`` as the site runs it (``runs.start_lapse``: heal, mark due, plan, enqueue), on
-	``count`` fresh ``bench worker`` processes; timed from the start to the run's completion (worker
-	start-up excluded), with the CPU seconds spent by the workers, the database and this coordinator."""
+	``count`` fresh ``bench worker`` processes (:func:`timed_on_workers`)."""
 	import frappe
-	from bench_workers import QUEUE, start_workers, stop_workers  # scripts/, next to this file
+	from bench_workers import QUEUE  # scripts/, next to this file
 
 	from opt_consent.adapters import runs
 
+	figure = timed_on_workers(
+		count,
+		lambda: runs.start_lapse(on=on, size=chunk, queue_name=QUEUE),
+		lambda run: frappe.db.get_value(runs.RUN, run, "status") == runs.COMPLETED,
+		deadline_s,
+	)
+	figure["chunks"] = frappe.db.count(runs.CHUNK, {"parent": figure["run"]})
+	return figure
+
+
+def timed_on_workers(count: int, start, finished, deadline_s: float = 4 * 3600) -> dict:
+	"""``start()`` (the coordinator, here) with its chunks on ``count`` fresh workers; polled until
+	``finished(run)``. Returns the seconds and the CPU seconds spent."""
+	import frappe
+	from bench_workers import start_workers, stop_workers  # scripts/, next to this file
+
+	os.environ.setdefault("SITE", frappe.local.site)
 	processes = start_workers(count)
 	try:
 		db = database_pid()
-		cpu = {"workers": sum(cpu_seconds(p.pid) for p in processes), "database": cpu_seconds(db) if db else 0.0,
+		before = {"workers": sum(cpu_seconds(p.pid) for p in processes), "database": cpu_seconds(db) if db else 0.0,
 			"coordinator": time.process_time()}  # fmt: skip
 		load = loadavg()
 		started = time.perf_counter()
-		run = runs.start_lapse(on=on, size=chunk, queue_name=QUEUE)
+		run = start()
 		while True:
 			frappe.db.rollback()
-			if frappe.db.get_value(runs.RUN, run, "status") == runs.COMPLETED:
+			if finished(run):
 				break
 			if time.perf_counter() - started > deadline_s:
 				raise RuntimeError(f"run {run} did not complete in {deadline_s:.0f} s")
-			time.sleep(0.5)
+			time.sleep(0.2)
 		seconds = time.perf_counter() - started
-		spent = {
-			"workers": sum(cpu_seconds(p.pid) for p in processes) - cpu["workers"],
-			"database": (cpu_seconds(db) - cpu["database"]) if db else None,
-			"coordinator": time.process_time() - cpu["coordinator"],
+		return {
+			"workers": count,
+			"seconds": seconds,
+			"run": run,
+			"cpu_s": {
+				"workers": sum(cpu_seconds(p.pid) for p in processes) - before["workers"],
+				"database": (cpu_seconds(db) - before["database"]) if db else None,
+				"coordinator": time.process_time() - before["coordinator"],
+			},
+			"load_before": load,
+			"load_after": loadavg(),
 		}
-		chunks = frappe.db.count(runs.CHUNK, {"parent": run})
-		return {"workers": count, "seconds": seconds, "cpu_s": spent, "run": run, "chunks": chunks,
-			"load_before": load, "load_after": loadavg()}  # fmt: skip
 	finally:
 		stop_workers(processes)
 

@@ -248,6 +248,35 @@ def wait_completed(run: str, timeout: float = 180) -> frappe._dict:
 		time.sleep(0.2)
 
 
+def kill_mid_chunk(pool: "Workers", candidates, what: str, pause: float = 0.01, timeout: float = 120):
+	"""Poll ``candidates()`` (``(key, job id)`` of the chunks caught in the middle of their work) until the
+	worker running one of them is SIGKILLed; returns that chunk's key."""
+	deadline = time.monotonic() + timeout
+	while True:
+		assert time.monotonic() < deadline, f"no {what} was caught in the middle"
+		frappe.db.rollback()
+		for key, job_id in candidates():
+			job = get_job(job_id)
+			worker = next((w for w in pool.registered() if job and w.name == job.worker_name), None)
+			if worker:
+				pool.kill(worker.pid)
+				return key
+		time.sleep(pause)
+
+
+def resume_after_the_others(run: str, timeout: float = 120) -> frappe._dict:
+	"""Once every chunk but the killed one is Done (its job stays "started" in RQ), the run is still
+	Running; Resume queues the killed chunk again (its job is seen abandoned) and the run completes."""
+	deadline = time.monotonic() + timeout
+	while frappe.db.count(runs.CHUNK, {"parent": run, "status": runs.QUEUED}) > 1:
+		assert time.monotonic() < deadline
+		time.sleep(0.2)
+		frappe.db.rollback()
+	assert runs.progress_of(run).status == runs.RUNNING
+	runs.resume(run, queue_name=QUEUE)
+	return wait_completed(run)
+
+
 def chunk_workers(run: str) -> set[str]:
 	"""The RQ workers that ran the run's chunks."""
 	nos = frappe.get_all(runs.CHUNK, filters={"parent": run}, pluck="chunk_no")
@@ -310,40 +339,24 @@ def test_a_worker_killed_mid_chunk_loses_nothing_and_doubles_nothing(rules, expe
 	generate()
 	with workers(2) as pool:
 		run = start_lapse(made_runs)
-		victim = None
-		deadline = time.monotonic() + 120
-		while victim is None:
-			assert time.monotonic() < deadline, "no chunk was caught between two batches"
-			frappe.db.rollback()
+
+		def between_batches():
 			for chunk in frappe.get_all(
 				runs.CHUNK,
 				filters={"parent": run, "status": runs.QUEUED, "processed": [">", 0]},
 				fields=["chunk_no", "processed", "job_id", "after_key", "upto_key"],
 			):
-				if chunk.processed >= due_in(chunk, expected["due"]):
-					continue  # its last batch is written: not in the middle any more
-				job = get_job(chunk.job_id)
-				worker = next((w for w in pool.registered() if job and w.name == job.worker_name), None)
-				if worker:
-					pool.kill(worker.pid)
-					victim = chunk
-					break
-			time.sleep(0.01)
+				if chunk.processed < due_in(chunk, expected["due"]):  # its last batch is not written yet
+					yield chunk, chunk.job_id
+
+		victim = kill_mid_chunk(pool, between_batches, "chunk between two batches")
 		frappe.db.rollback()
 		killed = frappe.db.get_value(
 			runs.CHUNK, {"parent": run, "chunk_no": victim.chunk_no}, ["status", "processed"], as_dict=True
 		)
 		# the kill came between two batches of the chunk: some committed, the chunk not done
 		assert killed.status == runs.QUEUED and 0 < killed.processed < due_in(victim, expected["due"])
-		# the other worker finishes its chunks; the killed one's job stays "started" in RQ
-		deadline = time.monotonic() + 120
-		while frappe.db.count(runs.CHUNK, {"parent": run, "status": runs.QUEUED}) > 1:
-			assert time.monotonic() < deadline
-			time.sleep(0.2)
-			frappe.db.rollback()
-		assert runs.progress_of(run).status == runs.RUNNING
-		runs.resume(run, queue_name=QUEUE)  # the killed worker's job is seen abandoned and queued again
-		progress = wait_completed(run)
+		progress = resume_after_the_others(run)
 		after = state()
 		assert progress.processed == len(expected["due"])
 		assert after == expected["state"]

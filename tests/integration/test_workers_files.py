@@ -22,7 +22,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import frappe
 import pytest
@@ -33,11 +32,15 @@ from opt_consent import history_import as door
 from opt_consent.adapters import contact_scrub as scrub_job
 from opt_consent.adapters import history_import as importer
 from opt_consent.adapters import runs
+from opt_consent.core import chunks
 from opt_consent.core.channels import PHONE, channels_of
 from tests.integration.bench import SITE, SITES
+from tests.integration.test_contact_scrub import new_scrub as scrub_with_list
 from tests.integration.test_workers import (
 	QUEUE,
 	chunk_workers,
+	kill_mid_chunk,
+	resume_after_the_others,
 	wait_completed,
 	workers,
 )
@@ -216,37 +219,23 @@ def test_an_import_worker_killed_mid_bucket_loses_nothing_and_doubles_nothing(si
 	name = new_import(single_import["content"])
 	with workers(2) as pool:
 		run = apply_on_workers(made_runs, name)
-		victim = None
-		deadline = time.monotonic() + 120
-		while victim is None:
-			assert time.monotonic() < deadline, "no bucket was caught between two parts"
-			frappe.db.rollback()
+
+		def between_parts():
 			for chunk in frappe.get_all(
 				runs.CHUNK,
 				filters={"parent": run, "status": runs.QUEUED, "parts_done": [">", 0]},
 				fields=["chunk_no", "job_id"],
 			):
-				job = get_job(chunk.job_id)
-				worker = next((w for w in pool.registered() if job and w.name == job.worker_name), None)
-				if worker:
-					pool.kill(worker.pid)
-					victim = chunk
-					break
-			time.sleep(0.005)
+				yield chunk.chunk_no, chunk.job_id
+
+		victim = kill_mid_chunk(pool, between_parts, "bucket between two parts", pause=0.005)
 		frappe.db.rollback()
 		killed = frappe.db.get_value(
-			runs.CHUNK, {"parent": run, "chunk_no": victim.chunk_no}, ["status", "parts_done"], as_dict=True
+			runs.CHUNK, {"parent": run, "chunk_no": victim}, ["status", "parts_done"], as_dict=True
 		)
 		assert killed.status == runs.QUEUED and killed.parts_done > 0  # some parts committed, not Done
-		deadline = time.monotonic() + 120
-		while frappe.db.count(runs.CHUNK, {"parent": run, "status": runs.QUEUED}) > 1:
-			assert time.monotonic() < deadline
-			time.sleep(0.2)
-			frappe.db.rollback()
-		assert runs.progress_of(run).status == runs.RUNNING
 		assert frappe.db.get_value(door.DOCTYPE, name, "status") == "Applying"
-		runs.resume(run, queue_name=QUEUE)  # the killed worker's job is seen abandoned and queued again
-		wait_completed(run)
+		resume_after_the_others(run)
 	check_import(name, single_import)  # duplicates 0: the bucket went on after its last committed part
 
 
@@ -264,21 +253,7 @@ def scrub_list() -> bytes:
 
 
 def new_scrub(content: bytes, at: dt.datetime) -> str:
-	doc = frappe.get_doc({"doctype": scrub_job.DOCTYPE, "channel": "Text", "at": at}).insert()
-	file = frappe.get_doc(
-		{
-			"doctype": "File",
-			"file_name": "list.csv",
-			"attached_to_doctype": scrub_job.DOCTYPE,
-			"attached_to_name": doc.name,
-			"attached_to_field": "input_file",
-			"is_private": 1,
-			"content": content,
-		}
-	).insert()
-	doc.reload()
-	doc.input_file = file.file_url
-	doc.save()
+	doc = scrub_with_list(content, channel="Text", at=at)
 	SCRUBS.append(doc.name)
 	frappe.db.commit()
 	return doc.name
@@ -343,38 +318,23 @@ def test_a_scrub_worker_killed_mid_part_loses_nothing_and_doubles_nothing(single
 	name = new_scrub(single_scrub["content"], single_scrub["at"])
 	with workers(2) as pool:
 		run = scrub_on_workers(made_runs, name)
-		victim = None
-		deadline = time.monotonic() + 120
-		while victim is None:
-			assert time.monotonic() < deadline, "no part was caught while being answered"
+
+		def answering():
 			for no in range(runs.progress_of(run).chunks_total or 0):
-				job = get_job(runs.chunks.job_id(run, no))
-				if not job or job.get_status() != "started":
-					continue
-				worker = next((w for w in pool.registered() if w.name == job.worker_name), None)
-				if worker:
-					pool.kill(worker.pid)
-					victim = no
-					break
-			time.sleep(0.005)
+				job_id = chunks.job_id(run, no)
+				if (job := get_job(job_id)) and job.get_status() == "started":
+					yield no, job_id
+
+		victim = kill_mid_chunk(pool, answering, "part being answered", pause=0.005)
 		frappe.db.rollback()
 		assert frappe.db.get_value(runs.CHUNK, {"parent": run, "chunk_no": victim}, "status") == runs.QUEUED
-		deadline = time.monotonic() + 120
-		while frappe.db.count(runs.CHUNK, {"parent": run, "status": runs.QUEUED}) > 1:
-			assert time.monotonic() < deadline
-			time.sleep(0.2)
-			frappe.db.rollback()
-		assert runs.progress_of(run).status == runs.RUNNING
-		runs.resume(run, queue_name=QUEUE)
-		wait_completed(run)
+		resume_after_the_others(run)
 	assert scrub_outcome(name) == {"counts": single_scrub["counts"], "result": single_scrub["result"]}
 
 
 def test_the_last_part_counts_the_parts_committed_after_its_transaction_began(single_scrub):
 	"""The chunk that completes a run adds up the others' counts with a locking read: a plain read would
 	see its own transaction's snapshot, taken before a part another worker committed meanwhile."""
-	from opt_consent.core import chunks
-
 	name = new_scrub(single_scrub["content"][:2000], single_scrub["at"])  # a few dozen numbers
 	run = scrub_job.run(name, "Administrator", queue_name=QUEUE, part_size=10)
 	for no in range(runs.progress_of(run).chunks_total):
