@@ -34,7 +34,6 @@ DOCTYPE = "Consent History Import"
 ROLES = ("Opt Consent Manager", "System Manager")
 DRY_RUN, APPLY = "Dry Run", "Apply"
 QUEUED = ("Dry Run Queued", "Apply Queued")
-ACTIVE = (*QUEUED, "Dry Run Running", "Applying")
 CHUNK_METHOD = "opt_consent.history_import.run_chunk"
 
 
