@@ -341,20 +341,23 @@ def test_the_last_part_counts_the_parts_committed_after_its_transaction_began(si
 		if job := get_job(chunks.job_id(run, no)):
 			job.delete()  # no worker here: the parts are run below, in the order wanted
 	last = runs.progress_of(run).chunks_total - 1
-	frappe.db.rollback()
-	# this transaction's snapshot: no part committed yet
-	assert frappe.db.count(runs.CHUNK, {"parent": run, "status": runs.DONE}) == 0
-	for no in range(last):  # every other part, committed by another process meanwhile
-		done = subprocess.run(
-			[sys.executable, "-m", "frappe.utils.bench_helper", "frappe", "--site", SITE, "execute",
-			 "opt_consent.adapters.contact_scrub.run_chunk", "--kwargs", json.dumps({"run": run, "chunk_no": no})],
-			cwd=SITES, capture_output=True, text=True, timeout=120,
-		)  # fmt: skip
-		assert done.returncode == 0, done.stderr[-2000:]
-	assert scrub_job.run_chunk(run, last) > 0  # in the old snapshot's transaction: the join
-	doc = frappe.get_doc(scrub_job.DOCTYPE, name)
-	assert doc.status == scrub_job.DONE
-	counted = sum(row["count"] for row in json.loads(doc.reason_counts))
-	assert counted == doc.total == doc.processed
-	runs.discard(run)
-	frappe.db.commit()
+	try:
+		frappe.db.rollback()
+		# this transaction's snapshot: no part committed yet
+		assert frappe.db.count(runs.CHUNK, {"parent": run, "status": runs.DONE}) == 0
+		for no in range(last):  # every other part, committed by another process meanwhile
+			done = subprocess.run(
+				[sys.executable, "-m", "frappe.utils.bench_helper", "frappe", "--site", SITE, "execute",
+				 "opt_consent.adapters.contact_scrub.run_chunk", "--kwargs", json.dumps({"run": run, "chunk_no": no})],
+				cwd=SITES, capture_output=True, text=True, timeout=120,
+			)  # fmt: skip
+			assert done.returncode == 0, done.stderr[-2000:]
+		assert scrub_job.run_chunk(run, last) > 0  # in the old snapshot's transaction: the join
+		doc = frappe.get_doc(scrub_job.DOCTYPE, name)
+		assert doc.status == scrub_job.DONE
+		counted = sum(row["count"] for row in json.loads(doc.reason_counts))
+		assert counted == doc.total == doc.processed
+	finally:
+		frappe.db.rollback()
+		runs.discard(run)
+		frappe.db.commit()
