@@ -7,6 +7,7 @@ from opt_consent.adapters.contact import section as contact_section
 from opt_consent.adapters.contact_control import check as contact_control_check
 from opt_consent.adapters.integrity import require_integrity_role, verify_record
 from opt_consent.adapters.log import count_log_rows, log_rows
+from opt_consent.adapters.reasonable_means import revoke
 from opt_consent.adapters.refusals import require, require_consent_doctype
 from opt_consent.bulk import bulk_record
 from opt_consent.core.channels import OPT_IN, OPT_OUT, PHONE, TEXT, TEXT_REAUTH
@@ -54,6 +55,29 @@ def opt_out(
 	return record_action(
 		doctype, name, OPT_OUT, channel, date, time, method, note=note, time_zone=time_zone
 	).as_dict()
+
+
+@frappe.whitelist(methods=["POST"])
+def record_revocation(
+	channel: str | None = None,
+	address: str | None = None,
+	means: str | None = None,
+	revoked_at: str | None = None,
+	note: str | None = None,
+	reference: str | None = None,
+) -> dict:
+	"""A revocation by any reasonable means (47 CFR 64.1200(a)(10), FCC 24-24), from a dialer, an IVR, a
+	web form or a mailroom: ``channel`` (Call, Text or Email) of ``address`` is revoked on every record
+	that has it.
+
+	``means`` is the Opt Method it came by (IVR Key Press, Web Form, Voicemail, Email Reply, Letter, ...);
+	``revoked_at`` the moment the person revoked, in the site's time (default now; never in the future), from
+	which its honour-by date counts; ``reference`` the caller's id for it (kept as the log row's message id).
+	The caller must be allowed to write every such record. Answers ``{channel, address, revoked_at,
+	honour_by, records: [{record, changed, outcome}], changed}``.
+	"""
+	begin_fresh()
+	return revoke(channel, address, means, revoked_at, note=note, message_id=reference)
 
 
 @frappe.whitelist(methods=["POST"])

@@ -35,10 +35,17 @@ doc_events = {
 	"Contact": {"on_update": "opt_consent.adapters.contact.on_contact_update"},
 	# Contact Control: mail Frappe queues to a person with a consent record counts as an attempt.
 	"Email Queue": {"after_insert": "opt_consent.adapters.contact_control.on_email_queued"},
+	# A received email that says "unsubscribe" / "stop emailing me" withdraws email consent (any reasonable
+	# means, 47 CFR 64.1200(a)(10)).
+	"Communication": {"after_insert": "opt_consent.adapters.email_replies.on_communication_insert"},
 }
 
 # Texting reauthorisation: lapse texting consent whose period has run out.
-scheduler_events = {"daily": ["opt_consent.tasks.lapse_texting_consent"]}
+# The one confirmation text after a revocation by text: a gateway that failed is tried again every minute.
+scheduler_events = {
+	"daily": ["opt_consent.tasks.lapse_texting_consent"],
+	"cron": {"* * * * *": ["opt_consent.tasks.retry_revocation_confirmations"]},
+}
 
 doctype_js = {
 	# The due / lapsed texting note, and Send Text (through the SMS door) on the Phone form.

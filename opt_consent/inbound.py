@@ -1,4 +1,14 @@
-"""Inbound texts from an SMS gateway: STOP / START / HELP keywords, everything kept as an Inbound Text.
+"""Inbound texts from an SMS gateway, read as a revocation by any reasonable means; everything kept as an
+Inbound Text.
+
+The law applied (FCC Report and Order FCC 24-24, in force 11 April 2025): 47 CFR 64.1200(a)(10) lets a
+person revoke consent by any reasonable means, and a reply with the words stop, quit, end, revoke, opt out,
+cancel or unsubscribe always revokes; the revocation is honoured within 10 business days. The reading is
+:func:`opt_consent.core.replies.classify` (English and Spanish, plus the site's own words). A revocation
+is applied to every phone with the number at once; one worded in plain language is applied too, and
+flagged for a person to look at. A text from a number on file that is not applied gets an honour-by date
+from its receipt and waits for review; a review that reads it as a revocation records it at the moment it
+was received. After a revocation by text, one confirmation text (64.1200(a)(12)) is sent by a job.
 
 The endpoint is guest-accessible (a gateway has no desk login) but refused unless the request carries the
 shared secret of Opt Consent Settings, in the ``X-Opt-Consent-Secret`` header (preferred) or a ``secret``
@@ -16,11 +26,24 @@ from frappe.rate_limiter import rate_limit
 from frappe.utils import now_datetime
 from frappe.utils.password import get_decrypted_password
 
+from opt_consent.adapters import confirmation as confirmations
 from opt_consent.adapters.consent import record_action
 from opt_consent.adapters.log import last_event
 from opt_consent.adapters.refusals import translate
-from opt_consent.adapters.settings import default_region
-from opt_consent.core import engine, gate
+from opt_consent.adapters.settings import default_region, honour_by, reply_vocabulary
+from opt_consent.core import engine, gate, replies
+from opt_consent.core.inbound_status import (
+	APPLIED,
+	DUPLICATE,
+	FLAGGED,
+	HELP,
+	NO_CHANGE,
+	NOT_APPLIED,
+	REVIEWABLE,
+	REVIEWED,
+	UNKNOWN_NUMBER,
+	UNRECOGNISED,
+)
 from opt_consent.core.addresses import normalize_phone
 from opt_consent.core.channels import OPT_IN, OPT_OUT, TEXT
 
@@ -32,17 +55,26 @@ MAX_MESSAGE = 1600  # ten concatenated SMS segments
 MAX_MESSAGE_ID = 140
 MARKUP = re.compile(r"[<>]")
 
-APPLIED = "Applied"
-NO_CHANGE = "No Change"
-UNRECOGNISED = "Unrecognised"
-UNKNOWN_NUMBER = "Unknown Number"
-HELP = "Help"
-REVIEWED = "Reviewed"
-NOT_APPLIED = "Not Applied"  # a revocation that could not be recorded: kept, shown first, the gateway retries
-DUPLICATE = "Duplicate"  # answered, never stored: the first message with the id is the record
 
+# the reading's kind -> the keyword family the rest of the app (and the Inbound Text's Keyword) knows
+FAMILIES = {
+	replies.REVOCATION: gate.KEYWORD_OPT_OUT,
+	replies.OPT_IN: gate.KEYWORD_OPT_IN,
+	replies.HELP: gate.KEYWORD_HELP,
+}
+READING_LABELS = {
+	replies.REVOCATION: "Revocation",
+	replies.OPT_IN: "Opt In",
+	replies.HELP: "Help",
+	replies.OTHER: "Other",
+}
 KEYWORD_LABELS = {gate.KEYWORD_OPT_OUT: "Opt Out", gate.KEYWORD_OPT_IN: "Opt In", gate.KEYWORD_HELP: "Help"}
 ACTIONS = {gate.KEYWORD_OPT_OUT: OPT_OUT, gate.KEYWORD_OPT_IN: OPT_IN}
+
+
+def read(message: str | None) -> replies.Reading:
+	"""The reply read with the built-in words and the site's own."""
+	return replies.classify(message, reply_vocabulary())
 
 
 class InboundRequestError(frappe.ValidationError):
@@ -123,11 +155,11 @@ def bad_request(message: str) -> None:
 
 def handle(sender: str, sender_e164: str, message: str, message_id: str) -> dict:
 	now = now_datetime()
-	family = gate.parse_keyword(message)
-	phones = frappe.get_all(
-		"Phone", filters={"phone_e164": sender_e164}, fields=["name", "phone_type"], order_by="creation asc"
-	)
+	reading = read(message)
+	family = FAMILIES.get(reading.kind)
+	phones = phones_with(sender_e164)
 	rows, changed, failed = apply_all(phones, family, message, message_id, now)
+	status = status_of(family, phones, changed, failed, reading)
 	doc = frappe.get_doc(
 		{
 			"doctype": "Inbound Text",
@@ -136,14 +168,27 @@ def handle(sender: str, sender_e164: str, message: str, message_id: str) -> dict
 			"message": message,
 			"message_id": message_id,
 			"received_at": now,
-			"status": status_of(family, phones, changed, failed),
+			"status": status,
 			"keyword": KEYWORD_LABELS.get(family),
+			"reading": READING_LABELS[reading.kind],
+			"matched_words": reading.matched[:140] or None,
+			"reading_language": reading.language,
+			# a number on file starts the revocation clock at receipt, whatever the text says
+			"honour_by": honour_by(now.date()) if phones else None,
+			"confirmation_status": confirmations.initial_state(family, changed),
 			"phones": rows,
 		}
 	)
 	doc.flags.from_gateway = True
 	doc.insert(ignore_permissions=True)
+	confirmations.queue(doc)
 	return answer(doc, family, changed)
+
+
+def phones_with(sender_e164: str) -> list:
+	return frappe.get_all(
+		"Phone", filters={"phone_e164": sender_e164}, fields=["name", "phone_type"], order_by="creation asc"
+	)
 
 
 def apply_all(phones, family: str | None, message: str, message_id: str, now) -> tuple[list, int, bool]:
@@ -169,7 +214,7 @@ def apply_all(phones, family: str | None, message: str, message_id: str, now) ->
 	return rows, changed, failed
 
 
-def status_of(family: str | None, phones, changed: int, failed: bool) -> str:
+def status_of(family: str | None, phones, changed: int, failed: bool, reading: replies.Reading) -> str:
 	if failed:
 		return NOT_APPLIED
 	if family == gate.KEYWORD_HELP:
@@ -178,6 +223,8 @@ def status_of(family: str | None, phones, changed: int, failed: bool) -> str:
 		return UNKNOWN_NUMBER
 	if family is None:
 		return UNRECOGNISED
+	if changed and family == gate.KEYWORD_OPT_OUT and not reading.certain:
+		return FLAGGED
 	return APPLIED if changed else NO_CHANGE
 
 
@@ -193,18 +240,16 @@ def answer(doc, family: str | None, changed: int) -> dict:
 def retry(name: str) -> dict:
 	"""The gateway's retry of a message that was not applied: apply it again to the same Inbound Text."""
 	doc = frappe.get_doc("Inbound Text", name, for_update=True)
-	family = gate.parse_keyword(doc.message)
-	phones = frappe.get_all(
-		"Phone",
-		filters={"phone_e164": doc.sender_e164},
-		fields=["name", "phone_type"],
-		order_by="creation asc",
-	)
+	reading = read(doc.message)
+	family = FAMILIES.get(reading.kind)
+	phones = phones_with(doc.sender_e164)
 	rows, changed, failed = apply_all(phones, family, doc.message, doc.message_id, now_datetime())
-	doc.status = status_of(family, phones, changed, failed)
+	doc.status = status_of(family, phones, changed, failed, reading)
+	doc.confirmation_status = doc.confirmation_status or confirmations.initial_state(family, changed)
 	doc.set("phones", rows)
 	doc.flags.inbound_retry = True
 	doc.save(ignore_permissions=True)
+	confirmations.queue(doc)
 	return answer(doc, family, changed)
 
 
@@ -251,18 +296,42 @@ def inbound_method() -> str | None:
 
 
 @frappe.whitelist(methods=["POST"])
-def mark_reviewed(name: str | None = None, note: str | None = None) -> dict:
-	"""Mark an Unrecognised or Unknown Number inbound text as reviewed (after acting on it, or not)."""
+def mark_reviewed(name: str | None = None, note: str | None = None, as_revocation: bool = False) -> dict:
+	"""Mark an Unrecognised, Unknown Number or Flagged inbound text as reviewed (after acting on it, or not).
+
+	``as_revocation``: the reviewer reads an Unrecognised text as a revocation. It is then recorded on
+	every phone with the number at the moment the text was received (no earlier than a phone's latest
+	texting event: a revocation is never dropped), as the gateway's STOP would have been.
+	"""
 	if not name:
 		frappe.throw(_("Inbound Text is required."))
 	doc = frappe.get_doc("Inbound Text", name, for_update=True)
 	doc.check_permission("write")
-	if doc.status not in (UNRECOGNISED, UNKNOWN_NUMBER):
+	if doc.status not in REVIEWABLE:
 		frappe.throw(
-			_("Only an Unrecognised or Unknown Number inbound text needs a review; this one is {0}.").format(
+			_("Only an Unrecognised, Unknown Number or Flagged inbound text needs a review; this one is {0}.").format(
 				_(doc.status)
 			)
 		)
+	as_revocation = bool(frappe.utils.sbool(as_revocation))
+	if as_revocation:
+		if doc.status != UNRECOGNISED:
+			frappe.throw(
+				_("Only an Unrecognised inbound text from a number on file can be recorded as a revocation.")
+			)
+		rows, _changed, failed = apply_all(
+			phones_with(doc.sender_e164),
+			gate.KEYWORD_OPT_OUT,
+			doc.message,
+			doc.message_id,
+			frappe.utils.get_datetime(doc.received_at),
+		)
+		if failed:
+			frappe.throw(_("The revocation could not be recorded on every phone: {0}").format(
+				"; ".join(row["outcome"] for row in rows)
+			))
+		doc.set("phones", rows)
+		doc.flags.inbound_review_revocation = True
 	doc.status = REVIEWED
 	doc.review_note = (note or "").strip() or None
 	doc.reviewed_by = frappe.session.user

@@ -15,6 +15,10 @@ OPT_METHODS = {
 	"Email Reply": (1, 1, "A reply to an email."),
 	"Text Reply": (1, 1, "A reply to a text message (e.g. STOP or START)."),
 	"Recorded Call": (1, 1, "Said on a call that was recorded."),
+	# reasonable means of revoking (47 CFR 64.1200(a)(10)) that dialers, IVRs and mailrooms report
+	"IVR Key Press": (0, 1, "A key pressed in an automated call (IVR) to stop calls or texts."),
+	"Voicemail": (0, 1, "A voicemail left asking to stop."),
+	"Letter": (0, 1, "A letter received asking to stop."),
 }
 
 
@@ -123,7 +127,14 @@ def seed_contact_rule_templates() -> None:
 
 # Opt Consent Settings fields whose shipped default must hold before an admin saves: the seed's flags (an opt
 # out blocks), and the SMS door's safe default (a number with no consent record is withheld).
-SETTINGS_DEFAULTS = ("opt_out_blocks", "text_opt_out_blocks_calls", "sms_no_record")
+# The one confirmation after a revocation by text is on, with its shipped wording, until an admin says otherwise.
+SETTINGS_DEFAULTS = (
+	"opt_out_blocks",
+	"text_opt_out_blocks_calls",
+	"sms_no_record",
+	"send_revocation_confirmation",
+	"revocation_confirmation_text",
+)
 
 
 def seed_settings_defaults() -> None:

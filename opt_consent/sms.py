@@ -13,7 +13,6 @@ import json
 
 import frappe
 from frappe import _
-from frappe.core.doctype.sms_settings.sms_settings import send_sms as frappe_send_sms
 from frappe.email.doctype.notification.notification import (
 	Notification,
 	get_reference_doctype,
@@ -29,19 +28,27 @@ FRAPPE_MAJOR = int(frappe.__version__.split(".")[0])
 def send_sms(receiver_list: list | str, msg: str, sender_name: str = "", success_msg: bool = True) -> dict:
 	"""Frappe's ``send_sms`` (the desk's Send SMS), for the numbers with texting consent in force only.
 
-	The others are withheld: kept as Withheld Messages and listed to the sender with the reason. Returns
-	``{sent_to, withheld: [{number, reason, reason_label}]}``.
+	The others are withheld: kept as Withheld Messages and listed to the sender with the reason. The rest
+	go to the gateway, each kept as a Sent Text with its answer. Returns ``{sent_to, withheld: [{number,
+	reason, reason_label}], not_sent: [{number, gateway_status, answer, sent_text}]}`` (``sent_to``: the
+	numbers the gateway took, as handed to it).
 	"""
 	receivers = receiver_numbers(receiver_list)
-	screening = sms.screen(receivers, msg or "", source=sms.SEND_SMS)
+	message = frappe.safe_decode(msg or "")
+	screening = sms.screen(receivers, message, source=sms.SEND_SMS)
 	sms.tell_sender(screening.withheld)
+	deliveries = []
 	if screening.permitted or not screening.screened:
-		# no number at all: Frappe's own sender says so ("Please enter valid mobile nos")
-		frappe_send_sms(
-			screening.permitted or receivers, msg, sender_name=sender_name, success_msg=success_msg
-		)
-		sms.record_sent(screening.permitted)
-	return {"sent_to": screening.permitted, "withheld": sms.withheld_summary(screening.withheld)}
+		# no number at all: the sender says so as Frappe's does ("Please enter valid mobile nos")
+		deliveries = sms.deliver(screening.permitted or receivers, message, source=sms.SEND_SMS)
+		sms.tell_not_sent(deliveries)
+		if success_msg and any(d.sent for d in deliveries):
+			frappe.msgprint(_("SMS sent successfully"))
+	return {
+		"sent_to": [d.given for d in deliveries if d.sent],
+		"withheld": sms.withheld_summary(screening.withheld),
+		"not_sent": sms.delivery_summary(deliveries),
+	}
 
 
 def receiver_numbers(receiver_list) -> list:
@@ -81,5 +88,13 @@ class ConsentNotification(Notification):
 				indicator="orange",
 			)
 		if screening.permitted:
-			frappe_send_sms(receiver_list=screening.permitted, msg=message)
-			sms.record_sent(screening.permitted)
+			deliveries = sms.deliver(
+				screening.permitted,
+				message,
+				source=sms.NOTIFICATION,
+				notification=self.name,
+				reference_doctype=get_reference_doctype(doc),
+				reference_name=get_reference_name(doc),
+			)
+			if frappe.has_permission(sms.SENT, "read"):
+				sms.tell_not_sent(deliveries)

@@ -77,6 +77,12 @@ def parse_args():
 	)
 	parser.add_argument("--scrub-samples", type=int, default=5, help="scrubs of the N numbers, and floors")
 	parser.add_argument(
+		"--inbound",
+		type=int,
+		default=0,
+		help="only the inbound door's measures: classifying the corpus N times, and N replies through the door vs inserting the Inbound Text alone (scripts/bench_inbound.py)",
+	)
+	parser.add_argument(
 		"--file-workers",
 		default="",
 		help="with --import-events or --scrub: also the desk's run on each of these numbers of `bench worker`s "
@@ -821,6 +827,24 @@ def main() -> None:
 		results += benchmark_scrub.bench_scrub(
 			args.scrub, args.scrub_samples, report, compare, interleaved, more
 		)
+		for result in results:
+			print_result(result)
+		finish(report, results, args)
+		return
+	if args.inbound:
+		import bench_inbound
+
+		reading = bench_inbound.bench_classify(max(args.inbound // 50, 3))
+		report["classify"] = reading
+		print(
+			"classify one reply: median {0:.4f} ms, p99 {1:.4f} ms over {2} ({3})".format(
+				reading["median_ms"], reading["p99_ms"], reading["n"], "met" if reading["met"] else "MISSED"
+			)
+		)
+		try:
+			results += bench_inbound.bench_door(args.inbound, compare, interleaved)
+		finally:
+			frappe.db.rollback()
 		for result in results:
 			print_result(result)
 		finish(report, results, args)

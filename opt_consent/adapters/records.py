@@ -11,7 +11,7 @@ from opt_consent.adapters import settings
 from opt_consent.adapters.log import LOG_WINDOW, count_log_rows, last_event, log_rows
 from opt_consent.adapters.refusals import refuse
 from opt_consent.core import engine, reauth
-from opt_consent.core.channels import RECORDS, channels_of, initial_state, owned_fields
+from opt_consent.core.channels import OPT_OUT, RECORDS, channels_of, initial_state, owned_fields
 from opt_consent.core.evidence import EVIDENCE_FIELDS, LOG_DOCTYPE, LOG_TABLE_FIELD, SEAL_FIELDS
 
 # What the guards compare of a log row: its evidence and its seal.
@@ -72,6 +72,7 @@ class ConsentRecord(Document):
 		# each channel's latest logged action: the desk offers only what the server would accept
 		latest = {channel.name: last_event(self, channel.name) for channel in channels_of(self.doctype)}
 		self.set_onload("opt_last_actions", {name: e.action for name, e in latest.items() if e})
+		self.set_onload("opt_confirmations", confirmations_of(self.get(LOG_TABLE_FIELD) or ()))
 
 	def validate(self):
 		self.set_address_key()
@@ -256,3 +257,24 @@ class EvidenceRow(Document):
 
 	def refuse(self):
 		frappe.throw(_(self.refusal), exc=frappe.PermissionError)
+
+
+def confirmations_of(rows) -> dict:
+	"""The confirmation text of each loaded revocation received by text, by the row's message id: what the
+	log shows beside the revocation (the Inbound Text keeps it; the sealed row is never touched)."""
+	ids = list({row.message_id for row in rows if row.message_id and row.action == OPT_OUT})
+	if not ids:
+		return {}
+	found = frappe.get_all(
+		"Inbound Text",
+		filters={"message_id": ("in", ids), "confirmation_status": ("not in", ("", None))},
+		fields=["message_id", "confirmation_status", "confirmation_sent_at", "confirmation"],
+	)
+	return {
+		row.message_id: {
+			"status": row.confirmation_status,
+			"sent_at": row.confirmation_sent_at,
+			"sent_text": row.confirmation,
+		}
+		for row in found
+	}

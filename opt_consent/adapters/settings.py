@@ -7,7 +7,7 @@ import datetime as dt
 import frappe
 from frappe.utils import cint, getdate
 
-from opt_consent.core import gate, reauth
+from opt_consent.core import confirmation, gate, reauth, replies
 from opt_consent.core.addresses import normalize_email, normalize_phone
 from opt_consent.core.channels import PHONE
 from opt_consent.core.engine import Method, Policy
@@ -96,3 +96,28 @@ def honour_by(revoked) -> dt.date:
 	"""The date an opt out the person made at ``revoked`` (the event's date) must be honoured by."""
 	holidays, weekend = holiday_calendar()
 	return gate.add_business_days(getdate(revoked), revocation_days(), holidays, weekend)
+
+
+# --- reading replies and the one confirmation -----------------------------------------------------------
+
+REPLY_KINDS = {"Revocation": replies.REVOCATION, "Opt In": replies.OPT_IN, "Help": replies.HELP}
+
+
+def reply_rows(doc) -> list[tuple[str, str]]:
+	"""The site's own reply words of a settings document as (kind, phrase) for the classifier."""
+	return [
+		(REPLY_KINDS.get(row.kind, replies.REVOCATION), row.phrase or "") for row in doc.get("reply_words") or ()
+	]
+
+
+def reply_vocabulary() -> replies.Vocabulary:
+	"""The site's own words, added to the built-in ones (cached with the settings)."""
+	return replies.vocabulary(reply_rows(frappe.get_cached_doc(SETTINGS)))
+
+
+def confirmation_text() -> str | None:
+	"""The wording of the one confirmation text, or None when the settings send none."""
+	settings = frappe.get_cached_doc(SETTINGS)
+	if not cint(settings.get("send_revocation_confirmation")):
+		return None
+	return confirmation.check_text(settings.get("revocation_confirmation_text"))

@@ -1,5 +1,12 @@
 """The door texts leave by, the Frappe side: ask the gate about every number, read the settings, keep each
-number not sent on consent in force as a Withheld Message, tell the sender.
+number not sent on consent in force as a Withheld Message, hand the rest to the gateway, tell the sender.
+
+The door is its own sender (:func:`deliver`): it calls the gateway set in SMS Settings as Frappe's sender
+does (the same parameters and headers, one request per number) but with a time-out, and records every
+number handed over as a Sent Text with the gateway's answer (Sent on a 2xx, Not Sent otherwise), every
+sent one as a Contact Attempt and, on a site that has Frappe's SMS Log doctype, in that log too. Frappe 15
+without ERPNext has no SMS Log, and Frappe's own sender then fails after the gateway took the text; this
+one never raises once a text has left.
 
 The decision sees every Phone (``check_permission=False``): a sender who may not read a Phone must not be
 able to text it because the gate could not see its opt out. What the sender is told names numbers and
@@ -8,21 +15,33 @@ reasons only, never a record.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import frappe
+import requests
 from frappe import _
-from frappe.utils import escape_html, now_datetime
+from frappe.core.doctype.sms_settings.sms_settings import get_headers, validate_receiver_nos
+from frappe.utils import escape_html, now_datetime, nowdate
 
 from opt_consent.adapters import contact_control
-from opt_consent.adapters.settings import SETTINGS
+from opt_consent.adapters.settings import SETTINGS, normalize
 from opt_consent.core import outbound
-from opt_consent.core.channels import TEXT
+from opt_consent.core.channels import CHANNELS, TEXT
 from opt_consent.core.contact_control import SOURCE_SMS
+from opt_consent.core.messages import Refused
 
 EVIDENCE = "Withheld Message"
+SENT = "Sent Text"
 SEND_SMS = "Send SMS"
 NOTIFICATION = "Notification"
+CONFIRMATION = "Revocation Confirmation"
+STATUS_SENT = "Sent"
+STATUS_NOT_SENT = "Not Sent"
+GATEWAY_TIMEOUT = 15  # seconds a gateway may take to answer one text before it counts as not sent
+ANSWER_CHARS = 300
+TEXT_DOCTYPE = CHANNELS[TEXT].doctype
+STRIPPED = re.compile(r"[ \-()]")  # what Frappe's sender removes from a number (validate_receiver_nos)
 
 
 @dataclass
@@ -135,4 +154,170 @@ def withheld_summary(withheld: list[outbound.Screened]) -> list[dict]:
 			"reason_label": _(outbound.reason_label(item.outcome.reason)),
 		}
 		for item in withheld
+	]
+
+
+# --- the sender ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Delivery:
+	number: str  # as handed to the gateway (spaces, dashes and brackets removed, as Frappe's sender does)
+	sent: bool
+	gateway_status: int  # 0: no answer (time-out, no connection)
+	answer: str
+	record: str | None = None  # the Sent Text
+	given: str = ""  # the number as the sender gave it
+
+
+def gateway_url() -> str | None:
+	return frappe.db.get_single_value("SMS Settings", "sms_gateway_url") or None
+
+
+def deliver(
+	numbers: list[str],
+	message: str,
+	*,
+	source: str,
+	notification: str | None = None,
+	reference_doctype: str | None = None,
+	reference_name: str | None = None,
+) -> list[Delivery]:
+	"""Hand each number to the gateway and keep what happened. Raises only before any text left: no
+	gateway set (Frappe's "Please Update SMS Settings"), or no valid number (Frappe's own message)."""
+	pairs = [(str(given), STRIPPED.sub("", str(given))) for given in numbers if given]
+	pairs = [(given, number) for given, number in pairs if number]
+	receivers = validate_receiver_nos([number for _given, number in pairs])  # none: Frappe's own message
+	if not gateway_url():
+		frappe.throw(_("Please Update SMS Settings"), title=_("No SMS gateway"))
+	settings = frappe.get_doc("SMS Settings")
+	deliveries = []
+	for given, number in pairs:
+		delivery = post_one(settings, number, message)
+		delivery.given = given
+		deliveries.append(delivery)
+	context = {
+		"source": source,
+		"notification": notification,
+		"reference_doctype": reference_doctype,
+		"reference_name": reference_name,
+	}
+	for delivery in deliveries:
+		delivery.record = guarded(keep_sent, delivery, message, **context)
+	sent = [d.given for d in deliveries if d.sent]
+	if sent:
+		guarded(record_sent, sent, reference_name)
+		guarded(frappe_sms_log, receivers, [d.number for d in deliveries if d.sent], message)
+	return deliveries
+
+
+def post_one(settings, number: str, message: str) -> Delivery:
+	"""One request to the gateway, built as Frappe's ``send_via_gateway`` builds it, with a time-out."""
+	headers = get_headers(settings)
+	params = {settings.message_parameter: message, settings.receiver_parameter: number}
+	params.update({row.parameter: row.value for row in settings.get("parameters") or () if not row.header})
+	kwargs = {"headers": headers, "timeout": GATEWAY_TIMEOUT}
+	if headers.get("Content-Type") == "application/json":
+		kwargs["json"] = params
+	elif settings.use_post:
+		kwargs["data"] = params
+	else:
+		kwargs["params"] = params
+	try:
+		response = (requests.post if settings.use_post else requests.get)(settings.sms_gateway_url, **kwargs)
+	except requests.RequestException as error:
+		return Delivery(number, False, 0, (type(error).__name__ + ": " + str(error))[:ANSWER_CHARS])
+	return Delivery(
+		number, 200 <= response.status_code < 300, response.status_code, response.text[:ANSWER_CHARS]
+	)
+
+
+def guarded(step, *args, **kwargs):
+	"""Run one recording step in a savepoint: once a text has left, a failure to record it is logged for
+	the admin, and never turns the sender's answer into an error (the gateway cannot take the text back)."""
+	savepoint = f"sms_door_{frappe.generate_hash(length=8)}"
+	frappe.db.savepoint(savepoint)
+	try:
+		result = step(*args, **kwargs)
+	except Exception:
+		frappe.db.rollback(save_point=savepoint)
+		frappe.log_error(title=_("SMS door: a text left but was not recorded"))
+		return None
+	frappe.db.release_savepoint(savepoint)
+	return result
+
+
+def keep_sent(delivery: Delivery, message: str, *, source: str, **context) -> str:
+	"""The Sent Text of one number (in the caller's transaction)."""
+	try:
+		e164 = normalize(TEXT_DOCTYPE, delivery.given or delivery.number)
+	except Refused:
+		e164 = ""
+	doc = frappe.get_doc(
+		{
+			"doctype": SENT,
+			"number": delivery.number[:140],
+			"number_e164": e164,
+			"status": STATUS_SENT if delivery.sent else STATUS_NOT_SENT,
+			"gateway_status": delivery.gateway_status,
+			"gateway_answer": delivery.answer,
+			"sent_at": now_datetime(),
+			"sent_by": frappe.session.user,
+			"source": source,
+			"message": message,
+			**{key: (value or "")[:140] for key, value in context.items()},
+		}
+	)
+	doc.flags.from_sms_door = True
+	doc.insert(ignore_permissions=True)
+	return doc.name
+
+
+def frappe_sms_log(requested: list[str], sent: list[str], message: str) -> None:
+	"""Frappe's SMS Log, as its own sender writes it, on a site that has the doctype (Frappe 16, ERPNext)."""
+	if not frappe.db.exists("DocType", "SMS Log"):
+		return
+	log = frappe.new_doc("SMS Log")
+	log.update(
+		{
+			"sent_on": nowdate(),
+			"message": message,
+			"no_of_requested_sms": len(requested),
+			"requested_numbers": "\n".join(requested),
+			"no_of_sent_sms": len(sent),
+			"sent_to": "\n".join(sent),
+		}
+	)
+	log.flags.ignore_permissions = True
+	log.save()
+
+
+def tell_not_sent(deliveries: list[Delivery]) -> None:
+	"""Show the sender the numbers the gateway did not take, with its answer."""
+	failed = [d for d in deliveries if not d.sent]
+	if not failed:
+		return
+	items = "".join(
+		"<li>{0}: {1}</li>".format(
+			escape_html(d.given),
+			escape_html(
+				_("the gateway answered {0}").format(d.gateway_status)
+				if d.gateway_status
+				else _("the gateway did not answer ({0})").format(d.answer)
+			),
+		)
+		for d in failed
+	)
+	frappe.msgprint(
+		escape_html(_("The gateway did not take these texts; they were not sent:")) + f"<ul>{items}</ul>",
+		title=_("{0} text(s) not sent").format(len(failed)),
+		indicator="red",
+	)
+
+
+def delivery_summary(deliveries: list[Delivery]) -> list[dict]:
+	return [
+		{"number": d.given, "gateway_status": d.gateway_status, "answer": d.answer, "sent_text": d.record}
+		for d in deliveries
+		if not d.sent
 	]

@@ -2,6 +2,7 @@
 recorded through the API, the SMS door and the email queue, overrides, local hours from the party's address
 or the number, the gate's next allowed moment, and a list scrubbed set-based; every door as each role."""
 
+import contextlib
 import datetime as dt
 from zoneinfo import ZoneInfo
 
@@ -582,16 +583,30 @@ def test_email_hours_and_caps_apply_to_email_records():
 	assert (answer["allowed"], answer["reason"]) == (False, cc.REASON_FREQUENCY_CAP)
 
 
-def test_the_sms_door_withholds_a_text_outside_the_persons_hours_and_counts_the_ones_sent():
+@contextlib.contextmanager
+def door_stand_in():
+	"""The SMS door's gateway call replaced: every number it is handed is taken (200)."""
 	from unittest import mock
 
+	from opt_consent.adapters import sms as door
+
+	def take(settings, number, message):
+		return door.Delivery(number, True, 200, "OK")
+
+	with mock.patch.object(door, "gateway_url", return_value="http://127.0.0.1:9/send"), mock.patch.object(
+		door, "post_one", side_effect=take
+	) as gateway:
+		yield gateway
+
+
+def test_the_sms_door_withholds_a_text_outside_the_persons_hours_and_counts_the_ones_sent():
 	from opt_consent import sms
 
 	phone = opted_in_phone("+1 212 555 0147")
 	today_ny = dt.datetime.now(ZoneInfo("America/New_York")).weekday()
 	other_days = ", ".join(day for i, day in enumerate(cc.WEEKDAYS) if i != today_ny)
 	set_rules(hours("00:00:00", "23:59:00", channels="Text", days_of_week=other_days))
-	with mock.patch("opt_consent.sms.frappe_send_sms") as gateway:
+	with door_stand_in() as gateway:
 		result = sms.send_sms([phone.phone], "Your statement is ready")
 	assert gateway.call_count == 0 and result["sent_to"] == []
 	assert [(w["reason"], w["reason_label"]) for w in result["withheld"]] == [
@@ -603,7 +618,7 @@ def test_the_sms_door_withholds_a_text_outside_the_persons_hours_and_counts_the_
 	)
 	assert not frappe.db.exists("Contact Attempt", {"address": phone.phone_e164})
 	set_rules()
-	with mock.patch("opt_consent.sms.frappe_send_sms") as gateway:
+	with door_stand_in() as gateway:
 		result = sms.send_sms([phone.phone], "Your statement is ready")
 	assert gateway.call_count == 1 and result["sent_to"] == [phone.phone]
 	rows = frappe.get_all("Contact Attempt", {"address": phone.phone_e164}, ["channel", "source", "outcome"])

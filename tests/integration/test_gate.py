@@ -352,9 +352,15 @@ def gateway(server):
 	"""The shared secret and help text set and committed (the server is another process), then restored."""
 	old_secret = get_decrypted_password(SETTINGS, SETTINGS, "inbound_sms_secret", raise_exception=False)
 	old_help = frappe.db.get_single_value(SETTINGS, "sms_help_text")
+	# no confirmation text is queued for the revocations posted here (the confirmation has its own tests)
+	old_confirmation = frappe.db.get_single_value(SETTINGS, "send_revocation_confirmation")
 	set_encrypted_password(SETTINGS, SETTINGS, SECRET, "inbound_sms_secret")
-	frappe.db.set_single_value(SETTINGS, {"inbound_sms_secret": "*" * 8, "sms_help_text": HELP_TEXT})
+	frappe.db.set_single_value(
+		SETTINGS,
+		{"inbound_sms_secret": "*" * 8, "sms_help_text": HELP_TEXT, "send_revocation_confirmation": 0},
+	)
 	frappe.db.commit()
+	frappe.clear_document_cache(SETTINGS, SETTINGS)
 	yield server
 	frappe.db.rollback()
 	if old_secret:
@@ -363,7 +369,9 @@ def gateway(server):
 		remove_encrypted_password(SETTINGS, SETTINGS, "inbound_sms_secret")
 		frappe.db.set_single_value(SETTINGS, "inbound_sms_secret", None)
 	frappe.db.set_single_value(SETTINGS, "sms_help_text", old_help)
+	frappe.db.set_single_value(SETTINGS, "send_revocation_confirmation", old_confirmation)
 	frappe.db.commit()
+	frappe.clear_document_cache(SETTINGS, SETTINGS)
 
 
 def post(url, secret=SECRET, **body):
@@ -482,12 +490,25 @@ def test_other_text_is_kept_for_review(gateway):
 	number = random_number()
 	cell = committed_phone(number, opt_in_texts=True)
 	msg = message_id()
-	response = post(gateway, sender=number, message="please stop texting me", message_id=msg)
+	response = post(gateway, sender=number, message="can you call me after 5?", message_id=msg)
 	assert response.json()["message"]["status"] == "Unrecognised"
 	assert [r.action for r in text_log(cell)] == ["Opt In"]
 	inbound = frappe.get_doc("Inbound Text", {"message_id": msg})
-	assert (inbound.message, [r.phone for r in inbound.phones]) == ("please stop texting me", [cell])
+	assert (inbound.message, [r.phone for r in inbound.phones]) == ("can you call me after 5?", [cell])
 	assert inbound.name in frappe.get_all("Inbound Text", filters={"status": "Unrecognised"}, pluck="name")
+
+
+def test_a_revocation_in_plain_words_is_applied_and_flagged_for_review(gateway):
+	""""please stop texting me" was once kept unapplied for review: a revocation by any reasonable means
+	(47 CFR 64.1200(a)(10)) is now applied at once, and flagged for a person to look at."""
+	number = random_number()
+	cell = committed_phone(number, opt_in_texts=True)
+	msg = message_id()
+	response = post(gateway, sender=number, message="please stop texting me", message_id=msg)
+	assert (response.json()["message"]["status"], response.json()["message"]["changed"]) == ("Flagged", 1)
+	assert [r.action for r in text_log(cell)] == ["Opt In", "Opt Out"]
+	inbound = frappe.get_doc("Inbound Text", {"message_id": msg})
+	assert (inbound.reading, inbound.matched_words) == ("Revocation", "stop")
 
 
 def test_unknown_number_changes_nothing_and_is_recorded(gateway):

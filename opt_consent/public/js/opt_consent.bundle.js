@@ -357,6 +357,21 @@ frappe.provide("opt_consent.desk");
 			["source", __("Source")],
 		];
 		const rows = desk.sorted_logs(frm.doc.opt_logs);
+		// a revocation received by text shows its one confirmation text beside it
+		const confirmations = (frm.doc.__onload && frm.doc.__onload.opt_confirmations) || {};
+		if (Object.keys(confirmations).length) {
+			columns.push([
+				"confirmation",
+				__("Confirmation"),
+				(row) => {
+					const sent = row.message_id && confirmations[row.message_id];
+					if (!sent) return "";
+					return sent.sent_at
+						? __("{0} at {1}", [__(sent.status), frappe.datetime.str_to_user(sent.sent_at)])
+						: __(sent.status);
+				},
+			]);
+		}
 		const $table = $(`<table class="table table-bordered table-sm opt-consent-log"></table>`);
 		const $head = $("<tr></tr>").appendTo($("<thead></thead>").appendTo($table));
 		for (const [, label] of columns) $("<th></th>").text(label).appendTo($head);
@@ -382,8 +397,8 @@ frappe.provide("opt_consent.desk");
 	desk.append_log_rows = function ($body, columns, rows) {
 		for (const row of rows) {
 			const $tr = $("<tr></tr>").attr("data-idx", row.idx).appendTo($body);
-			for (const [fieldname] of columns) {
-				let value = row[fieldname];
+			for (const [fieldname, , read] of columns) {
+				let value = read ? read(row) : row[fieldname];
 				if (fieldname === "event_date") value = frappe.datetime.str_to_user(value);
 				else if (fieldname === "event_time") value = desk.pad_time(value);
 				else if (["channel", "action", "source"].includes(fieldname) && value)

@@ -8,6 +8,7 @@ from frappe.model.document import Document
 from opt_consent.adapters.records import normalize_value
 
 REVIEW_FIELDS = ("status", "review_note", "reviewed_by", "reviewed_at")
+CONFIRMATION_FIELDS = ("confirmation_status", "confirmation_attempts", "confirmation_sent_at", "confirmation")
 
 
 class InboundText(Document):
@@ -26,14 +27,18 @@ class InboundText(Document):
 			)
 
 	def guard_changes(self):
-		"""Nothing changes but a review (status, note, who, when), or a gateway retry of a revocation that
-		was not applied (status and the phones' outcomes)."""
+		"""Nothing changes but a review (status, note, who, when; the phones' outcomes when it records the
+		text as a revocation), a gateway retry of a revocation that was not applied (status, the phones'
+		outcomes, the confirmation's start), or the confirmation job's progress."""
 		before = self.get_doc_before_save()
 		allowed = ()
+		phones_may_change = bool(self.flags.inbound_retry or self.flags.inbound_review_revocation)
 		if self.flags.inbound_review:
 			allowed = REVIEW_FIELDS
 		elif self.flags.inbound_retry:
-			allowed = ("status",)
+			allowed = ("status", "confirmation_status")
+		elif self.flags.inbound_confirmation:
+			allowed = CONFIRMATION_FIELDS
 		changed = [
 			df.label or df.fieldname
 			for df in self.meta.fields
@@ -42,7 +47,7 @@ class InboundText(Document):
 			and normalize_value(df.fieldtype, before.get(df.fieldname))
 			!= normalize_value(df.fieldtype, self.get(df.fieldname))
 		]
-		if changed or (not self.flags.inbound_retry and phone_rows(before) != phone_rows(self)):
+		if changed or (not phones_may_change and phone_rows(before) != phone_rows(self)):
 			frappe.throw(
 				_("An inbound text is evidence and cannot be edited; use Mark Reviewed."),
 				exc=frappe.PermissionError,

@@ -6,7 +6,8 @@ from frappe import _
 from frappe.model.document import Document
 
 from opt_consent.adapters.refusals import refuse
-from opt_consent.core import reauth
+from opt_consent.adapters.settings import reply_rows
+from opt_consent.core import confirmation, reauth, replies
 from opt_consent.core.contact_control import make_rule
 from opt_consent.core.messages import Refused
 
@@ -15,6 +16,7 @@ class OptConsentSettings(Document):
 	def validate(self):
 		self.check_rules()
 		self.check_contact_rules()
+		self.check_replies()
 
 	def on_update(self):
 		if not self.flags.seeding:
@@ -34,6 +36,16 @@ class OptConsentSettings(Document):
 					title=_("Invalid settings"),
 				)
 			names.add(row.rule_name)
+
+	def check_replies(self):
+		"""The site's reply words may add to the FCC's words, never take one away; the one confirmation text
+		only confirms (47 CFR 64.1200(a)(12): no marketing), in one text message."""
+		try:
+			replies.vocabulary(reply_rows(self))
+			if self.send_revocation_confirmation:
+				self.revocation_confirmation_text = confirmation.check_text(self.revocation_confirmation_text)
+		except Refused as refusal:
+			refuse(refusal, title=_("Invalid settings"))
 
 	def check_rules(self):
 		"""No negative periods, lead time or business days; lead time within every period; a method once."""

@@ -1,14 +1,17 @@
 # Copyright (c) 2026, opt_consent developers
 # License: MIT
-"""Every opt out with the date it must be honoured by (propagated to dialers, letter vendors, ...)."""
+"""Every opt out with the date it must be honoured by (propagated to dialers, letter vendors, ...), and every
+inbound text from a number on file that waits for a person's review: a revocation may be worded any
+reasonable way (47 CFR 64.1200(a)(10), FCC 24-24), so its clock runs from receipt until it is reviewed."""
 
 import frappe
 from frappe import _
 from frappe.utils import add_days, getdate, today
 
 from opt_consent.adapters.access import can_read_any, readable
-from opt_consent.core.channels import DOCTYPES, OPT_OUT, RECORDS
+from opt_consent.core.channels import DOCTYPES, OPT_OUT, RECORDS, TEXT
 from opt_consent.core.evidence import LOG_DOCTYPE, LOG_TABLE_FIELD
+from opt_consent.core.inbound_status import AWAITING_REVIEW
 
 
 def execute(filters=None):
@@ -21,6 +24,7 @@ def columns() -> list[dict]:
 		{"fieldname": "received", "label": _("Received"), "fieldtype": "Datetime", "width": 160},
 		{"fieldname": "honour_by", "label": _("Honour By"), "fieldtype": "Date", "width": 110},
 		{"fieldname": "days_left", "label": _("Days Left"), "fieldtype": "Int", "width": 90},
+		{"fieldname": "state", "label": _("State"), "fieldtype": "Data", "width": 130},
 		{"fieldname": "channel", "label": _("Channel"), "fieldtype": "Data", "width": 80},
 		{"fieldname": "source", "label": _("Source"), "fieldtype": "Data", "width": 110},
 		{
@@ -56,6 +60,10 @@ def rows(filters) -> list[dict]:
 		# only the rows of records the user may read (User Permissions, sharing)
 		allowed = readable(doctype, [row["record"] for row in found])
 		data += [row for row in found if row["record"] in allowed]
+	for row in data:
+		row["state"] = _("Recorded")
+	if not filters.get("channel") or filters.channel == TEXT:
+		data += awaiting_review(filters)
 	current = getdate(today())
 	for row in data:
 		row["record_doctype"] = row.pop("parenttype")
@@ -96,3 +104,38 @@ def query(doctype: str, filters) -> list[dict]:
 	if filters.get("overdue"):
 		q = q.where(log.honour_by < getdate(today()))
 	return q.run(as_dict=True)
+
+
+INBOUND = "Inbound Text"
+
+
+def awaiting_review(filters) -> list[dict]:
+	"""Inbound texts from a number on file not applied yet, as the user may read them (row level too)."""
+	if not frappe.has_permission(INBOUND, "read"):
+		return []
+	conditions = [["status", "in", AWAITING_REVIEW], ["honour_by", "is", "set"]]
+	if filters.get("from_date"):
+		conditions.append(["received_at", ">=", getdate(filters.from_date)])
+	if filters.get("to_date"):
+		conditions.append(["received_at", "<", add_days(getdate(filters.to_date), 1)])
+	if filters.get("overdue"):
+		conditions.append(["honour_by", "<", getdate(today())])
+	found = frappe.get_list(
+		INBOUND, filters=conditions, fields=["name", "received_at", "honour_by", "sender_e164", "message_id"]
+	)
+	return [
+		{
+			"received": row.received_at,
+			"honour_by": row.honour_by,
+			"state": _("Awaiting Review"),
+			"channel": TEXT,
+			"source": "Inbound SMS",
+			"method": None,
+			"parenttype": INBOUND,
+			"record": row.name,
+			"address": row.sender_e164,
+			"recorded_by": None,
+			"message_id": row.message_id,
+		}
+		for row in found
+	]
