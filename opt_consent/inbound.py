@@ -32,6 +32,8 @@ from opt_consent.adapters.log import last_event
 from opt_consent.adapters.refusals import translate
 from opt_consent.adapters.settings import default_region, honour_by, reply_vocabulary
 from opt_consent.core import engine, gate, replies
+from opt_consent.core.addresses import normalize_phone
+from opt_consent.core.channels import OPT_IN, OPT_OUT, TEXT
 from opt_consent.core.inbound_status import (
 	APPLIED,
 	DUPLICATE,
@@ -44,8 +46,6 @@ from opt_consent.core.inbound_status import (
 	UNKNOWN_NUMBER,
 	UNRECOGNISED,
 )
-from opt_consent.core.addresses import normalize_phone
-from opt_consent.core.channels import OPT_IN, OPT_OUT, TEXT
 
 SETTINGS = "Opt Consent Settings"
 SECRET_HEADER = "X-Opt-Consent-Secret"
@@ -309,9 +309,9 @@ def mark_reviewed(name: str | None = None, note: str | None = None, as_revocatio
 	doc.check_permission("write")
 	if doc.status not in REVIEWABLE:
 		frappe.throw(
-			_("Only an Unrecognised, Unknown Number or Flagged inbound text needs a review; this one is {0}.").format(
-				_(doc.status)
-			)
+			_(
+				"Only an Unrecognised, Unknown Number or Flagged inbound text needs a review; this one is {0}."
+			).format(_(doc.status))
 		)
 	as_revocation = bool(frappe.utils.sbool(as_revocation))
 	if as_revocation:
@@ -327,9 +327,11 @@ def mark_reviewed(name: str | None = None, note: str | None = None, as_revocatio
 			frappe.utils.get_datetime(doc.received_at),
 		)
 		if failed:
-			frappe.throw(_("The revocation could not be recorded on every phone: {0}").format(
-				"; ".join(row["outcome"] for row in rows)
-			))
+			frappe.throw(
+				_("The revocation could not be recorded on every phone: {0}").format(
+					"; ".join(row["outcome"] for row in rows)
+				)
+			)
 		doc.set("phones", rows)
 		doc.flags.inbound_review_revocation = True
 	doc.status = REVIEWED

@@ -43,7 +43,7 @@ def bench_classify(passes: int) -> dict:
 	median_ms = statistics.median(per_reply) * 1000
 	p99_ms = statistics.quantiles(per_reply, n=100)[-1] * 1000
 	return {
-		"name": "classify one reply (pure, corpus of {0})".format(len(texts)),
+		"name": f"classify one reply (pure, corpus of {len(texts)})",
 		"goal_ms": 1.0,
 		"median_ms": median_ms,
 		"p99_ms": p99_ms,
@@ -107,7 +107,9 @@ def bench_door(samples: int, compare, interleaved) -> list[dict]:
 				"keyword": None,
 				"reading": "Other",
 				"honour_by": frappe.utils.today(),
-				"phones": [{"phone": frappe.db.get_value("Phone", {"phone_e164": e164}), "phone_type": "Cell"}],
+				"phones": [
+					{"phone": frappe.db.get_value("Phone", {"phone_e164": e164}), "phone_type": "Cell"}
+				],
 			}
 		)
 		doc.flags.from_gateway = True

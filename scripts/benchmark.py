@@ -837,7 +837,7 @@ def main() -> None:
 		reading = bench_inbound.bench_classify(max(args.inbound // 50, 3))
 		report["classify"] = reading
 		print(
-			"classify one reply: median {0:.4f} ms, p99 {1:.4f} ms over {2} ({3})".format(
+			"classify one reply: median {:.4f} ms, p99 {:.4f} ms over {} ({})".format(
 				reading["median_ms"], reading["p99_ms"], reading["n"], "met" if reading["met"] else "MISSED"
 			)
 		)

@@ -64,7 +64,9 @@ def send(name: str) -> str:
 	"""Send the confirmation of one Inbound Text if it is still due; the state it ends in."""
 	doc = frappe.get_doc(INBOUND, name, for_update=True)
 	received = get_datetime(doc.received_at)
-	step = confirmation.next_step(doc.confirmation_status, doc.confirmation_attempts or 0, received, now_datetime())
+	step = confirmation.next_step(
+		doc.confirmation_status, doc.confirmation_attempts or 0, received, now_datetime()
+	)
 	if step == confirmation.MARK_UNKNOWN:
 		save(doc, confirmation_status=confirmation.UNKNOWN)
 	elif step == confirmation.GIVE_UP:
@@ -104,7 +106,9 @@ def attempt(doc) -> sms.Delivery | None:
 			reference_name=doc.name,
 		)
 	except (frappe.ValidationError, Refused):
-		frappe.log_error(title=_("Revocation confirmation not sent"), reference_doctype=INBOUND, reference_name=doc.name)
+		frappe.log_error(
+			title=_("Revocation confirmation not sent"), reference_doctype=INBOUND, reference_name=doc.name
+		)
 		frappe.clear_last_message()
 		return None
 	return deliveries[0] if deliveries else None

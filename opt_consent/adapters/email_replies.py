@@ -59,13 +59,28 @@ def on_communication_insert(doc, method=None) -> None:
 		)
 	except Exception:
 		frappe.db.rollback(save_point=savepoint)
-		frappe.log_error(title=_("Email reply read as a revocation was not applied"), reference_doctype="Communication", reference_name=doc.name)
+		frappe.log_error(
+			title=_("Email reply read as a revocation was not applied"),
+			reference_doctype="Communication",
+			reference_name=doc.name,
+		)
 		frappe.clear_last_message()
-		note(doc, _("This reply reads as a revocation ({0}) but email consent could not be withdrawn: see the Error Log and record it by hand.").format(reading.matched))
+		note(
+			doc,
+			_(
+				"This reply reads as a revocation ({0}) but email consent could not be withdrawn: see the Error Log and record it by hand."
+			).format(reading.matched),
+		)
 		return
 	frappe.db.release_savepoint(savepoint)
 	flagged = "" if reading.certain else " " + _("Worded in plain language: flagged for a person to look at.")
-	note(doc, _("Read as a revocation ({0}): email consent withdrawn on {1} record(s).").format(reading.matched, result["changed"]) + flagged)
+	note(
+		doc,
+		_("Read as a revocation ({0}): email consent withdrawn on {1} record(s).").format(
+			reading.matched, result["changed"]
+		)
+		+ flagged,
+	)
 
 
 def note(doc, text: str) -> None:

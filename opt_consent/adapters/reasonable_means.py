@@ -22,6 +22,7 @@ from opt_consent.adapters.refusals import refuse, require
 from opt_consent.core.channels import CHANNELS, OPT_OUT, RECORDS
 from opt_consent.core.messages import Refused
 
+
 class RevocationRequestError(frappe.ValidationError):
 	"""A revocation request that cannot be read: nothing was recorded."""
 
@@ -36,7 +37,9 @@ def revoked_moment(revoked_at, now: dt.datetime) -> dt.datetime:
 		moment = None
 	if moment is None:
 		frappe.throw(
-			_("{0} is not a date and time (use YYYY-MM-DD HH:MM:SS).").format(frappe.bold(str(revoked_at)[:40])),
+			_("{0} is not a date and time (use YYYY-MM-DD HH:MM:SS).").format(
+				frappe.bold(str(revoked_at)[:40])
+			),
 			exc=RevocationRequestError,
 			title=_("Not recorded"),
 		)
@@ -58,7 +61,9 @@ def check_means(means: str) -> str:
 		frappe.throw(
 			_("{0} is not an Opt Method. Use one of: {1}.").format(
 				frappe.bold(means[:40]),
-				", ".join(frappe.get_all("Opt Method", filters={"for_opt_out": 1}, pluck="name", order_by="name")),
+				", ".join(
+					frappe.get_all("Opt Method", filters={"for_opt_out": 1}, pluck="name", order_by="name")
+				),
 			),
 			exc=RevocationRequestError,
 			title=_("Not recorded"),
@@ -71,7 +76,9 @@ def records_of(channel: str, address: str) -> tuple[str, str, list[str]]:
 	spec = CHANNELS.get(channel)
 	if spec is None:
 		frappe.throw(
-			_("{0} is not a channel. Use one of: {1}.").format(frappe.bold(str(channel)[:40]), ", ".join(CHANNELS)),
+			_("{0} is not a channel. Use one of: {1}.").format(
+				frappe.bold(str(channel)[:40]), ", ".join(CHANNELS)
+			),
 			exc=RevocationRequestError,
 			title=_("Not recorded"),
 		)

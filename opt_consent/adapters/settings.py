@@ -106,7 +106,8 @@ REPLY_KINDS = {"Revocation": replies.REVOCATION, "Opt In": replies.OPT_IN, "Help
 def reply_rows(doc) -> list[tuple[str, str]]:
 	"""The site's own reply words of a settings document as (kind, phrase) for the classifier."""
 	return [
-		(REPLY_KINDS.get(row.kind, replies.REVOCATION), row.phrase or "") for row in doc.get("reply_words") or ()
+		(REPLY_KINDS.get(row.kind, replies.REVOCATION), row.phrase or "")
+		for row in doc.get("reply_words") or ()
 	]
 
 

@@ -298,7 +298,7 @@ def tell_not_sent(deliveries: list[Delivery]) -> None:
 	if not failed:
 		return
 	items = "".join(
-		"<li>{0}: {1}</li>".format(
+		"<li>{}: {}</li>".format(
 			escape_html(d.given),
 			escape_html(
 				_("the gateway answered {0}").format(d.gateway_status)

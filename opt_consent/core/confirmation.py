@@ -82,7 +82,8 @@ def check_text(text: str | None) -> str:
 		)
 	if LINK.search(text):
 		raise Refused(
-			"confirmation_link", _("The confirmation text may not contain a link: it only confirms the opt out.")
+			"confirmation_link",
+			_("The confirmation text may not contain a link: it only confirms the opt out."),
 		)
 	found = MARKETING.search(text)
 	if found:

@@ -593,9 +593,10 @@ def door_stand_in():
 	def take(settings, number, message):
 		return door.Delivery(number, True, 200, "OK")
 
-	with mock.patch.object(door, "gateway_url", return_value="http://127.0.0.1:9/send"), mock.patch.object(
-		door, "post_one", side_effect=take
-	) as gateway:
+	with (
+		mock.patch.object(door, "gateway_url", return_value="http://127.0.0.1:9/send"),
+		mock.patch.object(door, "post_one", side_effect=take) as gateway,
+	):
 		yield gateway
 
 

@@ -499,7 +499,7 @@ def test_other_text_is_kept_for_review(gateway):
 
 
 def test_a_revocation_in_plain_words_is_applied_and_flagged_for_review(gateway):
-	""""please stop texting me" was once kept unapplied for review: a revocation by any reasonable means
+	""" "please stop texting me" was once kept unapplied for review: a revocation by any reasonable means
 	(47 CFR 64.1200(a)(10)) is now applied at once, and flagged for a person to look at."""
 	number = random_number()
 	cell = committed_phone(number, opt_in_texts=True)

@@ -6,14 +6,20 @@ and the one confirmation text (64.1200(a)(12)) against a gateway stand-in on 127
 import frappe
 import pytest
 from frappe.desk import query_report
-from frappe.utils import add_to_date, get_datetime, getdate, now_datetime, today
+from frappe.utils import add_to_date, get_datetime, getdate, now_datetime
 from frappe.utils.background_jobs import get_job
 
 from opt_consent import tasks, workspace
 from opt_consent.adapters import confirmation as confirmations
 from opt_consent.adapters.settings import honour_by
 from opt_consent.core import confirmation
-from tests.integration.factories import COMMITTED, make_email, make_phone, random_email, random_number, user, when
+from tests.integration.factories import (
+	make_email,
+	random_email,
+	random_number,
+	user,
+	when,
+)
 from tests.integration.http import Client, message_of
 from tests.integration.test_gate import committed_phone, gateway, message_id, post, text_log  # noqa: F401
 from tests.integration.test_sms_door import clean_door, stand_in_gateway, stripped
@@ -131,7 +137,10 @@ def overdue(name: str) -> None:
 	"""Received 20 days ago and never reviewed: its honour-by date has passed."""
 	received = add_to_date(now_datetime(), days=-20)
 	frappe.db.set_value(
-		INBOUND, name, {"received_at": received, "honour_by": honour_by(received.date())}, update_modified=False
+		INBOUND,
+		name,
+		{"received_at": received, "honour_by": honour_by(received.date())},
+		update_modified=False,
 	)
 	frappe.db.commit()
 
@@ -225,7 +234,9 @@ def test_record_revocation_by_an_ivr_key_press_through_rest_as_each_role(gateway
 			filters={"parent": name, "channel": "Call"},
 			fields=["action", "method", "event_date", "event_time", "message_id", "honour_by"],
 		)
-		assert [(r.action, r.method, r.message_id) for r in rows] == [("Opt Out", "IVR Key Press", "ivr-call-77")]
+		assert [(r.action, r.method, r.message_id) for r in rows] == [
+			("Opt Out", "IVR Key Press", "ivr-call-77")
+		]
 		assert get_datetime(f"{rows[0].event_date} {rows[0].event_time}") == revoked
 	again = Client(gateway, "user").post(RECORD, **body)
 	assert again.status_code == 200 and again.json()["message"]["changed"] == 0
@@ -266,7 +277,9 @@ def test_record_revocation_respects_user_permissions(gateway):  # noqa: F811
 	).insert(ignore_permissions=True)
 	frappe.db.commit()
 	try:
-		response = Client(gateway, "restricted").post(RECORD, channel="Text", address=number, means="Web Form")
+		response = Client(gateway, "restricted").post(
+			RECORD, channel="Text", address=number, means="Web Form"
+		)
 		assert response.status_code == 403, response.text
 		assert [r.action for r in text_log(cell)] == ["Opt In"]
 	finally:
@@ -315,12 +328,17 @@ def opted_in_email():
 	return email
 
 
-@pytest.mark.parametrize("subject, body", [("Re: Your statement", "Unsubscribe"), ("Re: hi", "Please stop emailing me.\n\nPat")])
+@pytest.mark.parametrize(
+	"subject, body", [("Re: Your statement", "Unsubscribe"), ("Re: hi", "Please stop emailing me.\n\nPat")]
+)
 def test_an_email_reply_that_says_unsubscribe_withdraws_email_consent(subject, body):
 	email = opted_in_email()
 	communication = receive(raw_mail(email.email_id, subject, body))
 	rows = frappe.get_all(
-		"Opt Log", filters={"parent": email.name}, fields=["action", "source", "method", "message_id"], order_by="idx"
+		"Opt Log",
+		filters={"parent": email.name},
+		fields=["action", "source", "method", "message_id"],
+		order_by="idx",
 	)
 	assert [(r.action, r.source, r.method) for r in rows] == [
 		("Opt In", "API", "Verbal"),
@@ -328,7 +346,9 @@ def test_an_email_reply_that_says_unsubscribe_withdraws_email_consent(subject, b
 	]
 	assert rows[1].message_id == communication.message_id[:140]
 	assert frappe.db.get_value("Email", email.name, "email_opt") == 0
-	assert frappe.get_all("Comment", {"reference_name": communication.name, "content": ("like", "%revocation%")})
+	assert frappe.get_all(
+		"Comment", {"reference_name": communication.name, "content": ("like", "%revocation%")}
+	)
 
 
 def test_an_ordinary_email_reply_or_a_quoted_footer_withdraws_nothing():
@@ -363,7 +383,8 @@ def drop_job(name: str) -> None:
 
 
 def test_one_confirmation_after_a_stop_exempt_from_the_block_it_created_and_never_a_second(
-	gateway, door  # noqa: F811
+	gateway,  # noqa: F811
+	door,
 ):
 	set_confirmation(True, "You are unsubscribed and will get no more texts from us.")
 	number = random_number()
@@ -438,7 +459,12 @@ def test_settings_turn_the_confirmation_off_and_check_its_wording(gateway, confi
 	assert get_job(f"opt_consent_confirm_{kept.name}") is None
 	settings = frappe.get_doc(SETTINGS)
 	settings.send_revocation_confirmation = 1
-	for wording in ("", "Unsubscribed. 20% off if you come back: www.acme.com", "Stopped. " * 30, "Stopped. Save big today!"):
+	for wording in (
+		"",
+		"Unsubscribed. 20% off if you come back: www.acme.com",
+		"Stopped. " * 30,
+		"Stopped. Save big today!",
+	):
 		settings.revocation_confirmation_text = wording
 		with pytest.raises(frappe.ValidationError):
 			settings.save()

@@ -557,7 +557,16 @@ def sent_texts(**filters) -> list:
 	return frappe.get_all(
 		SENT,
 		filters=filters,
-		fields=["number", "number_e164", "status", "gateway_status", "gateway_answer", "source", "sent_by", "message"],
+		fields=[
+			"number",
+			"number_e164",
+			"status",
+			"gateway_status",
+			"gateway_answer",
+			"source",
+			"sent_by",
+			"message",
+		],
 		order_by="creation asc",
 	)
 
@@ -596,13 +605,18 @@ def test_a_gateway_that_refuses_is_recorded_as_not_sent_and_the_sender_told(serv
 	assert [(n["number"], n["gateway_status"]) for n in answer["not_sent"]] == [(numbers["opted_in"], 503)]
 	assert "the gateway answered 503" in server_messages(response)
 	rows = {r.number: r for r in sent_texts(sent_by=user("user"))}
-	assert (rows[stripped(numbers["opted_in"])].status, rows[stripped(numbers["opted_in"])].gateway_answer) == (
+	assert (
+		rows[stripped(numbers["opted_in"])].status,
+		rows[stripped(numbers["opted_in"])].gateway_answer,
+	) == (
 		"Not Sent",
 		"busy, try later",
 	)
 	assert rows[stripped(other.phone)].status == "Sent"
 	# only the text that left counts as an attempt
-	assert not frappe.db.exists("Contact Attempt", {"address": rows[stripped(numbers["opted_in"])].number_e164})
+	assert not frappe.db.exists(
+		"Contact Attempt", {"address": rows[stripped(numbers["opted_in"])].number_e164}
+	)
 
 
 def test_a_gateway_that_does_not_answer_in_time_is_recorded_as_not_sent(door, monkeypatch):
