@@ -18,12 +18,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 SUITES = [
 	"tests/unit/test_chain.py",
+	"tests/unit/test_replies.py",
 	"tests/integration/test_integrity.py",
 	"tests/integration/test_concurrency.py",
 	"tests/integration/test_faults.py",
 	"tests/integration/test_bad_input.py",
 	"tests/integration/test_reports_and_access.py",
 	"tests/integration/test_revocations_kept.py",
+	"tests/integration/test_reasonable_means.py",
 	"tests/integration/test_log_evidence.py",
 	"tests/integration/test_jobs.py",
 	"tests/integration/test_uninstall.py",
@@ -73,6 +75,10 @@ def render(data: dict) -> str:
 		f"| Bad inputs tried through the REST API (each 4xx, record unchanged) | {f.get('bad_inputs_tried', 0)} |",
 		f"| Tamper paths refused (form save, REST, Opt Log, delete, rename, Data Import) | {tamper} |",
 		f"| Direct database edits of the log detected by the hash chain | {f.get('tamper_detected', 0)} |",
+		f"| Revocations in the replies corpus read as revocations (recall) | {f.get('reply_revocations_read', 0)}"
+		f" of {f.get('reply_revocations', 0)} |",
+		f"| Ordinary replies in the corpus read as revocations (false revocations) | "
+		f"{f.get('reply_false_revocations', 0)} of {f.get('reply_others', 0)} |",
 		"",
 		"What the figures mean:",
 		"- *Concurrent actions*: mixed opt in / opt out / text reauth requests released at once against one",
@@ -82,6 +88,8 @@ def render(data: dict) -> str:
 		"  end of the save, a database connection closed mid-save, and a server connection KILLed while it",
 		"  held the record's lock: the record is byte-for-byte as before and takes the next action.",
 		"- *Bad inputs* and *tamper paths*: see `tests/integration/test_bad_input.py` (tables of cases).",
+		"- *Replies corpus*: `tests/data/replies.csv`, labelled replies in English and Spanish read by",
+		"  `core.replies.classify` (docs/REVOCATION.md); the goal is every revocation and no false one.",
 		"",
 	]
 	paths = sorted(nodeid for nodeid, p in data["per_test"].items() if "evidence_path" in p)
@@ -89,7 +97,8 @@ def render(data: dict) -> str:
 		f"Evidence paths tried in this run, each passing ({len(paths)}): reports opened through the desk's",
 		"call by every role listed on them, row-level access, revocations whatever the configuration, the",
 		"clock or the phone type, operator renames, sanitised input, Inbound Text evidence, deletion and",
-		"restore, Duplicate, the operator's time zone, per-batch job commits, uninstall:",
+		"restore, Duplicate, the operator's time zone, per-batch job commits, uninstall, revocation by any",
+		"reasonable means (replies, review, record_revocation, email replies, the one confirmation):",
 		"",
 		*[
 			f"- `{nodeid.split('::', 1)[0].rsplit('/', 1)[-1]}` {nodeid.split('::', 1)[1]}"

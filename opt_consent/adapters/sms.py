@@ -102,14 +102,27 @@ def screen(
 
 def record(item: outbound.Screened, *, message: str, source: str, **context) -> str:
 	"""Keep one number as evidence (in the caller's transaction: the door never commits)."""
-	doc = frappe.get_doc(
+	return insert_evidence(
+		EVIDENCE,
 		{
-			"doctype": EVIDENCE,
 			"number": item.number[:140],
 			"number_e164": item.verdict.get("address") or "",
 			"outcome": item.outcome.outcome,
 			"reason": outbound.reason_label(item.outcome.reason),
 			"created_at": now_datetime(),
+		},
+		message=message,
+		source=source,
+		**context,
+	)
+
+
+def insert_evidence(doctype: str, fields: dict, *, message: str, source: str, **context) -> str:
+	"""One row of the door's evidence (Withheld Message, Sent Text), in the caller's transaction."""
+	doc = frappe.get_doc(
+		{
+			"doctype": doctype,
+			**fields,
 			"sent_by": frappe.session.user,
 			"source": source,
 			"message": message,
@@ -253,24 +266,20 @@ def keep_sent(delivery: Delivery, message: str, *, source: str, **context) -> st
 		e164 = normalize(TEXT_DOCTYPE, delivery.given or delivery.number)
 	except Refused:
 		e164 = ""
-	doc = frappe.get_doc(
+	return insert_evidence(
+		SENT,
 		{
-			"doctype": SENT,
 			"number": delivery.number[:140],
 			"number_e164": e164,
 			"status": STATUS_SENT if delivery.sent else STATUS_NOT_SENT,
 			"gateway_status": delivery.gateway_status,
 			"gateway_answer": delivery.answer,
 			"sent_at": now_datetime(),
-			"sent_by": frappe.session.user,
-			"source": source,
-			"message": message,
-			**{key: (value or "")[:140] for key, value in context.items()},
-		}
+		},
+		message=message,
+		source=source,
+		**context,
 	)
-	doc.flags.from_sms_door = True
-	doc.insert(ignore_permissions=True)
-	return doc.name
 
 
 def frappe_sms_log(requested: list[str], sent: list[str], message: str) -> None:
