@@ -128,10 +128,35 @@ def bench_door(samples: int, compare, interleaved) -> list[dict]:
 	ours, base = interleaved(samples, in_savepoint(door("STOP")), in_savepoint(floor))
 	stop = compare(
 		"inbound door, a STOP applied (information)",
-		float("inf"),
+		10.0,
 		ours,
 		base,
-		"the same plus the opt out sealed into the phone's log; no goal",
+		"the same plus the opt out sealed into the phone's log; a loose bound, for information",
 	)
 	results.append(stop)
 	return results
+
+
+def data_line(report: dict) -> str:
+	return (
+		"- data: 20 Cell phones opted in to texts, made in the run and rolled back; every sample in a "
+		"savepoint rolled back; the replies corpus of tests/data/replies.csv"
+	)
+
+
+def section(report: dict) -> list[str]:
+	reading = report["classify"]
+	verdict = "met" if reading["met"] else "**missed**"
+	return [
+		"## Reading a reply",
+		"",
+		f"- {reading['name']}: median {reading['median_ms'] * 1000:.1f} µs, p99 {reading['p99_ms'] * 1000:.1f} µs "
+		f"over {reading['n']:,} readings; goal under 1 ms: {verdict}.",
+		"",
+		"## What the door does beyond the floor",
+		"",
+		"- The floor inserts the Inbound Text Frappe would insert anyway. The door adds the reading, one",
+		"  indexed query for the phones with the number (`phone_e164`), the honour-by date (the settings and",
+		"  holidays, cached) and the confirmation's state. A STOP adds a consent action per phone: the locked",
+		"  read of the phone, the engine, the sealed log row and the save, as any opt out does.",
+	]
