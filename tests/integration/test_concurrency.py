@@ -22,6 +22,9 @@ EXPECTED_REFUSALS = (
 	"is already opted out",
 	"is earlier than the latest",
 	"A revocation is not reauthorised",
+	# the snapshot guard (adapters.consent.guard_snapshot): a racing action committed between this request's
+	# first read and its lock; refused, nothing written, "Try again" (seen under load from another process)
+	"was changed by another action while this one waited",
 )
 # Mixed actions on one Cell phone, cycled through by the clients.
 ACTIONS = (
