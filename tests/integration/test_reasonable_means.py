@@ -217,6 +217,9 @@ def test_record_revocation_by_an_ivr_key_press_through_rest_as_each_role(gateway
 	for key in ("outsider", "auditor"):
 		response = Client(gateway, key).post(RECORD, **body)
 		assert response.status_code == 403, (key, response.text)
+		# and learns nothing of which numbers are on file
+		unknown = Client(gateway, key).post(RECORD, **{**body, "address": random_number()})
+		assert unknown.status_code == 403, (key, unknown.text)
 	frappe.db.rollback()
 	assert frappe.db.get_value("Phone", cell, "call_opt") == 0 or not frappe.get_all(
 		"Opt Log", {"parent": cell, "channel": "Call"}
