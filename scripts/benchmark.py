@@ -919,7 +919,7 @@ CHANGES = [
 	"- The lapse job writes one UPDATE per consent period (not per lapse date) per batch, reads each record's",
 	"  last row with two indexed reads instead of all its rows (from 6x to under 3x at 100k), and pages its",
 	"  candidates by keyset, so a later batch never walks again over what earlier batches lapsed: along the",
-	"  lapse-date index on a daily run (at 1M phones: from 91 s to the figure in PERFORMANCE-1M.md), in",
+	"  lapse-date index on a daily run (at 1M phones: from 91 s to the figure in docs/benchmarks/2026-11-26-lapse-1m-phones.md), in",
 	"  primary-key order on a backlog (over a fifth of the texting phones lapsing: contiguous batches).",
 	"- Composite indexes: `(text_opt, text_consent_lapses_on)` and `(text_reauth_status, text_reauth_due_on)` on",
 	"  Phone for the lapse job, `(parent, parenttype, parentfield, idx)` and `(parent, channel, event_date,",
@@ -1030,7 +1030,7 @@ def markdown(report: dict, arguments: str) -> str:
 				f"- 1,000,000 phones in under 60 s: not measured in this run ({phones:,} phones, {seconds:.1f} s, "
 				f"half of them lapsing). Scaled linearly that is about {seconds * 1_000_000 / phones:.0f} s; "
 				f"the floor alone scales to about {sweep['floor']['median_ms'] / 1000 * 1_000_000 / phones:.0f} s. "
-				"Run with `--million` to measure it; docs/PERFORMANCE-1M.md is such a run (a daily run's share)."
+				"Run with `--million` to measure it; docs/benchmarks/2026-11-26-lapse-1m-phones.md is such a run (a daily run's share)."
 			)
 	if "import_workers" in report or "scrub_workers" in report:
 		import bench_files  # scripts/, next to this file
