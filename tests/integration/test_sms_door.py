@@ -630,3 +630,37 @@ def test_a_gateway_that_does_not_answer_in_time_is_recorded_as_not_sent(door, mo
 	assert "Timeout" in answer["not_sent"][0]["answer"]
 	row = frappe.get_doc(SENT, answer["not_sent"][0]["sent_text"])
 	assert (row.status, row.gateway_status) == ("Not Sent", 0)
+	door.wait_for(1, seconds=door.slow + 3)  # the stand-in's late answer lands here, not in the next test
+
+
+def test_a_text_that_left_is_never_turned_into_an_error_by_its_recording(door, monkeypatch):
+	"""Once the gateway took a text, a failure to record it is logged for the admin and the sender still
+	gets the normal answer: the request is not rolled back into a 500 around a text already sent."""
+	numbers = numbers_in_every_state()
+
+	def broken(*args, **kwargs):
+		raise frappe.QueryTimeoutError("Lock wait timeout exceeded")
+
+	monkeypatch.setattr(sms, "keep_sent", broken)
+	errors_before = frappe.db.count("Error Log")
+	from opt_consent import sms as door_api
+
+	answer = door_api.send_sms([numbers["opted_in"]], "Statement ready")
+	assert answer["sent_to"] == [numbers["opted_in"]] and door.numbers() == [stripped(numbers["opted_in"])]
+	assert frappe.db.count("Error Log") == errors_before + 1
+	# the attempt is still counted (its own step)
+	e164 = frappe.db.get_value("Phone", {"phone": numbers["opted_in"]}, "phone_e164")
+	assert frappe.db.exists("Contact Attempt", {"address": e164})
+
+
+def test_an_sms_notification_keeps_each_text_sent_with_its_notification(
+	server, door, notification_numbers, sms_notification
+):
+	numbers, notification = notification_numbers, sms_notification
+	todo = new_todo(server, "Call the bank")
+	assert door.wait_for(1) == [stripped(numbers["opted_in"])]
+	rows = sent_texts(notification=notification)
+	assert [(r.number, r.status, r.source) for r in rows] == [
+		(stripped(numbers["opted_in"]), "Sent", "Notification")
+	]
+	assert frappe.db.get_value(SENT, {"notification": notification}, "reference_name") == todo
