@@ -1,5 +1,5 @@
-"""The gate: may we call, text or email an address now (or at a past moment)? Plus inbound keywords and
-the business-day clock of revocations.
+"""The gate: may we call, text or email an address now (or at a past moment)? Plus the keyword families of
+inbound replies and the business-day clock of revocations.
 
 Pure Python on purpose: no ``import frappe``. :mod:`opt_consent.adapters.gate` reads the records and the
 settings, and calls these functions.
@@ -15,31 +15,10 @@ from opt_consent.core import channels, engine
 
 # --- inbound keywords ---------------------------------------------------------------------------------
 
-OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
-OPT_IN_KEYWORDS = frozenset({"START", "YES", "UNSTOP"})
-HELP_KEYWORDS = frozenset({"HELP", "INFO"})
-
+# the keyword families an inbound reply is applied as (the reading itself: opt_consent.core.replies)
 KEYWORD_OPT_OUT = "opt_out"
 KEYWORD_OPT_IN = "opt_in"
 KEYWORD_HELP = "help"
-
-
-def parse_keyword(text: str | None) -> str | None:
-	"""The keyword family of an inbound text: ``opt_out``, ``opt_in``, ``help``, or None.
-
-	Only a message that is exactly one keyword counts, in any letter case and with any surrounding
-	white space: " stop " and "Stop" match, "stop please" and "stop." do not (those are kept for review).
-	"""
-	word = (text or "").strip().upper()
-	if not word or any(ch.isspace() for ch in word):
-		return None
-	if word in OPT_OUT_KEYWORDS:
-		return KEYWORD_OPT_OUT
-	if word in OPT_IN_KEYWORDS:
-		return KEYWORD_OPT_IN
-	if word in HELP_KEYWORDS:
-		return KEYWORD_HELP
-	return None
 
 
 # --- the decision for one record ----------------------------------------------------------------------

@@ -7,70 +7,55 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from opt_consent.core import channels, gate
+from opt_consent.core import channels, gate, replies
 from opt_consent.core.gate import Decision
 
 # --- keywords -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("word", sorted(gate.OPT_OUT_KEYWORDS))
+# The inbound keywords the gate once matched exactly are read by core.replies now (a revocation by any
+# reasonable means, 47 CFR 64.1200(a)(10)): each old keyword keeps its meaning, in any case and padding.
+OLD_OPT_OUT_KEYWORDS = ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT")
+
+
+@pytest.mark.parametrize("word", OLD_OPT_OUT_KEYWORDS)
 def test_every_opt_out_keyword_in_any_case_and_padding(word):
 	for text in (word, word.lower(), word.title(), f"  {word.lower()}\n", f"\t{word}  "):
-		assert gate.parse_keyword(text) == gate.KEYWORD_OPT_OUT
+		reading = replies.classify(text)
+		assert (reading.kind, reading.certain) == (replies.REVOCATION, True)
 
 
 @pytest.mark.parametrize("word", ["START", "YES", "UNSTOP"])
 def test_opt_in_keywords(word):
-	assert gate.parse_keyword(f" {word.lower()} ") == gate.KEYWORD_OPT_IN
+	assert replies.classify(f" {word.lower()} ").kind == replies.OPT_IN
 
 
 @pytest.mark.parametrize("word", ["HELP", "help", " Info "])
 def test_help_keywords(word):
-	assert gate.parse_keyword(word) == gate.KEYWORD_HELP
+	assert replies.classify(word).kind == replies.HELP
 
 
-def test_the_families_are_exactly_the_issue_lists():
-	assert gate.OPT_OUT_KEYWORDS == {
-		"STOP",
-		"STOPALL",
-		"UNSUBSCRIBE",
-		"CANCEL",
-		"END",
-		"QUIT",
-		"REVOKE",
-		"OPTOUT",
-	}
-	assert gate.OPT_IN_KEYWORDS == {"START", "YES", "UNSTOP"}
-	assert gate.HELP_KEYWORDS == {"HELP", "INFO"}
+def test_the_families_still_hold_the_old_lists():
+	assert {w.lower() for w in OLD_OPT_OUT_KEYWORDS} <= set(replies.ENGLISH_REVOCATION_KEYWORDS)
+	assert set(replies.OPT_IN_KEYWORDS) == {"start", "yes", "unstop"}
+	assert set(replies.HELP_KEYWORDS) == {"help", "info"}
 
 
-@pytest.mark.parametrize(
-	"text",
-	[
-		"stop please",
-		"please stop",
-		"st op",
-		"stop.",
-		"STOP!",
-		"stopp",
-		"no",
-		"",
-		"   ",
-		None,
-		"yes yes",
-		"opt out",
-	],
-)
-def test_anything_but_one_keyword_is_unrecognised(text):
-	assert gate.parse_keyword(text) is None
+@pytest.mark.parametrize("text", ["stop please", "please stop", "stop.", "STOP!", "stopp", "opt out"])
+def test_what_was_once_dropped_as_unrecognised_now_revokes(text):
+	assert replies.classify(text).kind == replies.REVOCATION
+
+
+@pytest.mark.parametrize("text", ["no", "", "   ", None, "yes yes"])
+def test_no_keyword_is_no_action(text):
+	assert replies.classify(text).kind == replies.OTHER
 
 
 @given(st.text(max_size=30))
-def test_a_recognised_message_is_one_known_word(text):
-	family = gate.parse_keyword(text)
-	if family is not None:
-		word = text.strip().upper()
-		assert word in gate.OPT_OUT_KEYWORDS | gate.OPT_IN_KEYWORDS | gate.HELP_KEYWORDS
+def test_an_opt_in_or_help_message_is_one_known_word(text):
+	reading = replies.classify(text)
+	if reading.kind in (replies.OPT_IN, replies.HELP):
+		assert replies.normalise(text).strip() in {*replies.OPT_IN_KEYWORDS, *replies.HELP_KEYWORDS, "ayuda"}
 
 
 # --- one record ---------------------------------------------------------------------------------------
