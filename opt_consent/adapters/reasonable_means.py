@@ -119,7 +119,9 @@ def revoke(
 	doctype, key, names = records_of(channel, address)
 	if check_permission and not frappe.has_permission(doctype, "write"):
 		# before the look-up answers: a caller who may write no record learns nothing of which exist
-		frappe.throw(_("Not permitted to record consent on a {0}.").format(_(doctype)), frappe.PermissionError)
+		frappe.throw(
+			_("Not permitted to record consent on a {0}.").format(_(doctype)), frappe.PermissionError
+		)
 	if not names:
 		frappe.throw(
 			_("No {0} with {1} is on file: nothing to revoke.").format(_(doctype), frappe.bold(key)),

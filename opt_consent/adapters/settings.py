@@ -112,8 +112,15 @@ def reply_rows(doc) -> list[tuple[str, str]]:
 
 
 def reply_vocabulary() -> replies.Vocabulary:
-	"""The site's own words, added to the built-in ones (cached with the settings)."""
-	return replies.vocabulary(reply_rows(frappe.get_cached_doc(SETTINGS)))
+	"""The site's own words, added to the built-in ones (cached with the settings). Never raises: a word
+	that would take a revocation away (saved past the settings' check) is left out and logged."""
+	vocabulary, refused = replies.usable_vocabulary(reply_rows(frappe.get_cached_doc(SETTINGS)))
+	if refused:
+		frappe.log_error(
+			title=frappe._("Opt Consent: reply words left out"),
+			message="\n".join(refusal.message.format(*refusal.args_) for refusal in refused),
+		)
+	return vocabulary
 
 
 def confirmation_text() -> str | None:

@@ -697,3 +697,35 @@ def vocabulary(rows: Iterable[tuple[str, str]]) -> Vocabulary:
 		opt_in=tuple(dict.fromkeys(found[OPT_IN])),
 		help=tuple(dict.fromkeys(found[HELP])),
 	)
+
+
+def usable_vocabulary(rows: Iterable[tuple[str, str]]) -> tuple[Vocabulary, list[Refused]]:
+	"""The site's words that are allowed, and the refusal of each one that is not, never raising: reading a
+	reply must not fail on a word saved past the settings' check (e.g. a table row written over REST). A
+	site word that would take a revocation away is dropped; the built-in words always stand."""
+	refused: list[Refused] = []
+	revocation: list[str] = []
+	others: list[tuple[str, str]] = []
+	for kind, phrase in rows:
+		try:
+			vocabulary([(kind, phrase)])
+		except Refused as refusal:
+			refused.append(refusal)
+			continue
+		(revocation.append(phrase.strip()) if kind == REVOCATION else others.append((kind, phrase.strip())))
+	kept: dict[str, list[str]] = {OPT_IN: [], HELP: []}
+	for kind, phrase in others:
+		try:
+			check_vocabulary(revocation, [phrase] if kind == OPT_IN else [], [phrase] if kind == HELP else [])
+		except Refused as refusal:
+			refused.append(refusal)
+			continue
+		kept[kind].append(phrase)
+	return (
+		Vocabulary(
+			revocation=tuple(dict.fromkeys(revocation)),
+			opt_in=tuple(dict.fromkeys(kept[OPT_IN])),
+			help=tuple(dict.fromkeys(kept[HELP])),
+		),
+		refused,
+	)

@@ -439,7 +439,9 @@ def test_stop_from_a_known_cell_number_opts_it_out_once_even_when_posted_twice(g
 	assert can_contact("Text", number)["reason"] == "opted_out"
 
 
-@pytest.mark.parametrize("word", ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"])
+@pytest.mark.parametrize(
+	"word", ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"]
+)
 def test_every_opt_out_keyword(gateway, word):
 	number = random_number()
 	cell = committed_phone(number, opt_in_texts=True)

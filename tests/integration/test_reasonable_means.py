@@ -475,3 +475,35 @@ def test_settings_turn_the_confirmation_off_and_check_its_wording(gateway, confi
 	settings.append("reply_words", {"kind": "Opt In", "phrase": "Stop"})
 	with pytest.raises(frappe.ValidationError):
 		settings.save()
+
+
+def test_a_reply_word_cannot_take_a_revocation_away_by_any_door(gateway, confirmations_off):  # noqa: F811
+	"""REST on the child table skips the settings' validate: the row checks itself; and a row written past
+	every check (straight into the database) is left out when replies are read, so STOP still revokes."""
+	frappe.set_user("Administrator")
+	frappe.db.rollback()
+	response = Client(gateway, "manager").post(
+		"/api/resource/Opt Consent Reply Word",
+		parent=SETTINGS,
+		parenttype=SETTINGS,
+		parentfield="reply_words",
+		kind="Opt In",
+		phrase="Stop",
+	)
+	assert response.status_code == 417, response.text
+	frappe.db.rollback()
+	assert not frappe.db.exists("Opt Consent Reply Word", {"phrase": "Stop"})
+
+	row = frappe.get_doc(SETTINGS).append("reply_words", {"kind": "Opt In", "phrase": "STOP"})
+	row.db_insert()  # past every check
+	frappe.db.commit()
+	frappe.clear_document_cache(SETTINGS, SETTINGS)
+	try:
+		number = random_number()
+		cell = committed_phone(number, opt_in_texts=True)
+		assert reply(gateway, number, "STOP")["status"] == "Applied"
+		assert [r.action for r in text_log(cell)] == ["Opt In", "Opt Out"]
+	finally:
+		frappe.db.delete("Opt Consent Reply Word", {"name": row.name})
+		frappe.db.commit()
+		frappe.clear_document_cache(SETTINGS, SETTINGS)

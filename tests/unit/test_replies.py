@@ -334,3 +334,21 @@ def test_email_reply_text_strips_html():
 
 
 # --- speed ----------------------------------------------------------------------------------------------
+
+
+def test_a_usable_vocabulary_drops_what_would_take_a_revocation_away_and_never_raises():
+	vocabulary, refused = replies.usable_vocabulary(
+		[
+			(replies.REVOCATION, "arrête"),
+			(replies.OPT_IN, "Stop"),
+			(replies.OPT_IN, "oui"),
+			(replies.HELP, "arrête"),
+			(replies.HELP, "   "),
+			("nonsense", "x"),
+		]
+	)
+	assert vocabulary.revocation == ("arrête",) and vocabulary.opt_in == ("oui",) and vocabulary.help == ()
+	assert len(refused) == 4
+	assert classify("Stop", vocabulary).kind == replies.REVOCATION
+	assert classify("arrête", vocabulary).kind == replies.REVOCATION
+	assert classify("oui", vocabulary).kind == replies.OPT_IN

@@ -3,6 +3,20 @@
 
 from frappe.model.document import Document
 
+from opt_consent.adapters.refusals import refuse
+from opt_consent.adapters.settings import REPLY_KINDS
+from opt_consent.core import replies
+from opt_consent.core.messages import Refused
+
 
 class OptConsentReplyWord(Document):
-	"""A site's own word or phrase for reading inbound replies (a revocation, an opt-in or a help keyword)."""
+	"""A site's own word or phrase for reading inbound replies (a revocation, an opt-in or a help keyword).
+
+	Checked here too, not only by the settings form: a row written on its own (REST on the child table skips
+	the parent's validate) may not take a revocation away either."""
+
+	def validate(self):
+		try:
+			replies.vocabulary([(REPLY_KINDS.get(self.kind, self.kind), self.phrase or "")])
+		except Refused as refusal:
+			refuse(refusal)
