@@ -400,24 +400,35 @@ def scrub(
 	reference: str | None = None,
 	*,
 	check_permission: bool = True,
+	now: dt.datetime | None = None,
 ) -> list[dict]:
-	"""Each address's verdict, reason, deciding rule and next allowed moment, in the order given.
+	"""Each address's verdict, reason, deciding rule and next allowed moment at ``at``, in the order given:
+	address by address what :func:`check` answers at ``at``.
 
-	Set-based: per chunk of addresses one query for their records, one for the logs of records not opted
-	in (why), one for the attempts and one for the parties' addresses; consent now (a past ``at`` uses
-	today's consent, not a replay). With ``check_permission`` only records the caller may read count.
+	Without ``at``: consent now (the records' fields) and the rules at ``now`` (default: the present; a long
+	job passes the moment it started). With ``at`` (past, present or future): consent as it stood then, as
+	:func:`opt_consent.adapters.gate.can_contact` replays it, and the attempts made up to it.
+
+	Set-based: per chunk of addresses one query for their records, one for their logs (now: of the records
+	not opted in, why; at a moment: each record's deciding rows up to it), one for the attempts and one for
+	the parties' addresses. With ``check_permission`` only records the caller may read count.
 	"""
 	spec = gate_adapter.channel_spec(channel)
 	if check_permission:
 		frappe.has_permission(spec.doctype, "read", throw=True)
-	moment = gate_adapter.parse_at(at) or now_datetime()
+	consent_at = gate_adapter.parse_at(at)
+	moment = consent_at or now or now_datetime()
 	results: list[dict] = []
 	for start in range(0, len(addresses), CHUNK):
-		results += scrub_chunk(spec, addresses[start : start + CHUNK], moment, reference, check_permission)
+		results += scrub_chunk(
+			spec, addresses[start : start + CHUNK], moment, consent_at, reference, check_permission
+		)
 	return results
 
 
-def scrub_chunk(spec: Channel, addresses: Sequence, moment, reference, check_permission) -> list[dict]:
+def scrub_chunk(
+	spec: Channel, addresses: Sequence, moment, consent_at, reference, check_permission
+) -> list[dict]:
 	keys: list[str | None] = []
 	for address in addresses:
 		key = gate_adapter.stored_form(spec, address)
@@ -428,7 +439,7 @@ def scrub_chunk(spec: Channel, addresses: Sequence, moment, reference, check_per
 				key = None
 		keys.append(key)
 	records_by_key = records_for(spec, [k for k in dict.fromkeys(keys) if k], check_permission)
-	consent = consent_verdicts(spec, records_by_key)
+	consent = consent_verdicts(spec, records_by_key, consent_at)
 	scrubber = Scrubber(spec, moment, reference)
 	scrubber.load({k: v for k, v in records_by_key.items() if consent[k][0].allowed})
 	out = []
@@ -517,10 +528,18 @@ def records_for(spec: Channel, keys: list[str], check_permission: bool) -> dict[
 	return grouped
 
 
-def consent_verdicts(spec: Channel, records_by_key: dict[str, list]) -> dict[str, tuple[gate.Decision, str]]:
-	"""The gate's consent decision per key now (the most restrictive record), with the deciding record."""
+def consent_verdicts(
+	spec: Channel, records_by_key: dict[str, list], at: dt.datetime | None = None
+) -> dict[str, tuple[gate.Decision, str]]:
+	"""The gate's consent decision per key now, or as it stood at ``at`` (the most restrictive record), with
+	the deciding record."""
 	every = [record for records in records_by_key.values() for record in records]
-	decisions = gate_adapter.decide_records(spec, every, None) if every else []
+	if not every:
+		decisions = []
+	elif at is None:
+		decisions = gate_adapter.decide_records(spec, every, None)
+	else:
+		decisions = gate_adapter.decisions_at(spec, every, at)
 	by_name = {record.name: decision for record, decision in zip(every, decisions, strict=True)}
 	out = {}
 	for key, records in records_by_key.items():

@@ -328,7 +328,10 @@ def part_path(folder: str, kind: str, part: int) -> str:
 
 def answer_part(doc, folder: str, part: int, moment: dt.datetime) -> Counter:
 	"""A part's addresses answered :data:`CHUNK` at a time (the same answers as the API, with the user's
-	permissions) and written to the part's answer file (complete, or not there)."""
+	permissions) and written to the part's answer file (complete, or not there). A scrub with an *At*
+	answers consent as it stood at ``moment``; one without answers consent now and the rules at ``moment``
+	(when it started), as the API does without ``at``."""
+	at = moment if doc.at else None
 	counts: Counter = Counter()
 	labels: dict[str, str] = {}
 	final = part_path(folder, "out", part)
@@ -339,7 +342,9 @@ def answer_part(doc, folder: str, part: int, moment: dt.datetime) -> Counter:
 		writer = csv.writer(out)
 		addresses = (cells[0] if cells else "" for cells in csv.reader(source))
 		while batch := list(itertools.islice(addresses, CHUNK)):
-			rows = contact_control.scrub(doc.channel, batch, moment, doc.reference, check_permission=True)
+			rows = contact_control.scrub(
+				doc.channel, batch, at, doc.reference, check_permission=True, now=moment
+			)
 			writer.writerows(result_rows(rows, labels))
 			counts.update(row["reason"] for row in rows)
 	os.replace(final + ".tmp", final)

@@ -183,6 +183,61 @@ def decide_records(spec: Channel, records: list, moment: dt.datetime | None) -> 
 	return decisions
 
 
+CHUNK = 5000
+
+
+def decisions_at(spec: Channel, records: list, moment: dt.datetime) -> list[gate.Decision]:
+	"""The gate's decision for each record at ``moment``, set-based: the same as :func:`decide_records` at
+	``moment`` (each whole log replayed), from one query per chunk of records that reads only each record's
+	:func:`opt_consent.core.gate.deciding_rows` (the channel's last event at or before the moment, and the
+	last one that set Active and the block field)."""
+	policy = get_policy()
+	rows: dict[str, list] = {}
+	names = list(dict.fromkeys(record.name for record in records))
+	for start in range(0, len(names), CHUNK):
+		for row in last_events(spec, names[start : start + CHUNK], moment, policy):
+			rows.setdefault(row.parent, []).append(row)
+	decisions = []
+	alike: dict[tuple, gate.Decision] = {}  # most records decide alike: one decision per kind of rows
+	for record in records:
+		found = rows.get(record.name, ())
+		phone_type = record.get("phone_type") if spec.cell_only else None
+		kind = (phone_type, *((r.channel, r.action) for r in found))
+		if len(found) > 1:
+			kind += (found[0].idx > found[1].idx,)  # the replay's order: which of the two is later
+		if kind not in alike:
+			alike[kind] = gate.decide_at(spec.name, found, phone_type=phone_type, policy=policy)
+		decisions.append(alike[kind])
+	return decisions
+
+
+def last_events(spec: Channel, names: list[str], moment: dt.datetime, policy) -> list:
+	"""The :func:`opt_consent.core.gate.deciding_rows` of each record of ``names`` at ``moment``, in the
+	replay's order per record: one query (window functions over the log rows at or before the moment)."""
+	blocking = sorted(gate.blocking_actions(spec.doctype, policy))
+	pairs = ", ".join(["(%s, %s)"] * len(blocking))
+	order = "order by event_date desc, event_time desc, idx desc"
+	query = f"""
+		select parent, channel, action, event_date, event_time, idx from (
+			select parent, channel, action, event_date, event_time, idx,
+				(channel, action) in ({pairs}) as blocks,
+				row_number() over (partition by parent, channel = %s {order}) as by_channel,
+				row_number() over (partition by parent, (channel, action) in ({pairs}) {order}) as by_block
+			from `{LOG_TABLE}`
+			where parenttype = %s and parentfield = %s and parent in ({", ".join(["%s"] * len(names))})
+				and (event_date < %s or (event_date = %s and event_time <= %s))
+		) rows_at
+		where (by_channel = 1 and channel = %s) or (by_block = 1 and blocks)
+		order by parent, event_date, event_time, idx"""
+	flat = [value for pair in blocking for value in pair]
+	day, time = moment.date(), moment.time()
+	values = [*flat, spec.name, *flat, spec.doctype, LOG_TABLE_FIELD, *names, day, day, time, spec.name]
+	return frappe.db.sql(query, values, as_dict=True)
+
+
+LOG_TABLE = f"tab{LOG_DOCTYPE}"
+
+
 def is_lapsed(spec: Channel, record) -> bool:
 	"""Whether texting consent of ``record`` has run out by the reauthorisation rules, now.
 

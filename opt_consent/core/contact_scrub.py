@@ -18,6 +18,7 @@ import csv
 import io
 from collections.abc import Iterator
 
+from opt_consent.core import utf8
 from opt_consent.core.messages import Refused, _
 
 # The header names an address column may have (lower case; spaces, hyphens and dots read as "_").
@@ -59,14 +60,16 @@ def looks_like_header(cell: str) -> bool:
 
 
 class Utf8Stream(io.TextIOBase):
-	"""A text stream over a binary one, decoded a block at a time; refuses bad UTF-8 with its line, and a
-	stream that passes ``max_bytes`` as soon as it does (without reading the rest)."""
+	"""A text stream over a binary one, decoded a block at a time; refuses bad UTF-8 (or a NUL) with the
+	line and byte offset of its first bad byte, and a stream that passes ``max_bytes`` as soon as it does
+	(without reading the rest)."""
 
 	def __init__(self, binary, max_bytes: int | None = None):
 		self.binary = binary
 		self.max_bytes = max_bytes
 		self.read_bytes = 0
 		self.decoder = codecs.getincrementaldecoder("utf-8-sig")()
+		self.utf8 = utf8.Checker()
 		self.buffer = ""
 		self.lines_done = 0
 		self.eof = False
@@ -78,31 +81,23 @@ class Utf8Stream(io.TextIOBase):
 		block = self.binary.read(BLOCK)
 		if not block:
 			self.eof = True
-			try:
-				self.buffer += self.decoder.decode(b"", final=True)
-			except UnicodeDecodeError:
-				raise self._not_utf8() from None
+			if bad := self.utf8.feed(b"", final=True):
+				raise not_utf8(bad)
+			self.buffer += self.decoder.decode(b"", final=True)
 			return
 		self.read_bytes += len(block)
 		if self.max_bytes is not None and self.read_bytes > self.max_bytes:
 			raise FileRefused(
 				"too_large", _("The file is larger than the limit of {0} MB."), max(self.max_bytes >> 20, 1)
 			)
-		try:
-			text = self.decoder.decode(block)
-		except UnicodeDecodeError as error:
-			raise self._not_utf8(block[: max(error.start, 0)].count(b"\n")) from None
-		if "\x00" in text:  # UTF-16 ("Unicode text") or a binary file: valid UTF-8 bytes, not a CSV
-			raise self._not_utf8(text[: text.index("\x00")].count("\n"))
+		lines_before, offset_before = self.utf8.lines, self.utf8.offset
+		if bad := self.utf8.feed(block):
+			raise not_utf8(bad)
+		text = self.decoder.decode(block)
+		if b"\x00" in block:  # UTF-16 ("Unicode text") or a binary file: valid UTF-8 bytes, not a CSV
+			at = block.index(b"\x00")
+			raise not_utf8(utf8.BadByte(lines_before + block[:at].count(b"\n") + 1, offset_before + at))
 		self.buffer += text
-
-	def _not_utf8(self, more_lines: int = 0) -> FileRefused:
-		line = self.lines_done + self.buffer.count("\n") + more_lines + 1
-		return FileRefused(
-			"not_utf8",
-			_("The file is not UTF-8 text (near line {0}). Save it as CSV UTF-8 and attach it again."),
-			line,
-		)
 
 	def readline(self, size: int = -1) -> str:
 		while "\n" not in self.buffer and not self.eof:
@@ -123,6 +118,18 @@ class Utf8Stream(io.TextIOBase):
 		if not line:
 			raise StopIteration
 		return line
+
+
+def not_utf8(bad: utf8.BadByte) -> FileRefused:
+	return FileRefused(
+		"not_utf8",
+		_(
+			"The file is not UTF-8 text: line {0} holds its first byte that is not (at byte offset {1}). "
+			"Save it as CSV UTF-8 and attach it again."
+		),
+		bad.line,
+		bad.offset,
+	)
 
 
 def delimiter_of(first_line: str) -> str:

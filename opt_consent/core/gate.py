@@ -121,6 +121,56 @@ def state_at(
 	return engine.replay(doctype, rows, policy), last
 
 
+def row_order(row: Mapping) -> tuple[dt.datetime, int]:
+	"""Where a log row stands in the replay: its event's moment, then its place in the log (a tie)."""
+	return row_datetime(row), int(row.get("idx") or 0)
+
+
+def blocking_actions(doctype: str, policy: engine.Policy = DEFAULT_POLICY) -> frozenset[tuple[str, str]]:
+	"""The ``(channel, action)`` pairs of a record's log that set Active and the block field (Do Not Call,
+	Do Not Email), under ``policy``: an opt in always, an opt out when the policy makes it block. The
+	engine's own changes say which (both fields are always set together)."""
+	pairs = set()
+	for name in channels.DOCTYPES[doctype]:
+		for action in channels.ACTIONS:
+			if "active" in engine.changes_for(doctype, action, name, dt.date.min, None, policy):
+				pairs.add((name, action))
+	return frozenset(pairs)
+
+
+def deciding_rows(
+	channel: str, logs: Iterable[Mapping], at: dt.datetime, policy: engine.Policy = DEFAULT_POLICY
+) -> list[Mapping]:
+	"""The rows of one record's log that decide ``channel`` at ``at`` (at most two): the channel's last
+	event at or before ``at`` (its opt box and last action), and the last event at or before ``at`` that
+	set Active and the block field (:func:`blocking_actions`). Every other row is overwritten by one of
+	them in the replay. What the adapter's one query per chunk of records selects in the database."""
+	spec = channels.CHANNELS[channel]
+	blocking = blocking_actions(spec.doctype, policy)
+	rows = sorted((row for row in logs if row_datetime(row) <= at), key=row_order)
+	own = [row for row in rows if row["channel"] == channel]
+	blocks = [row for row in rows if (row["channel"], row["action"]) in blocking]
+	chosen = {id(row): row for row in (own[-1:] + blocks[-1:])}
+	return sorted(chosen.values(), key=row_order)
+
+
+def decide_at(
+	channel: str,
+	rows: Iterable[Mapping],
+	*,
+	phone_type: str | None = None,
+	policy: engine.Policy = DEFAULT_POLICY,
+) -> Decision:
+	"""The decision for ``channel`` on one record at a past moment from its :func:`deciding_rows` (or any
+	rows that include them): the same as :func:`decide` on :func:`state_at` of the whole log up to the moment, for a
+	fraction of its rows (a lapse by date is not applied at a moment: the job's Lapsed row records it)."""
+	spec = channels.CHANNELS[channel]
+	rows = sorted(rows, key=row_order)
+	state = engine.replay(spec.doctype, rows, policy)
+	last = next((row["action"] for row in reversed(rows) if row["channel"] == channel), None)
+	return decide(channel, state, last_action=last, phone_type=phone_type)
+
+
 def last_actions(logs: Iterable[Mapping]) -> dict[str, str]:
 	"""The latest action per channel of a whole log (event order; the later row wins a tie)."""
 	last: dict[str, tuple[dt.datetime, str]] = {}

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from opt_consent.core import engine
+from opt_consent.core import engine, utf8
 from opt_consent.core.channels import CHANNELS, OPT_IN, OPT_OUT, RECORDS, TEXT_REAUTH
 from opt_consent.core.messages import Refused, _
 
@@ -122,8 +122,8 @@ def header_key(name: str | None) -> str:
 
 
 def text_stream(binary, max_bytes: int | None = None) -> io.TextIOBase:
-	"""The file as text: UTF-8, with or without a byte order mark (bad bytes raise ``UnicodeDecodeError``,
-	which :func:`read_rows` turns into a clear refusal).
+	"""The file as text: UTF-8, with or without a byte order mark. The bytes are checked as they are read:
+	the first one that is not UTF-8 is refused with its line and byte offset (:class:`FileRefused`).
 
 	``max_bytes`` refuses a stream that turns out larger than the limit as soon as it passes it, without
 	reading the rest (the caller checks a file's size before opening it; this covers streams of no size).
@@ -134,12 +134,14 @@ def text_stream(binary, max_bytes: int | None = None) -> io.TextIOBase:
 
 
 class _Limited(io.RawIOBase):
-	"""A binary stream that refuses to be read past ``max_bytes``."""
+	"""A binary stream that refuses to be read past ``max_bytes``, and refuses its first byte that is not
+	UTF-8 with the line that holds it (not the line the block it is read in starts on)."""
 
 	def __init__(self, binary, max_bytes: int | None):
 		self.binary = binary
 		self.max_bytes = max_bytes
 		self.count = 0
+		self.utf8 = utf8.Checker()
 
 	def readable(self) -> bool:
 		return True
@@ -151,8 +153,23 @@ class _Limited(io.RawIOBase):
 			raise FileRefused(
 				"too_large", _("The file is larger than the limit of {0} MB."), self.max_bytes // (1 << 20)
 			)
+		bad = self.utf8.feed(data, final=not data)
+		if bad:
+			raise not_utf8(bad)
 		buffer[: len(data)] = data
 		return len(data)
+
+
+def not_utf8(bad: utf8.BadByte) -> FileRefused:
+	return FileRefused(
+		"encoding",
+		_(
+			"The file is not UTF-8 text: line {0} holds its first byte that is not (at byte offset {1}). "
+			"Save it as CSV UTF-8 (a byte order mark is fine) and upload it again."
+		),
+		bad.line,
+		bad.offset,
+	)
 
 
 def read_rows(binary, max_bytes: int | None = None) -> Iterator[tuple[int, dict]]:
@@ -191,14 +208,6 @@ def read_rows(binary, max_bytes: int | None = None) -> Iterator[tuple[int, dict]
 	except csv.Error as error:
 		raise FileRefused(
 			"malformed", _("The file is not valid CSV near line {0}: {1}."), reader.line_num, str(error)[:200]
-		) from None
-	except UnicodeDecodeError:
-		raise FileRefused(
-			"encoding",
-			_(
-				"The file is not UTF-8 text (near line {0}). Save it as CSV UTF-8 (a byte order mark is fine) and upload it again."
-			),
-			reader.line_num + 1,
 		) from None
 
 

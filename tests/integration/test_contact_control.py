@@ -576,9 +576,20 @@ def test_email_hours_and_caps_apply_to_email_records():
 	at = add_to_date(now_datetime(), days=-2)
 	record_action("Email", email.name, "Opt In", "Email", at.date(), at.strftime("%H:%M:%S"), "Verbal")
 	assert control_can_contact("Email", email.email_id)["allowed"]
-	frappe.sendmail(
+	queue = frappe.sendmail(
 		recipients=[email.email_id], sender=sender, subject="Statement", message="Hello", now=False
 	)
+	# about this test's own mail and record: queued to its address, counted on its record, not later than now
+	assert queue and [r.recipient for r in queue.recipients] == [email.email_id], queue
+	attempts = frappe.get_all(
+		"Contact Attempt",
+		{"address": email.email_normalized},
+		["channel", "source", "record", "attempted_at"],
+	)
+	assert [(a.channel, a.source, a.record) for a in attempts] == [
+		("Email", cc.SOURCE_EMAIL_QUEUE, email.name)
+	]
+	assert attempts[0].attempted_at <= now_datetime()
 	answer = control_can_contact("Email", email.email_id)
 	assert (answer["allowed"], answer["reason"]) == (False, cc.REASON_FREQUENCY_CAP)
 

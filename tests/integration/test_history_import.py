@@ -469,3 +469,46 @@ def test_the_bench_command_dry_runs_applies_and_refuses_a_bad_file(history):
 		assert "recorded: 0" in again.stdout and "already imported: 7" in again.stdout
 	finally:
 		cleanup(created)
+
+
+def file_with_a_bad_byte_on(line: int) -> tuple[str, int]:
+	"""A CSV whose first byte that is not UTF-8 (Latin-1 é) is on ``line``; its path and that byte's offset."""
+	header = ",".join(COLUMNS[:7]) + "\n"
+	good = "".join(
+		f"+1415555{i % 10000:04d},Call,Opt In,{day(30)},09:00,Verbal,jsmith\n" for i in range(line - 2)
+	)
+	data = (header + good).encode() + f"+14155550199,Call,Opt In,{day(30)},09:00,Verbal,Jos".encode()
+	offset = len(data)
+	data += "\xe9\n".encode("latin-1") + (header.replace("address", "x") * 50).encode()
+	handle, path = tempfile.mkstemp(suffix=".csv", prefix="oc-history-")
+	os.write(handle, data)
+	os.close(handle)
+	return path, offset
+
+
+def test_the_bench_command_names_the_line_and_byte_of_a_bad_byte():
+	"""Line 2,501 of a 150 KB file, past two 64 KiB blocks: named as line 2,501, not where its block starts."""
+	path, offset = file_with_a_bad_byte_on(2501)
+	before = counts()
+	try:
+		assert os.path.getsize(path) > 2 * (1 << 16)
+		refused = bench("opt-consent-import", path)
+	finally:
+		os.unlink(path)
+	assert refused.returncode == 1, refused.stdout
+	assert f"line 2501 holds its first byte that is not (at byte offset {offset})" in refused.stderr
+	assert counts() == before
+
+
+def test_the_desk_import_names_the_line_and_byte_of_a_bad_byte():
+	path, offset = file_with_a_bad_byte_on(4)
+	doc = make_import(path)
+	frappe.db.commit()
+	try:
+		door.run_job(doc.name, door.DRY_RUN, inline=True)
+		doc.reload()
+		assert doc.status == "Failed"
+		assert f"line 4 holds its first byte that is not (at byte offset {offset})" in doc.error_message
+	finally:
+		os.unlink(path)
+		cleanup([], doc.name)

@@ -10,6 +10,7 @@ from opt_consent.adapters import lapse, runs
 from opt_consent.core import chunks
 from tests.integration.factories import (
 	COMMITTED,
+	make_method,
 	make_phone_with_history,
 	make_reauth_settings,
 	make_texting_phone,
@@ -28,17 +29,31 @@ def lapsed(names):
 	return sorted(n for n in names if frappe.db.get_value("Phone", n, "text_opt") == 0)
 
 
+# The tests' own Opt Method: a 30-day period for it alone, none for every other method, so that on a site in
+# use only the tests' phones are due (the site's own texting consent is not lapsed along with them).
+METHOD = "Test Lapse Method"
+
+
+def own_rules():
+	make_method(METHOD)
+	make_reauth_settings(0, 0, method_periods=[(METHOD, 30)])
+
+
+def own_phone(days_ago=40):
+	return make_texting_phone(days_ago, method=METHOD).name
+
+
 def test_the_lapse_job_commits_after_every_batch_and_a_rerun_finishes_a_crashed_run(monkeypatch):
-	make_reauth_settings(30, 0)
-	names = [make_texting_phone(40).name for _ in range(5)]
+	own_rules()
+	names = [own_phone() for _ in range(5)]
 	seen = []  # what each commit would make durable: the phones lapsed so far
 	lapse.run(batch_size=2, commit=lambda: seen.append(lapsed(names)))
 	counts = [len(batch) for batch in seen]
 	assert counts[-3:] == [2, 4, 5], counts  # whole batches, one commit each
 
 	frappe.db.rollback()
-	make_reauth_settings(30, 0)
-	names = [make_texting_phone(40).name for _ in range(5)]
+	own_rules()
+	names = [own_phone() for _ in range(5)]
 	real_batch, calls = lapse.lapse_batch, []
 
 	def crash_on_second(batch, rules, on):
@@ -62,16 +77,20 @@ def test_the_lapse_job_commits_after_every_batch_and_a_rerun_finishes_a_crashed_
 def test_the_scheduled_job_queues_chunks_that_commit_per_batch(monkeypatch):
 	"""The daily job coordinates: it plans the run and queues one deduplicated job per chunk on the long
 	queue; each chunk commits after every batch (here the commits and the queue are recorded, not real)."""
-	make_reauth_settings(30, 0)
-	names = [make_texting_phone(40).name for _ in range(5)]
+	own_rules()
+	names = [own_phone() for _ in range(5)]
 	commits, queued = [], []
 	monkeypatch.setattr(runs, "commit", lambda: commits.append(lapsed(names)))
 	monkeypatch.setattr(runs, "CHUNK_SIZE", 2)
 	monkeypatch.setattr(lapse, "BATCH_SIZE", 1)
 	monkeypatch.setattr(frappe, "enqueue", lambda method, **kwargs: queued.append((method, kwargs)))
 	tasks.lapse_texting_consent()
-	run = frappe.get_last_doc(runs.RUN, filters={"kind": runs.LAPSE})
-	assert run.chunks_total == len(queued) >= 3
+	# the run the job made, by its name (not "the last one made": creation is the site's local time, and a
+	# run made before the site's time zone changed can look later)
+	(run_name,) = {kwargs["run"] for _method, kwargs in queued}
+	run = frappe.get_doc(runs.RUN, run_name)
+	assert (run.kind, run.chunks_total) == (runs.LAPSE, len(queued))
+	assert len(queued) >= 3
 	assert lapsed(names) == []  # the coordinator lapsed nothing itself
 	for no, (method, kwargs) in enumerate(queued):
 		assert method == runs.CHUNK_METHOD

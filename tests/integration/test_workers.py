@@ -34,12 +34,16 @@ from opt_consent.adapters.integrity import verify_record
 from opt_consent.adapters.log import insert_log_rows
 from opt_consent.core import chunks, reauth
 from tests.integration.bench import SITE, SITES
+from tests.integration.factories import make_method
 
 QUEUE = "opt_consent_test"
 PREFIX = "WKT-"
 PHONES = int(os.environ.get("OPT_CONSENT_WORKER_PHONES", 6000))  # about half of them due
 CHUNK = 1500  # candidates per chunk: 3 batches of 500
 PERIOD, LEAD = 30, 5
+# The generated phones' Opt Method: the period is this method's alone (the default period is none while the
+# module runs), so on a site in use only the generated phones are due and the site's own are not lapsed.
+METHOD = "Worker Test Method"
 STATE_FIELDS = ["name", "text_opt", "text_reauth_status", "text_reauth_due_on", "text_consent_lapses_on"]
 
 
@@ -59,19 +63,20 @@ def generate(count: int = PHONES) -> list[str]:
 	with its sealed Opt In row and the reauthorisation fields as of yesterday: set-based, committed. The
 	same data every time (seeded)."""
 	remove_data()
+	make_method(METHOD)  # what the phones' texting consent was given by (committed below)
 	now = now_datetime().replace(microsecond=0)
 	today = getdate(nowdate())
-	rules = reauth.Rules.make(PERIOD, LEAD, [])
+	rules = reauth.Rules.make(0, LEAD, [(METHOD, PERIOD)])
 	rng = random.Random(17)
 	days = [today - dt.timedelta(days=rng.randint(0, 60)) for _ in range(count)]
 	names = [f"{PREFIX}{i:06d}" for i in range(count)]
 	rows = []
 	for i, (name, day) in enumerate(zip(names, days, strict=True)):
-		state = reauth.assess(rules, 1, day, "Verbal", today - dt.timedelta(days=1))
+		state = reauth.assess(rules, 1, day, METHOD, today - dt.timedelta(days=1))
 		number = f"+4477009{i:05d}"
 		rows.append(
 			(name, now, now, "Administrator", "Administrator", 0, 0, number, number, "Cell", 1, 0, 1, day,
-			 "Verbal", state.status, state.due_from, state.lapses_on)
+			 METHOD, state.status, state.due_from, state.lapses_on)
 		)  # fmt: skip
 	frappe.db.bulk_insert(
 		"Phone",
@@ -92,7 +97,7 @@ def generate(count: int = PHONES) -> list[str]:
 					"action": "Opt In",
 					"event_date": day,
 					"event_time": dt.time(10, 0),
-					"method": "Verbal",
+					"method": METHOD,
 					"recorded_by": "Administrator",
 					"recorded_at": now,
 					"source": "API",
@@ -159,26 +164,40 @@ def check_lapsed_once(after: dict, due: set[str]) -> None:
 
 @pytest.fixture(scope="module")
 def rules(site):
-	"""The reauthorisation rules the workers read (committed), restored afterwards."""
+	"""The reauthorisation rules the workers read (committed): a period for the generated phones' method
+	alone; the site's rules put back afterwards (and every phone's stored dates recomputed by them)."""
 	frappe.db.rollback()
-	before = frappe.db.get_value(
-		"Opt Consent Settings", None, ["text_reauth_days", "reauth_reminder_days"], as_dict=True
-	)
-	assert not frappe.get_all("Opt Method Period", filters={"parenttype": "Opt Consent Settings"})
-	set_rules(PERIOD, LEAD)
+	settings = frappe.get_doc("Opt Consent Settings")
+	before = {
+		"text_reauth_days": settings.text_reauth_days,
+		"reauth_reminder_days": settings.reauth_reminder_days,
+		"method_periods": [(row.method, row.period_days) for row in settings.method_periods],
+	}
+	made_method = not frappe.db.exists("Opt Method", METHOD)
+	make_method(METHOD)
+	set_rules(0, LEAD, [(METHOD, PERIOD)])
 	yield
 	remove_data()
-	set_rules(before.text_reauth_days or 0, before.reauth_reminder_days or 0)
+	set_rules(before["text_reauth_days"] or 0, before["reauth_reminder_days"] or 0, before["method_periods"])
 	lapse.recompute_phones()
+	if made_method:
+		frappe.delete_doc("Opt Method", METHOD, force=True, ignore_permissions=True)
 	frappe.db.commit()
 
 
-def set_rules(period: int, lead: int) -> None:
-	frappe.db.set_single_value(
-		"Opt Consent Settings", {"text_reauth_days": period, "reauth_reminder_days": lead}
-	)
-	frappe.clear_document_cache("Opt Consent Settings", "Opt Consent Settings")
+def set_rules(period: int, lead: int, method_periods=()) -> None:
+	"""The settings saved (committed); the recompute their saving queues is not wanted (each run heals the
+	dates first): dropped from the queue."""
+	settings = frappe.get_doc("Opt Consent Settings")
+	settings.text_reauth_days, settings.reauth_reminder_days = period, lead
+	settings.set("method_periods", [{"method": m, "period_days": d} for m, d in method_periods])
+	settings.save()
 	frappe.db.commit()
+	if job := get_job(RECOMPUTE_JOB):
+		job.delete()
+
+
+RECOMPUTE_JOB = "opt_consent_recompute_reauth"
 
 
 class Workers:
@@ -387,7 +406,7 @@ def test_a_chunk_run_twice_changes_nothing_the_second_time(rules, expected, made
 			if name == run:  # and its range walked again lapses nothing
 				again = lapse.lapse_range(
 					getdate(nowdate()),
-					reauth.Rules.make(PERIOD, LEAD, []),
+					reauth.Rules.make(0, LEAD, [(METHOD, PERIOD)]),
 					chunks.decode_key(row.after_key),
 					chunks.decode_key(row.upto_key),
 					by_name=True,

@@ -63,7 +63,22 @@ def test_bad_utf8_is_found_past_the_first_block_with_its_line():
 	data = b"number\n" + b"+14155550100\n" * 10_000 + b"\xff\n"
 	with pytest.raises(cs.FileRefused) as refused:
 		read(data)
-	assert refused.value.code == "not_utf8" and refused.value.args_ == (10_002,)
+	assert refused.value.code == "not_utf8" and refused.value.args_ == (10_002, len(data) - 2)
+
+
+@pytest.mark.parametrize(
+	"data,line,offset",
+	[
+		(b"number\n+14155550100\n+1415\xe9\n", 3, 25),
+		(b"number\n+14155550100\n+1415\x00\n", 3, 25),
+		(b"number\n+14155550100\n+1415\xc3", 3, 25),  # the file ends inside a character
+	],
+)
+def test_bad_utf8_is_named_by_its_line_and_byte_offset(data, line, offset):
+	with pytest.raises(cs.FileRefused) as refused:
+		read(data)
+	assert refused.value.args_ == (line, offset)
+	assert f"line {line}" in refused.value.message.format(*refused.value.args_)
 
 
 def test_a_stream_over_the_limit_is_refused_as_soon_as_it_passes_it():

@@ -4,10 +4,10 @@ and replaying a log up to a moment."""
 import datetime as dt
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from opt_consent.core import channels, gate, replies
+from opt_consent.core import channels, engine, gate, replies
 from opt_consent.core.gate import Decision
 
 # --- keywords -----------------------------------------------------------------------------------------
@@ -252,3 +252,78 @@ def test_business_days_counted_exactly(start, days, holidays):
 	between = [start + dt.timedelta(days=i) for i in range(1, (end - start).days + 1)]
 	assert sum(gate.is_business_day(d, holidays) for d in between) == days
 	assert days == 0 or gate.is_business_day(end, holidays)
+
+
+# --- the rows that decide a channel at a moment -------------------------------------------------------
+
+LOG_ROWS = st.lists(
+	st.tuples(
+		st.sampled_from(
+			[
+				("Call", "Opt In"),
+				("Call", "Opt Out"),
+				("Text", "Opt In"),
+				("Text", "Opt Out"),
+				("Text", "Text Reauth"),
+				("Text", "Lapsed"),
+			]
+		),
+		st.integers(min_value=0, max_value=20),  # the event's day: ties and rows out of log order
+		st.sampled_from(["00:00:00", "09:30:00", "17:45:10"]),
+	),
+	max_size=12,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+	log=LOG_ROWS,
+	day=st.integers(min_value=-1, max_value=21),
+	time=st.sampled_from(["00:00:00", "09:30:00", "23:59:59"]),
+	channel=st.sampled_from(["Call", "Text"]),
+	phone_type=st.sampled_from(["Cell", "Home"]),
+	policy=st.builds(engine.Policy, st.booleans(), st.booleans()),
+)
+def test_the_deciding_rows_decide_as_the_whole_log_replayed(log, day, time, channel, phone_type, policy):
+	"""Any log (in log order, events dated in any order, ties included) at any moment: the channel's last
+	row and the last blocking row decide as replaying every row up to the moment does."""
+	start = dt.date(2026, 3, 1)
+	rows = [
+		{
+			**row(name, action, (start + dt.timedelta(days=d)).isoformat(), t),
+			"idx": idx,
+		}
+		for idx, ((name, action), d, t) in enumerate(log, start=1)
+	]
+	at = dt.datetime.combine(start + dt.timedelta(days=day), dt.time.fromisoformat(time))
+	state, last = gate.state_at(channels.PHONE, rows, at, policy)
+	whole = gate.decide(channel, state, last_action=last.get(channel), phone_type=phone_type)
+	deciding = gate.deciding_rows(channel, rows, at, policy)
+	assert len(deciding) <= 2
+	assert gate.decide_at(channel, deciding, phone_type=phone_type, policy=policy) == whole
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+	log=st.lists(st.tuples(st.sampled_from(["Opt In", "Opt Out"]), st.integers(0, 5)), max_size=8),
+	day=st.integers(min_value=-1, max_value=6),
+	policy=st.builds(engine.Policy, st.booleans(), st.booleans()),
+)
+def test_the_deciding_rows_of_an_email(log, day, policy):
+	start = dt.date(2026, 3, 1)
+	rows = [
+		{**row("Email", action, (start + dt.timedelta(days=d)).isoformat()), "idx": idx}
+		for idx, (action, d) in enumerate(log, start=1)
+	]
+	at = dt.datetime.combine(start + dt.timedelta(days=day), dt.time(12, 0))
+	state, last = gate.state_at(channels.EMAIL, rows, at, policy)
+	whole = gate.decide("Email", state, last_action=last.get("Email"))
+	assert gate.decide_at("Email", gate.deciding_rows("Email", rows, at, policy), policy=policy) == whole
+
+
+def test_the_blocking_actions_follow_the_policy():
+	both = gate.blocking_actions(channels.PHONE)
+	assert both == {("Call", "Opt In"), ("Text", "Opt In"), ("Call", "Opt Out"), ("Text", "Opt Out")}
+	calls_only = gate.blocking_actions(channels.PHONE, engine.Policy(text_opt_out_blocks_calls=False))
+	assert calls_only == {("Call", "Opt In"), ("Text", "Opt In"), ("Call", "Opt Out")}
+	assert gate.blocking_actions(channels.EMAIL, engine.Policy(opt_out_blocks=False)) == {("Email", "Opt In")}

@@ -89,6 +89,56 @@ def test_not_utf8_is_a_clear_refusal_with_the_line():
 	assert "UTF-8" in str(refused.value)
 
 
+ROW = "+14155550101,Call,Opt In,2025-01-02,09:30,Verbal,jsmith,,,\n"
+
+
+def refusal_of_bytes(data: bytes) -> hi.FileRefused:
+	with pytest.raises(hi.FileRefused) as refused:
+		rows_of(data)
+	assert refused.value.code == "encoding"
+	return refused.value
+
+
+def test_a_bad_byte_on_line_4_is_named_on_line_4_with_its_offset():
+	good = (HEADER + ROW * 2).encode()
+	data = good + b"+14155550102,Call,Opt In,2025-01-02,09:30,Verbal,Jos\xe9,,,\n" + ROW.encode()
+	refused = refusal_of_bytes(data)
+	assert refused.args_ == (4, len(good) + data[len(good) :].index(b"\xe9"))
+
+
+def test_a_bad_byte_past_the_first_blocks_is_named_on_its_own_line():
+	"""Line 2,501 of a 165 KB file: not the line at the start of the 64 KiB block that holds it."""
+	good = (HEADER + ROW * 2499).encode()
+	assert len(good) > 2 * (1 << 16)
+	data = good + b"+14155550102,Call,Opt In,2025-01-02,09:30,Verbal,\xff,,,\n" + ROW.encode() * 10
+	assert refusal_of_bytes(data).args_ == (2501, data.index(b"\xff"))
+
+
+@pytest.mark.parametrize("cut", [1, 2, 3])
+def test_a_character_cut_by_a_block_end_is_read_and_a_bad_one_found_there(cut):
+	"""A four-byte character whose bytes fall either side of the 64 KiB boundary is UTF-8; one whose
+	continuation is missing there is named on its line, at its first byte."""
+	filler = (HEADER + ROW * 800).encode()
+	pad = (1 << 16) - len(filler) % (1 << 16) - cut  # the character starts ``cut`` bytes before a boundary
+	note = "x" * (pad - 1)
+	good = filler + f"+14155550102,Call,Opt In,2025-01-02,09:30,Verbal,{note}\U0001f600,,,\n".encode()
+	assert len(rows_of(good)) == 801
+	bad = filler + f"+14155550102,Call,Opt In,2025-01-02,09:30,Verbal,{note}".encode() + b"\xf0\x9f\n"
+	start = len(filler) + len(f"+14155550102,Call,Opt In,2025-01-02,09:30,Verbal,{note}")
+	assert refusal_of_bytes(bad + ROW.encode()).args_ == (802, start)
+
+
+def test_a_file_ending_inside_a_character_is_named_on_its_last_line():
+	data = (HEADER + ROW).encode() + b"+14155550102,Call,Opt In,2025-01-02,09:30,Verbal,\xc3"
+	assert refusal_of_bytes(data).args_ == (3, len(data) - 1)
+
+
+def test_the_message_names_the_line_and_the_byte():
+	refused = refusal_of_bytes((HEADER + ROW * 2).encode() + b"\xff\n")
+	text = refused.message.format(*refused.args_)
+	assert "line 4" in text and "byte" in text and str(refused.args_[1]) in text
+
+
 def test_malformed_csv_is_refused_with_the_line():
 	with pytest.raises(hi.FileRefused) as refused:
 		rows_of(HEADER + '+14155550101,Call,Opt In,2025-01-02,09:30,"Verbal,x\n')
