@@ -196,13 +196,15 @@ def deliver(
 	reference_doctype: str | None = None,
 	reference_name: str | None = None,
 ) -> list[Delivery]:
-	"""Hand each number to the gateway and keep what happened. Raises only before any text left: no
-	gateway set (Frappe's "Please Update SMS Settings"), or no valid number (Frappe's own message)."""
+	"""Hand each number to the gateway and keep what happened. With no gateway set, says so as Frappe's
+	sender does and sends nothing; raises only for no valid number (Frappe's own message), before any text
+	left."""
 	pairs = [(str(given), STRIPPED.sub("", str(given))) for given in numbers if given]
 	pairs = [(given, number) for given, number in pairs if number]
 	receivers = validate_receiver_nos([number for _given, number in pairs])  # none: Frappe's own message
 	if not gateway_url():
-		frappe.throw(_("Please Update SMS Settings"), title=_("No SMS gateway"))
+		frappe.msgprint(_("Please Update SMS Settings"))  # as Frappe's sender says it: nothing was sent
+		return []
 	settings = frappe.get_doc("SMS Settings")
 	deliveries = []
 	for given, number in pairs:

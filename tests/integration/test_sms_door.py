@@ -664,3 +664,15 @@ def test_an_sms_notification_keeps_each_text_sent_with_its_notification(
 		(stripped(numbers["opted_in"]), "Sent", "Notification")
 	]
 	assert frappe.db.get_value(SENT, {"notification": notification}, "reference_name") == todo
+
+
+def test_with_no_gateway_set_the_sender_is_told_as_frappe_tells_and_nothing_is_sent(door, monkeypatch):
+	numbers = numbers_in_every_state()
+	monkeypatch.setattr(sms, "gateway_url", lambda: None)
+	from opt_consent import sms as door_api
+
+	frappe.local.message_log = []
+	answer = door_api.send_sms([numbers["opted_in"]], "Statement ready")
+	assert answer["sent_to"] == [] and answer["not_sent"] == [] and door.numbers() == []
+	assert "Please Update SMS Settings" in str(frappe.local.message_log)
+	assert not frappe.db.exists(SENT, {"message": "Statement ready", "sent_by": "Administrator"})
