@@ -7,6 +7,10 @@ from opt_consent.adapters.log import ORDER_INDEX
 # The permission model is described in the README.
 ROLES = ("Opt Consent Manager", "Opt Consent User", "Opt Consent Auditor")
 
+# Methods whose consent is written (47 CFR 64.1200(f)(9): a signed agreement, an electronic signature under
+# the E-SIGN Act included): marked Written when they are first seeded, or by the patch that added the flag.
+WRITTEN_METHODS = ("Written", "Web Form")
+
 # name: (for_opt_in, for_opt_out, description)
 OPT_METHODS = {
 	"Verbal": (1, 1, "Said to an operator on a call."),
@@ -100,11 +104,42 @@ def seed() -> None:
 					"enabled": 1,
 					"for_opt_in": for_in,
 					"for_opt_out": for_out,
+					"written": int(name in WRITTEN_METHODS),
 					"description": description,
 				}
 			).insert(ignore_permissions=True)
+	seed_default_purpose()
 	seed_settings_defaults()
 	seed_contact_rule_templates()
+
+
+def seed_default_purpose() -> None:
+	"""The one purpose a site starts with, named in settings as the default (once: an admin's choice of
+	another default, or edits of this one, are kept). With it alone the app behaves as before purposes."""
+	from opt_consent.core.purposes import DEFAULT_PURPOSE, PRIOR_EXPRESS_CONSENT
+
+	if not frappe.db.table_exists("Consent Purpose"):
+		return
+	if frappe.db.get_single_value("Opt Consent Settings", "default_purpose"):
+		return
+	if not frappe.db.exists("Consent Purpose", DEFAULT_PURPOSE):
+		frappe.get_doc(
+			{
+				"doctype": "Consent Purpose",
+				"purpose_name": DEFAULT_PURPOSE,
+				"enabled": 1,
+				"legal_basis": PRIOR_EXPRESS_CONSENT,
+				"for_call": 1,
+				"for_text": 1,
+				"for_email": 1,
+				"description": "Every call, text and email: the consent the records held before purposes existed.",
+			}
+		).insert(ignore_permissions=True)
+	frappe.db.set_single_value("Opt Consent Settings", "default_purpose", DEFAULT_PURPOSE)
+	frappe.clear_document_cache("Opt Consent Settings", "Opt Consent Settings")
+	from opt_consent.adapters.purposes import clear_cache
+
+	clear_cache()
 
 
 def seed_contact_rule_templates() -> None:
@@ -134,6 +169,9 @@ SETTINGS_DEFAULTS = (
 	"sms_no_record",
 	"send_revocation_confirmation",
 	"revocation_confirmation_text",
+	# revoke-all (FCC 24-24, 47 CFR 64.1200(a)(10)) from the date now in force
+	"revocation_scope",
+	"revoke_all_from",
 )
 
 

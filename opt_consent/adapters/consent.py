@@ -9,7 +9,7 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import get_system_timezone, now_datetime
 
-from opt_consent.adapters import log, settings
+from opt_consent.adapters import log, purposes, settings
 from opt_consent.adapters.refusals import refuse, require, require_consent_doctype
 from opt_consent.adapters.wording import evidence as wording_evidence
 from opt_consent.core import engine
@@ -83,6 +83,7 @@ def record_action(
 	system_revocation: bool = False,
 	operator: str | None = None,
 	wording: str | None = None,
+	purpose: str | None = None,
 ) -> Document:
 	"""Apply one consent action to one record: lock it, check, decide, append the log row, save once.
 
@@ -90,7 +91,9 @@ def record_action(
 	site's. ``operator`` is the original operator as given (e.g. by a history import), kept apart from
 	``recorded_by`` (the session user, who entered it). ``wording`` names the Consent Wording version the
 	consent was given under: checked (:func:`opt_consent.adapters.wording.evidence`) and sealed with the hash
-	of its text. Runs in the caller's transaction: any error leaves the database as it was.
+	of its text. ``purpose`` names the Consent Purpose (default: the site's default purpose); a revocation
+	covers what the revocation scope says (:mod:`opt_consent.core.purposes`). Runs in the caller's
+	transaction: any error leaves the database as it was.
 	"""
 	doc = lock(doctype, name, channel, check_permission)
 	now = now_datetime()
@@ -99,7 +102,7 @@ def record_action(
 		note = engine.check_note(note)
 		operator = engine.check_operator(operator)
 		date, time = engine.to_site_time(date, time, time_zone, site_zone)
-		outcome = decide(doc, action, channel, date, time, method, now, system_revocation)
+		outcome = decide(doc, action, channel, date, time, method, now, system_revocation, purpose, wording)
 		worded = wording_evidence(action, channel, method, wording, outcome.event_at)
 	except engine.Refused as refusal:
 		refuse(refusal)
@@ -118,9 +121,22 @@ def record_action(
 
 
 def decide(
-	doc: Document, action: str, channel: str, date, time, method: str | None, now, system_revocation: bool
+	doc: Document,
+	action: str,
+	channel: str,
+	date,
+	time,
+	method: str | None,
+	now,
+	system_revocation: bool,
+	purpose: str | None = None,
+	wording: str | None = None,
 ) -> engine.Outcome:
-	"""The engine's verdict on the locked record, with the settings and the channel's latest event."""
+	"""The engine's verdict on the locked record, with the settings, the channel's latest event and the
+	state of the channel's other purposes."""
+	site = purposes.get_purposes()
+	if purpose is not None and not isinstance(purpose, str):
+		purpose = str(purpose)
 	return engine.decide(
 		doc.doctype,
 		doc,
@@ -135,6 +151,10 @@ def decide(
 		phone_type=doc.get(RECORDS[doc.doctype].type_field),
 		policy=settings.get_policy(),
 		system_revocation=system_revocation,
+		purposes=site,
+		purpose=(purpose or "").strip() or None,
+		others=purposes.others(doc.doctype, doc.name, channel, site) if channel else {},
+		wording=wording,
 	)
 
 

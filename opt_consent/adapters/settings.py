@@ -11,6 +11,7 @@ from opt_consent.core import confirmation, gate, reauth, replies
 from opt_consent.core.addresses import normalize_email, normalize_phone
 from opt_consent.core.channels import PHONE
 from opt_consent.core.engine import Method, Policy
+from opt_consent.core.purposes import DEFAULT_PURPOSE
 
 SETTINGS = "Opt Consent Settings"
 
@@ -19,11 +20,13 @@ def get_method(name) -> Method | None:
 	if not name or not isinstance(name, str):
 		return None
 	row = frappe.get_cached_value(
-		"Opt Method", name, ["name", "enabled", "for_opt_in", "for_opt_out"], as_dict=True
+		"Opt Method", name, ["name", "enabled", "for_opt_in", "for_opt_out", "written"], as_dict=True
 	)
 	if not row:
 		return None
-	return Method(row.name, bool(row.enabled), bool(row.for_opt_in), bool(row.for_opt_out))
+	return Method(
+		row.name, bool(row.enabled), bool(row.for_opt_in), bool(row.for_opt_out), bool(row.get("written"))
+	)
 
 
 def get_policy() -> Policy:
@@ -36,15 +39,20 @@ def get_policy() -> Policy:
 		return getattr(default, fieldname) if value is None or value == "" else bool(int(value))
 
 	return Policy(
-		opt_out_blocks=flag("opt_out_blocks"), text_opt_out_blocks_calls=flag("text_opt_out_blocks_calls")
+		opt_out_blocks=flag("opt_out_blocks"),
+		text_opt_out_blocks_calls=flag("text_opt_out_blocks_calls"),
+		default_purpose=settings.get("default_purpose") or DEFAULT_PURPOSE,
 	)
 
 
-def get_rules() -> reauth.Rules:
-	"""The texting reauthorisation rules."""
+def get_rules(purpose: str | None = None) -> reauth.Rules:
+	"""The texting reauthorisation rules of ``purpose`` (default: the default purpose's): the purpose's own
+	period when it sets one (not 0), else the settings' period; the settings' lead time and method overrides."""
 	settings = frappe.get_cached_doc(SETTINGS)
+	purpose = purpose or settings.get("default_purpose") or DEFAULT_PURPOSE
+	own = frappe.db.get_value("Consent Purpose", purpose, "reauth_days", cache=True)
 	return reauth.Rules.make(
-		settings.get("text_reauth_days"),
+		own or settings.get("text_reauth_days"),
 		settings.get("reauth_reminder_days"),
 		[(row.method, row.period_days) for row in settings.get("method_periods") or ()],
 	)

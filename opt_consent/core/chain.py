@@ -7,7 +7,8 @@ A row is sealed under a numbered *scheme*, stored on the row (``hash_scheme``). 
 canonical JSON serialisation of the row's evidence fields, the record it belongs to and the previous row's
 hash; scheme 2 adds the record's normalised address (the *subject*), the row's phone type and the time
 zone its date and time were entered in; scheme 3 adds the original operator as given and the consent
-wording (the version's name and the hash of its text). A later scheme is added to :data:`SCHEMES` next to it; rows sealed under an older scheme keep
+wording (the version's name and the hash of its text); scheme 4 adds the Consent Purpose the row was
+recorded for and the scope of a revocation (its purpose, or every purpose). A later scheme is added to :data:`SCHEMES` next to it; rows sealed under an older scheme keep
 verifying under that scheme, so a chain can hold rows of several schemes.
 
 Values are canonicalised so that the forms the database returns (``date``, ``timedelta`` for a Time column,
@@ -32,7 +33,7 @@ from opt_consent.core.evidence import TIME as _TIME
 from opt_consent.core.messages import Refused, _
 
 # The scheme new rows are sealed with.
-CURRENT_SCHEME = 3
+CURRENT_SCHEME = 4
 
 # The evidence fields each scheme covers, in order. Frozen: a stored chain depends on them, so an existing
 # scheme's list never changes (the known-answer tests pin them); a new field means a new scheme.
@@ -55,6 +56,8 @@ SCHEME_2_FIELDS: tuple[str, ...] = (*SCHEME_1_FIELDS, "entered_tz", "phone_type"
 # Scheme 3 adds the original operator as given (apart from ``recorded_by``, who entered the row) and the
 # consent wording the consent was given under: its version's name and the hash of its text.
 SCHEME_3_FIELDS: tuple[str, ...] = (*SCHEME_2_FIELDS, "operator", "wording", "wording_hash")
+# Scheme 4 adds the Consent Purpose the row was recorded for and what a revocation covers (its scope).
+SCHEME_4_FIELDS: tuple[str, ...] = (*SCHEME_3_FIELDS, "purpose", "scope")
 
 
 class Unreadable(ValueError):
@@ -155,8 +158,13 @@ def hash_v3(row, doctype: str, name: str, prev_hash: str, subject=None) -> str:
 	return hashlib.sha256(serialise(3, SCHEME_3_FIELDS, row, doctype, name, prev_hash, subject)).hexdigest()
 
 
+def hash_v4(row, doctype: str, name: str, prev_hash: str, subject=None) -> str:
+	"""Scheme 4: scheme 3 plus the row's Consent Purpose and its revocation scope."""
+	return hashlib.sha256(serialise(4, SCHEME_4_FIELDS, row, doctype, name, prev_hash, subject)).hexdigest()
+
+
 # Every scheme ever used, by number. Add new schemes here; never change or remove an old one.
-SCHEMES: dict[int, Callable[..., str]] = {1: hash_v1, 2: hash_v2, 3: hash_v3}
+SCHEMES: dict[int, Callable[..., str]] = {1: hash_v1, 2: hash_v2, 3: hash_v3, 4: hash_v4}
 
 
 def row_hash(row, doctype: str, name: str, prev_hash: str, scheme: int = CURRENT_SCHEME, subject=None) -> str:

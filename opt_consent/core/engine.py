@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from opt_consent.core.channels import (
@@ -25,7 +25,12 @@ from opt_consent.core.channels import (
 	TEXT_REAUTH,
 	initial_state,
 )
+from opt_consent.core import purposes as purposes_
+from opt_consent.core.coverage import blocks_record, covers_default
 from opt_consent.core.messages import Refused, _
+from opt_consent.core.moments import event_datetime, parse_date, parse_time
+
+__all__ = ["Refused", "event_datetime", "parse_date", "parse_time"]  # re-exported for callers
 
 # How far back a user may date an event, and how much clock skew between browser and server we forgive.
 MAX_BACKDATE = dt.timedelta(days=3650)
@@ -40,6 +45,7 @@ class Method:
 	enabled: bool = True
 	for_opt_in: bool = True
 	for_opt_out: bool = True
+	written: bool = False  # consent given this way is written (47 CFR 64.1200(f)(9)): a signed form, e-sign
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,9 @@ class Policy:
 
 	opt_out_blocks: bool = True  # an opt out sets Active = No and checks Do Not Call / Do Not Email
 	text_opt_out_blocks_calls: bool = True  # a text opt out touches Active / Do Not Call at all
+	# The default Consent Purpose, whose state the record's own fields hold. None: rows are read as they
+	# were before purposes existed (every row is the record's).
+	default_purpose: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,51 +74,6 @@ class Outcome:
 	changes: dict
 	log: dict
 	event_at: dt.datetime = field(compare=False)
-
-
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?$")
-
-
-def parse_date(value) -> dt.date:
-	"""A date from a ``date``, a ``datetime`` or an ISO ``YYYY-MM-DD`` string; :class:`Refused` otherwise."""
-	if value is None or value == "":
-		raise Refused("missing_date", _("Date is required."))
-	if isinstance(value, dt.datetime):
-		return value.date()
-	if isinstance(value, dt.date):
-		return value
-	if isinstance(value, str) and _DATE_RE.match(value.strip()):
-		try:
-			return dt.date.fromisoformat(value.strip())
-		except ValueError:
-			pass
-	raise Refused("bad_date", _("{0} is not a valid date. Use YYYY-MM-DD."), str(value)[:40])
-
-
-def parse_time(value) -> dt.time:
-	"""A time from a ``time``, a ``timedelta`` (as the database returns it) or an ``HH:MM[:SS]`` string."""
-	if value is None or value == "":
-		raise Refused("missing_time", _("Time is required."))
-	if isinstance(value, dt.time):
-		return value.replace(tzinfo=None)
-	if isinstance(value, dt.timedelta):
-		seconds = value.total_seconds()
-		if 0 <= seconds < 86400:
-			return (dt.datetime.min + value).time()
-	elif isinstance(value, str):
-		match = _TIME_RE.match(value.strip())
-		if match:
-			hour, minute, second, fraction = match.groups()
-			try:
-				return dt.time(int(hour), int(minute), int(second or 0), int((fraction or "0").ljust(6, "0")))
-			except ValueError:
-				pass
-	raise Refused("bad_time", _("{0} is not a valid time. Use HH:MM or HH:MM:SS."), str(value)[:40])
-
-
-def event_datetime(date, time) -> dt.datetime:
-	return dt.datetime.combine(parse_date(date), parse_time(time))
 
 
 def to_site_time(date, time, entered_zone: str | None, site_zone: str) -> tuple[dt.date, dt.time]:
@@ -144,6 +108,10 @@ def decide(
 	phone_type: str | None = None,
 	policy: Policy = Policy(),
 	system_revocation: bool = False,
+	purposes: purposes_.Purposes | None = None,
+	purpose: str | None = None,
+	others: Mapping[str, str | None] | None = None,
+	wording: str | None = None,
 ) -> Outcome:
 	"""Decide what ``action`` on ``channel`` does to a record in ``state``, or raise :class:`Refused`.
 
@@ -151,22 +119,81 @@ def decide(
 	``now`` is the current time in the site's time zone, ``last`` the latest logged event of the channel.
 	A ``system_revocation`` (an opt out the system received, e.g. an inbound STOP) is never refused for
 	the Opt Method configuration: a revocation must not be lost because a method was disabled or removed.
+
+	With ``purposes`` (the site's Consent Purposes and revocation scope) the action is recorded for
+	``purpose`` (the default when None); ``others`` holds the latest action covering each other purpose of
+	the channel (None: never). A purpose that requires written consent is granted only by a ``written``
+	method with its ``wording`` named (:func:`opt_consent.core.purposes.check_written`); an opt out covers
+	what :func:`opt_consent.core.purposes.scope_of` says. Without ``purposes`` no purpose is recorded.
 	"""
 	check_target(doctype, action, channel, phone_type)
 	event_at = event_datetime(date, time)
 	check_moment(event_at, now, channel, last)
 	if not (system_revocation and action == OPT_OUT):
 		check_method(method_name, method, action in GRANTING)
-	check_state(state, action, channel, last)
-	changes = changes_for(doctype, action, channel, event_at.date(), method_name, policy)
+	row = {"channel": channel, "action": action}
+	if purposes is not None:
+		row.update(purpose_of(purposes, action, channel, event_at.date(), purpose, method, wording))
+	default = purposes.default if purposes is not None else None
+	check_purpose_state(state, row, last, default, others or {})
+	changes = changes_for(
+		doctype, action, channel, event_at.date(), method_name, replace(policy, default_purpose=default), row
+	)
 	log = {
-		"channel": channel,
-		"action": action,
+		**row,
 		"event_date": event_at.date(),
 		"event_time": event_at.time(),
 		"method": method_name,
 	}
 	return Outcome(changes=changes, log=log, event_at=event_at)
+
+
+def purpose_of(
+	purposes: purposes_.Purposes,
+	action: str,
+	channel: str,
+	day: dt.date,
+	purpose: str | None,
+	method: Method | None,
+	wording: str | None,
+) -> dict:
+	"""The purpose and scope an action's row is sealed with, after the purpose's own checks."""
+	granting = action in GRANTING
+	chosen = purposes_.resolve(purposes, purpose, channel, granting)
+	if granting:
+		purposes_.check_written(chosen, bool(method and method.written), wording)
+	scope = purposes_.scope_of(purposes, channel, day, bool(purpose)) if action == OPT_OUT else ""
+	return {"purpose": chosen.name, "scope": scope}
+
+
+def check_purpose_state(
+	state: Mapping, row: Mapping, last: LastEvent | None, default: str | None, others: Mapping
+) -> None:
+	""":func:`check_state` for the purpose (or purposes) the row covers.
+
+	The default purpose is the record's fields; another purpose is its latest covering action. A
+	revocation of every purpose is "already out" only when every purpose already is.
+	"""
+	action, channel = row["action"], row["channel"]
+	if covers_default(row, default) and (action != OPT_OUT or row.get("scope") != purposes_.ALL or not others):
+		check_state(state, action, channel, last)
+		return
+	if action == OPT_OUT and row.get("scope") == purposes_.ALL:
+		default_out = not state.get(CHANNELS[channel].opt_field) and last is not None and last.action == OPT_OUT
+		if default_out and all(value == OPT_OUT for value in others.values()):
+			raise Refused("already_out", _("{0} is already opted out."), channel)
+		return
+	latest = others.get(row.get("purpose"))
+	if action == OPT_IN and latest in GRANTING:
+		raise Refused("already_in", _("{0} is already opted in for {1}."), channel, row.get("purpose"))
+	if action == OPT_OUT and latest == OPT_OUT:
+		raise Refused("already_out", _("{0} is already opted out for {1}."), channel, row.get("purpose"))
+	if action == TEXT_REAUTH and latest == OPT_OUT:
+		raise Refused(
+			"reauth_after_opt_out",
+			_("Texting was opted out for {0}. A revocation is not reauthorised: record Opt In Texts instead."),
+			row.get("purpose"),
+		)
 
 
 def check_target(doctype: str, action: str, channel: str, phone_type: str | None) -> None:
@@ -247,10 +274,25 @@ def check_method(method_name: str | None, method: Method | None, granting: bool)
 
 
 def changes_for(
-	doctype: str, action: str, channel: str, date: dt.date, method_name: str | None, policy: Policy = Policy()
+	doctype: str,
+	action: str,
+	channel: str,
+	date: dt.date,
+	method_name: str | None,
+	policy: Policy = Policy(),
+	row: Mapping | None = None,
 ) -> dict:
-	"""The field changes of an accepted action; also used to replay a log."""
+	"""The field changes of an accepted action; also used to replay a log.
+
+	``row`` (its ``purpose`` and ``scope``) says whether the action speaks for the default purpose, whose
+	state the record's fields hold: an action for another purpose only reopens the record on an opt in,
+	and an opt out blocks the record only when it covers every purpose
+	(:func:`opt_consent.core.coverage.blocks_record`).
+	"""
 	spec = CHANNELS[channel]
+	row = row or {}
+	if not covers_default(row, policy.default_purpose):
+		return {"active": 1, spec.block_field: 0} if action == OPT_IN else {}
 	if action == OPT_IN:
 		return {
 			spec.opt_field: 1,
@@ -261,7 +303,8 @@ def changes_for(
 		}
 	if action == OPT_OUT:
 		changes = {spec.opt_field: 0, spec.out_date: date, spec.out_method: method_name}
-		if policy.opt_out_blocks and (channel != TEXT or policy.text_opt_out_blocks_calls):
+		blocking = policy.opt_out_blocks and (channel != TEXT or policy.text_opt_out_blocks_calls)
+		if blocking and blocks_record(row, policy.default_purpose):
 			changes.update({"active": 0, spec.block_field: 1})
 		return changes
 	if action == TEXT_REAUTH:
@@ -284,6 +327,7 @@ def replay(doctype: str, logs: Iterable[Mapping], policy: Policy = Policy()) -> 
 				parse_date(row["event_date"]),
 				row.get("method"),
 				policy,
+				row,
 			)
 		)
 	return state

@@ -28,6 +28,8 @@ EVIDENCE: dict[str, str] = {
 	"operator": TEXT,  # the original operator as given (e.g. by a history import); recorded_by entered it
 	"wording": TEXT,  # the Consent Wording version the consent was given under
 	"wording_hash": TEXT,  # sha256 hex of that version's text (opt_consent.core.wording.text_hash)
+	"purpose": TEXT,  # the Consent Purpose the action was recorded for (none: before purposes existed)
+	"scope": TEXT,  # what a revocation covers: "" its purpose, "All Purposes" every purpose of its channel
 }
 EVIDENCE_FIELDS: tuple[str, ...] = tuple(EVIDENCE)
 
@@ -52,7 +54,17 @@ META_FIELDS: tuple[str, ...] = (
 VERIFY_FIELDS: tuple[str, ...] = ("name", "idx", *SEAL_FIELDS, *EVIDENCE_FIELDS)
 
 # What the gate reads to replay a record's log.
-REPLAY_FIELDS: tuple[str, ...] = ("parent", "idx", "channel", "action", "event_date", "event_time", "method")
+REPLAY_FIELDS: tuple[str, ...] = (
+	"parent",
+	"idx",
+	"channel",
+	"action",
+	"event_date",
+	"event_time",
+	"method",
+	"purpose",
+	"scope",
+)
 
 LOG_DOCTYPE = "Opt Log"
 LOG_TABLE_FIELD = "opt_logs"

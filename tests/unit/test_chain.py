@@ -207,6 +207,8 @@ KNOWN_ROWS = [
 		"operator": "j.smith (legacy CRM)",
 		"wording": "Web Form Consent v2",
 		"wording_hash": hashlib.sha256(b"I agree to receive texts.").hexdigest(),
+		"purpose": "Account Servicing",
+		"scope": "",
 	},
 	{
 		"channel": "Text",
@@ -222,6 +224,8 @@ KNOWN_ROWS = [
 		"honour_by": "2026-03-19",
 		"entered_tz": "UTC",
 		"phone_type": "Cell",
+		"purpose": "Marketing",
+		"scope": "All Purposes",
 	},
 ]
 KNOWN_HASHES = {
@@ -236,6 +240,10 @@ KNOWN_HASHES = {
 	3: [
 		"be3148d78f78d189672ac7ac057f839712090133a4b5775eda11e40e7e03b474",
 		"8be2d6722a41955a438e4b1387d86bb34735f67ba1c3d58349ff2dbfd9aa10f7",
+	],
+	4: [
+		"01e40ef6e39535fa481860982419907f6fe33115b355f80386a99c427b952aac",
+		"301f089b53ca46e27c4724c2bd42a4ddd50d4e735161ffc89b30e983c73b331e",
 	],
 }
 
@@ -270,13 +278,61 @@ def test_scheme_3_known_answer_written_out_by_hand():
 	assert expected == KNOWN_HASHES[3][0]
 
 
+def test_scheme_4_known_answer_written_out_by_hand():
+	"""Scheme 4's first known row, serialised by hand: scheme 3's fields, then the purpose and scope."""
+	row = KNOWN_ROWS[0]
+	values = [
+		["scheme", 4],
+		["parenttype", "Phone"],
+		["parent", "PHN-00001"],
+		["subject", "+14155550123"],
+		["channel", "Text"],
+		["action", "Opt In"],
+		["event_date", "2026-03-01"],
+		["event_time", "09:30:00.000000"],
+		["method", "Verbal"],
+		["recorded_by", "agent@example.com"],
+		["recorded_at", "2026-03-01 09:31:05.123456"],
+		["source", "Desk"],
+		["note", "said yes"],
+		["message_id", ""],
+		["honour_by", ""],
+		["entered_tz", "America/New_York"],
+		["phone_type", "Cell"],
+		["operator", "j.smith (legacy CRM)"],
+		["wording", "Web Form Consent v2"],
+		["wording_hash", row["wording_hash"]],
+		["purpose", "Account Servicing"],
+		["scope", ""],
+		["prev_hash", ""],
+	]
+	expected = hashlib.sha256(json.dumps(values, separators=(",", ":")).encode()).hexdigest()
+	assert expected == KNOWN_HASHES[4][0]
+
+
+def test_scheme_4_covers_purpose_and_scope_and_older_rows_keep_verifying():
+	subject = "+14155550123"
+	old = [make_row(1, phone_type="Cell", entered_tz="UTC")]
+	chain.seal(old, "Phone", "PHN-00001", "", scheme=3, subject=subject)
+	new = [make_row(2, purpose="Marketing", scope="All Purposes")]
+	chain.seal(new, "Phone", "PHN-00001", old[-1]["row_hash"], subject=subject)
+	assert chain.CURRENT_SCHEME == 4 and new[0]["hash_scheme"] == 4
+	assert chain.verify(old + new, "Phone", "PHN-00001", subject) is None
+	for field, value in (("purpose", "Account Servicing"), ("scope", "")):
+		edited = [*old, dict(new[0], **{field: value})]
+		assert chain.verify(edited, "Phone", "PHN-00001", subject).code == "edited", field
+		# a row sealed before purposes existed never covered them: naming one later does not break it
+		assert chain.verify([dict(old[0], **{field: value})], "Phone", "PHN-00001", subject) is None
+	assert chain.SCHEME_4_FIELDS[: len(chain.SCHEME_3_FIELDS)] == chain.SCHEME_3_FIELDS
+
+
 def test_scheme_3_covers_operator_and_wording_and_scheme_2_rows_keep_verifying():
 	subject = "+14155550123"
 	old = [make_row(1, phone_type="Cell", entered_tz="UTC")]
 	chain.seal(old, "Phone", "PHN-00001", "", scheme=2, subject=subject)
 	new = [make_row(2, operator="agent 7", wording="Call Script v1", wording_hash="ab" * 32)]
 	chain.seal(new, "Phone", "PHN-00001", old[-1]["row_hash"], subject=subject)
-	assert chain.CURRENT_SCHEME == 3 and new[0]["hash_scheme"] == 3
+	assert new[0]["hash_scheme"] == chain.CURRENT_SCHEME >= 3
 	assert chain.verify(old + new, "Phone", "PHN-00001", subject) is None
 	for field, value in (("operator", "agent 8"), ("wording", "Call Script v2"), ("wording_hash", "cd" * 32)):
 		edited = [*old, dict(new[0], **{field: value})]

@@ -5,9 +5,11 @@ import frappe
 from frappe import _
 from frappe.model.document import Document
 
+from opt_consent.adapters import purposes
 from opt_consent.adapters.refusals import refuse
 from opt_consent.adapters.settings import reply_rows
 from opt_consent.core import confirmation, reauth, replies
+from opt_consent.core import purposes as scope_rules
 from opt_consent.core.contact_control import make_rule
 from opt_consent.core.messages import Refused
 
@@ -17,10 +19,36 @@ class OptConsentSettings(Document):
 		self.check_rules()
 		self.check_contact_rules()
 		self.check_replies()
+		self.check_purposes()
 
 	def on_update(self):
+		purposes.clear_cache()
 		if not self.flags.seeding:
 			self.recompute_phones()
+
+	def check_purposes(self):
+		"""The default purpose names the record's own consent fields: it cannot move once the log names a
+		purpose (rows would change meaning). The scope is one of the two the rules know."""
+		if self.revocation_scope and self.revocation_scope not in scope_rules.SCOPE_SETTINGS:
+			frappe.throw(
+				_("{0} is not a revocation scope. Use one of: {1}.").format(
+					frappe.bold(self.revocation_scope), ", ".join(_(s) for s in scope_rules.SCOPE_SETTINGS)
+				),
+				title=_("Invalid settings"),
+			)
+		before = self.get_doc_before_save()
+		old = (before.default_purpose if before else None) or None
+		if old and self.default_purpose != old and frappe.db.exists("Opt Log", {"purpose": ["is", "set"]}):
+			frappe.throw(
+				_(
+					"The default purpose is {0} and the consent log already names purposes: it cannot change."
+				).format(frappe.bold(old)),
+				title=_("Invalid settings"),
+			)
+		if not self.default_purpose:
+			self.default_purpose = old or scope_rules.DEFAULT_PURPOSE if frappe.db.exists(
+				"Consent Purpose", old or scope_rules.DEFAULT_PURPOSE
+			) else None
 
 	def check_contact_rules(self):
 		"""Every Contact Control rule, enabled or not, must make sense; names are unique."""
