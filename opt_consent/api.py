@@ -7,6 +7,8 @@ from opt_consent.adapters.contact import section as contact_section
 from opt_consent.adapters.contact_control import check as contact_control_check
 from opt_consent.adapters.integrity import require_integrity_role, verify_record
 from opt_consent.adapters.log import count_log_rows, log_rows
+from opt_consent.adapters.purposes import get_purposes
+from opt_consent.adapters.purposes import states as states_of
 from opt_consent.adapters.reasonable_means import revoke
 from opt_consent.adapters.refusals import require, require_consent_doctype
 from opt_consent.bulk import bulk_record
@@ -24,15 +26,28 @@ def opt_in(
 	note: str | None = None,
 	time_zone: str | None = None,
 	wording: str | None = None,
+	purpose: str | None = None,
 ) -> dict:
-	"""Opt ``channel`` (Call, Text or Email) of a Phone or Email record in.
+	"""Opt ``channel`` (Call, Text or Email) of a Phone or Email record in, for ``purpose`` (a Consent
+	Purpose; default: the site's default purpose).
 
 	``date`` and ``time`` are read in ``time_zone`` (an IANA name; default the site's). ``wording`` names
-	the Published Consent Wording the person agreed to (required when the method requires one).
+	the Published Consent Wording the person agreed to (required when the method requires one, and when
+	the purpose requires written consent).
 	"""
 	begin_fresh()
 	return record_action(
-		doctype, name, OPT_IN, channel, date, time, method, note=note, time_zone=time_zone, wording=wording
+		doctype,
+		name,
+		OPT_IN,
+		channel,
+		date,
+		time,
+		method,
+		note=note,
+		time_zone=time_zone,
+		wording=wording,
+		purpose=purpose,
 	).as_dict()
 
 
@@ -46,14 +61,17 @@ def opt_out(
 	method: str | None = None,
 	note: str | None = None,
 	time_zone: str | None = None,
+	purpose: str | None = None,
 ) -> dict:
 	"""Opt ``channel`` (Call, Text or Email) of a Phone or Email record out.
 
-	``date`` and ``time`` are read in ``time_zone`` (an IANA name; default the site's).
+	``date`` and ``time`` are read in ``time_zone`` (an IANA name; default the site's). ``purpose`` is
+	the Consent Purpose the person revoked; the revocation covers what Opt Consent Settings' revocation
+	scope says (every purpose under revoke-all, FCC 24-24; every purpose when none is named).
 	"""
 	begin_fresh()
 	return record_action(
-		doctype, name, OPT_OUT, channel, date, time, method, note=note, time_zone=time_zone
+		doctype, name, OPT_OUT, channel, date, time, method, note=note, time_zone=time_zone, purpose=purpose
 	).as_dict()
 
 
@@ -65,6 +83,7 @@ def record_revocation(
 	revoked_at: str | None = None,
 	note: str | None = None,
 	reference: str | None = None,
+	purpose: str | None = None,
 ) -> dict:
 	"""A revocation by any reasonable means (47 CFR 64.1200(a)(10), FCC 24-24), from a dialer, an IVR, a
 	web form or a mailroom: ``channel`` (Call, Text or Email) of ``address`` is revoked on every record
@@ -74,10 +93,11 @@ def record_revocation(
 	``revoked_at`` the moment the person revoked, in the site's time (default now; never in the future), from
 	which its honour-by date counts; ``reference`` the caller's id for it (kept as the log row's message id).
 	The caller must be allowed to write every such record. Answers ``{channel, address, revoked_at,
-	honour_by, records: [{record, changed, outcome}], changed}``.
+	honour_by, records: [{record, changed, outcome}], changed}``. ``purpose`` is the Consent Purpose the
+	person named, if any: a revocation naming none covers every purpose of the channel.
 	"""
 	begin_fresh()
-	return revoke(channel, address, means, revoked_at, note=note, message_id=reference)
+	return revoke(channel, address, means, revoked_at, note=note, message_id=reference, purpose=purpose)
 
 
 @frappe.whitelist(methods=["POST"])
@@ -89,12 +109,24 @@ def text_reauth(
 	note: str | None = None,
 	time_zone: str | None = None,
 	wording: str | None = None,
+	purpose: str | None = None,
 ) -> dict:
 	"""Reauthorise texting on a Cell Phone (``date`` / ``time`` in ``time_zone``, default the site's) under
-	the Consent Wording ``wording`` (required when the method requires one)."""
+	the Consent Wording ``wording`` (required when the method requires one), for ``purpose`` (default: the
+	default purpose)."""
 	begin_fresh()
 	return record_action(
-		PHONE, name, TEXT_REAUTH, TEXT, date, time, method, note=note, time_zone=time_zone, wording=wording
+		PHONE,
+		name,
+		TEXT_REAUTH,
+		TEXT,
+		date,
+		time,
+		method,
+		note=note,
+		time_zone=time_zone,
+		wording=wording,
+		purpose=purpose,
 	).as_dict()
 
 
@@ -152,15 +184,16 @@ def can_contact(
 	address: str | None = None,
 	at: str | None = None,
 	reference: str | None = None,
+	purpose: str | None = None,
 ) -> dict:
-	"""May ``channel`` (Call, Text or Email) be used on ``address`` now, or at the moment ``at``, and if not,
-	when next?
+	"""May ``channel`` (Call, Text or Email) be used on ``address`` for ``purpose`` (a Consent Purpose;
+	default: the default purpose) now, or at the moment ``at``, and if not, when next?
 
 	Answers ``{allowed, reason, rule, next_allowed_at, local_next_allowed_at, doctype, record, address, at}``:
 	the consent verdict first, then the Contact Control rules (``reference``: the document the contact is
 	about, for rules counted per party and reference). See :func:`opt_consent.adapters.contact_control.check`.
 	"""
-	return contact_control_check(channel, address, at, reference)
+	return contact_control_check(channel, address, at, reference, purpose=purpose)
 
 
 @frappe.whitelist(methods=["GET"])
@@ -172,3 +205,16 @@ def contact_consent(contact: str) -> dict:
 	"""
 	require(contact=contact)
 	return contact_section(contact)
+
+
+@frappe.whitelist(methods=["GET"])
+def purpose_states(doctype: str | None = None, name: str | None = None) -> dict:
+	"""Each channel and Consent Purpose of a Phone or Email at a glance: ``{several, default, states:
+	[{channel, purpose, default, opted_in, action, date}]}`` (``several``: the site has more than its
+	default purpose). Needs read permission on the record."""
+	require(doctype=doctype, name=name)
+	require_consent_doctype(doctype)
+	frappe.has_permission(doctype, "read", name, throw=True)
+	doc = frappe.get_doc(doctype, name)
+	site = get_purposes()
+	return {"several": site.several, "default": site.default, "states": states_of(doc)}

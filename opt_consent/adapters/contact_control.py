@@ -24,6 +24,7 @@ from frappe.utils import cstr, extract_email_id, get_system_timezone, now_dateti
 from phonenumbers.tzdata import TIMEZONE_LONGEST_PREFIX
 
 from opt_consent.adapters import gate as gate_adapter
+from opt_consent.adapters import purposes
 from opt_consent.adapters.access import read_is_unrestricted
 from opt_consent.adapters.refusals import refuse
 from opt_consent.adapters.settings import SETTINGS, holiday_calendar, normalize
@@ -343,14 +344,18 @@ def check(
 	reference: str | None = None,
 	*,
 	check_permission: bool = True,
+	purpose: str | None = None,
 ) -> dict:
-	"""May ``channel`` be used on ``address`` at ``at`` (default now), and if not, when next?
+	"""May ``channel`` be used on ``address`` at ``at`` (default now) for ``purpose`` (default: the default
+	purpose), and if not, when next?
 
 	The consent verdict (:func:`opt_consent.adapters.gate.can_contact`) comes first; Contact Control's rules
 	then apply to an address consent allows. A past ``at`` replays consent from the log and counts the
 	attempts made up to it.
 	"""
-	consent = gate_adapter.can_contact(channel, address, at, check_permission=check_permission)
+	consent = gate_adapter.can_contact(
+		channel, address, at, check_permission=check_permission, purpose=purpose
+	)
 	if not consent["allowed"]:
 		return answer(consent, None)
 	spec = CHANNELS[channel]
@@ -401,6 +406,7 @@ def scrub(
 	*,
 	check_permission: bool = True,
 	now: dt.datetime | None = None,
+	purpose: str | None = None,
 ) -> list[dict]:
 	"""Each address's verdict, reason, deciding rule and next allowed moment at ``at``, in the order given:
 	address by address what :func:`check` answers at ``at``.
@@ -416,18 +422,19 @@ def scrub(
 	spec = gate_adapter.channel_spec(channel)
 	if check_permission:
 		frappe.has_permission(spec.doctype, "read", throw=True)
+	purpose = gate_adapter.purpose_for(spec, purpose)
 	consent_at = gate_adapter.parse_at(at)
 	moment = consent_at or now or now_datetime()
 	results: list[dict] = []
 	for start in range(0, len(addresses), CHUNK):
 		results += scrub_chunk(
-			spec, addresses[start : start + CHUNK], moment, consent_at, reference, check_permission
+			spec, addresses[start : start + CHUNK], moment, consent_at, reference, check_permission, purpose
 		)
 	return results
 
 
 def scrub_chunk(
-	spec: Channel, addresses: Sequence, moment, consent_at, reference, check_permission
+	spec: Channel, addresses: Sequence, moment, consent_at, reference, check_permission, purpose=None
 ) -> list[dict]:
 	keys: list[str | None] = []
 	for address in addresses:
@@ -439,7 +446,7 @@ def scrub_chunk(
 				key = None
 		keys.append(key)
 	records_by_key = records_for(spec, [k for k in dict.fromkeys(keys) if k], check_permission)
-	consent = consent_verdicts(spec, records_by_key, consent_at)
+	consent = consent_verdicts(spec, records_by_key, consent_at, purpose)
 	scrubber = Scrubber(spec, moment, reference)
 	scrubber.load({k: v for k, v in records_by_key.items() if consent[k][0].allowed})
 	out = []
@@ -529,13 +536,16 @@ def records_for(spec: Channel, keys: list[str], check_permission: bool) -> dict[
 
 
 def consent_verdicts(
-	spec: Channel, records_by_key: dict[str, list], at: dt.datetime | None = None
+	spec: Channel, records_by_key: dict[str, list], at: dt.datetime | None = None, purpose: str | None = None
 ) -> dict[str, tuple[gate.Decision, str]]:
 	"""The gate's consent decision per key now, or as it stood at ``at`` (the most restrictive record), with
-	the deciding record."""
+	the deciding record, for ``purpose`` (None: the default purpose)."""
 	every = [record for records in records_by_key.values() for record in records]
+	site = purposes.get_purposes()
 	if not every:
 		decisions = []
+	elif purpose and purpose != site.default:
+		decisions = gate_adapter.decide_for_purpose(spec, every, at, purpose, site)
 	elif at is None:
 		decisions = gate_adapter.decide_records(spec, every, None)
 	else:
@@ -566,6 +576,7 @@ def new_attempt(
 	communication: str | None = None,
 	refused: dict | None = None,
 	override_reason: str | None = None,
+	purpose: str | None = None,
 ):
 	"""Insert one Contact Attempt (in the caller's transaction)."""
 	doc = frappe.get_doc(
@@ -587,6 +598,7 @@ def new_attempt(
 			"refused_reason": (refused or {}).get("reason"),
 			"refused_rule": (refused or {}).get("rule"),
 			"override_reason": override_reason,
+			"purpose": purpose,
 		}
 	)
 	doc.flags.from_contact_control = True
@@ -689,8 +701,10 @@ def record_attempt(
 	at=None,
 	reference: str | None = None,
 	override_reason: str | None = None,
+	purpose: str | None = None,
 ) -> dict:
-	"""Record one outbound attempt reported through the API (a dialer, another app, the desk).
+	"""Record one outbound attempt reported through the API (a dialer, another app, the desk), for
+	``purpose`` (default: the default purpose; its consent is what is checked).
 
 	The attempt is checked at its moment against consent and Contact Control, over every record of the
 	address (a user who may not read a revocation must not be able to call past it). Consent refused:
@@ -719,7 +733,7 @@ def record_attempt(
 	if override_reason and len(override_reason) > MAX_REASON:
 		frappe.throw(_("The override reason is longer than {0} characters.").format(MAX_REASON))
 	lock_address(spec, address)
-	verdict = check(spec.name, address, moment, reference, check_permission=False)
+	verdict = check(spec.name, address, moment, reference, check_permission=False, purpose=purpose)
 	refused = None
 	if not verdict["allowed"]:
 		refused = refusal_or_override(verdict, override_reason)
@@ -741,6 +755,7 @@ def record_attempt(
 		communication=communication,
 		refused=refused,
 		override_reason=override_reason if refused else None,
+		purpose=verdict.get("purpose"),
 	)
 	return {"name": doc.name, "override": bool(refused), "communication": communication, "verdict": verdict}
 

@@ -10,9 +10,12 @@ import frappe
 from frappe import _
 from frappe.utils import cint, escape_html, get_datetime, getdate, today
 
+from opt_consent.adapters import purposes
 from opt_consent.adapters.access import read_is_unrestricted
-from opt_consent.adapters.settings import get_policy, normalize
-from opt_consent.core import gate
+from opt_consent.adapters.refusals import refuse
+from opt_consent.adapters.settings import get_policy, get_rules, normalize
+from opt_consent.core import engine, gate, reauth
+from opt_consent.core import purposes as purpose_rules
 from opt_consent.core.channels import CHANNELS, PHONE, RECORDS, Channel
 from opt_consent.core.evidence import LOG_DOCTYPE, LOG_TABLE_FIELD, REPLAY_FIELDS
 from opt_consent.core.messages import Refused
@@ -45,20 +48,37 @@ def parse_at(at) -> dt.datetime | None:
 		)
 
 
-def can_contact(channel: str | None, address: str | None, at=None, *, check_permission: bool = True) -> dict:
-	"""May ``channel`` be used on ``address`` now, or at the past moment ``at``?
+def can_contact(
+	channel: str | None,
+	address: str | None,
+	at=None,
+	*,
+	check_permission: bool = True,
+	purpose: str | None = None,
+) -> dict:
+	"""May ``channel`` be used on ``address`` for ``purpose`` (default: the default purpose) now, or at the
+	past moment ``at``?
 
-	Returns ``{allowed, reason, doctype, record, address, at}``: ``record`` is the name of the record
-	whose verdict stands (the most restrictive of every record for the address), None when there is none.
-	With ``check_permission`` the caller needs read permission on the doctype and only records the
-	caller may read are considered.
+	Returns ``{allowed, reason, doctype, record, address, at, purpose}``: ``record`` is the name of the
+	record whose verdict stands (the most restrictive of every record for the address), None when there is
+	none. With ``check_permission`` the caller needs read permission on the doctype and only records the
+	caller may read are considered. An unknown purpose, or one that does not apply to the channel, is
+	refused with a clear error.
 	"""
 	spec = channel_spec(channel)
+	purpose = purpose_for(spec, purpose)
 	doctype = spec.doctype
 	if check_permission:
 		frappe.has_permission(doctype, "read", throw=True)
 	moment = parse_at(at)
-	result = {"allowed": False, "doctype": doctype, "record": None, "address": None, "at": moment}
+	result = {
+		"allowed": False,
+		"doctype": doctype,
+		"record": None,
+		"address": None,
+		"at": moment,
+		"purpose": purpose,
+	}
 	# An address already in its stored form is looked up as it is: every stored key was validated on save,
 	# so a match proves it valid. Only an address that matches nothing is parsed and validated in full.
 	key = stored_form(spec, address)
@@ -74,7 +94,11 @@ def can_contact(channel: str | None, address: str | None, at=None, *, check_perm
 	result["address"] = key
 	if not records:
 		return {**result, "reason": gate.UNKNOWN_ADDRESS}
-	decisions = decide_records(spec, records, moment)
+	site = purposes.get_purposes()
+	if purpose == site.default:
+		decisions = decide_records(spec, records, moment)
+	else:
+		decisions = decide_for_purpose(spec, records, moment, purpose, site)
 	chosen = gate.most_restrictive(decisions)
 	return {
 		**result,
@@ -179,6 +203,47 @@ def decide_records(spec: Channel, records: list, moment: dt.datetime | None) -> 
 				phone_type=record.get("phone_type"),
 				lapsed=lapsed,
 			)
+		)
+	return decisions
+
+
+def purpose_for(spec: Channel, purpose) -> str:
+	"""The purpose a check is for: the one named (it must exist and apply to the channel) or the default."""
+	site = purposes.get_purposes()
+	if purpose is None or (isinstance(purpose, str) and not purpose.strip()):
+		return site.default
+	try:
+		return purpose_rules.resolve(site, str(purpose).strip(), spec.name, granting=False).name
+	except Refused as refusal:
+		refuse(refusal, title=_("Invalid purpose"))
+
+
+def decide_for_purpose(
+	spec: Channel, records: list, moment: dt.datetime | None, purpose: str, site: purpose_rules.Purposes
+) -> list[gate.Decision]:
+	"""The gate's decision for each record for a purpose other than the default: the purpose's state is
+	its log's latest covering row (:func:`opt_consent.core.purposes.purpose_state`); Active, the block
+	field and the phone type are the record's, as they stood at ``moment`` when one is given."""
+	logs = logs_by_record(spec.doctype, [r.name for r in records])
+	policy = get_policy()
+	rules_of = get_rules(purpose) if spec.reauth_label else None
+	decisions = []
+	for record in records:
+		rows = [r for r in logs.get(record.name, []) if r.channel == spec.name or moment is not None]
+		if moment is None:
+			state = record
+		else:
+			rows = gate.logs_until(logs.get(record.name, []), moment)
+			state = engine.replay(spec.doctype, rows, policy)
+		state, last = purpose_rules.purpose_state(state, spec.name, purpose, site.default, rows)
+		lapsed = False
+		if moment is None and rules_of is not None:
+			granted = purpose_rules.granted_on(rows, spec.name, purpose, site.default)
+			if granted is not None:
+				lapses_on = reauth.lapse_date(rules_of, getdate(granted["event_date"]), granted.get("method"))
+				lapsed = lapses_on is not None and lapses_on <= getdate(today())
+		decisions.append(
+			gate.decide(spec.name, state, last_action=last, phone_type=record.get("phone_type"), lapsed=lapsed)
 		)
 	return decisions
 

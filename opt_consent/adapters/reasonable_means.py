@@ -15,11 +15,12 @@ import frappe
 from frappe import _
 from frappe.utils import get_datetime, now_datetime
 
-from opt_consent.adapters import settings
+from opt_consent.adapters import purposes, settings
 from opt_consent.adapters.consent import record_action
 from opt_consent.adapters.log import last_event
 from opt_consent.adapters.refusals import refuse, require
-from opt_consent.core.channels import CHANNELS, OPT_OUT, RECORDS
+from opt_consent.core import purposes as purpose_rules
+from opt_consent.core.channels import CHANNELS, GRANTING, OPT_OUT, RECORDS
 from opt_consent.core.messages import Refused
 
 
@@ -102,8 +103,10 @@ def revoke(
 	source: str | None = None,
 	message_id: str | None = None,
 	check_permission: bool = True,
+	purpose: str | None = None,
 ) -> dict:
-	"""Record one revocation of ``channel`` for ``address`` on every record that has it.
+	"""Record one revocation of ``channel`` for ``address`` on every record that has it, for ``purpose``
+	when the person named one (none: every purpose of the channel, :mod:`opt_consent.core.purposes`).
 
 	With ``check_permission`` (a caller's request) the caller must be allowed to write every one of them
 	(row level too), or nothing is recorded, and must name the means. Without it (the system received the
@@ -132,7 +135,9 @@ def revoke(
 		for name in names:
 			frappe.get_doc(doctype, name).check_permission("write")
 	outcomes = [
-		revoke_one(doctype, name, channel, moment, means, note, source, message_id, check_permission)
+		revoke_one(
+			doctype, name, channel, moment, means, note, source, message_id, check_permission, purpose
+		)
 		for name in names
 	]
 	return {
@@ -145,13 +150,14 @@ def revoke(
 	}
 
 
-def revoke_one(doctype, name, channel, moment, means, note, source, message_id, check_permission) -> dict:
+def revoke_one(
+	doctype, name, channel, moment, means, note, source, message_id, check_permission, purpose=None
+) -> dict:
 	doc = frappe.get_doc(doctype, name, for_update=True)
-	spec = CHANNELS[channel]
 	last = last_event(doc, channel)
-	if not doc.get(spec.opt_field) and last is not None and last.action == OPT_OUT:
-		return {"record": name, "changed": False, "outcome": _("Already opted out")}
 	at = max(moment, last.at) if last is not None else moment
+	if already_revoked(doc, channel, last, at, purpose):
+		return {"record": name, "changed": False, "outcome": _("Already opted out")}
 	record_action(
 		doctype,
 		name,
@@ -165,5 +171,20 @@ def revoke_one(doctype, name, channel, moment, means, note, source, message_id, 
 		check_permission=check_permission,
 		message_id=message_id,
 		system_revocation=True,
+		purpose=purpose,
 	)
 	return {"record": name, "changed": True, "outcome": _("Opted out")}
+
+
+def already_revoked(doc, channel: str, last, at, purpose: str | None) -> bool:
+	"""Whether there is nothing left to revoke: the purposes the revocation covers are all out (a purpose
+	that still holds consent, the default's or another's, makes it a new revocation)."""
+	spec = CHANNELS[channel]
+	site = purposes.get_purposes()
+	others = purposes.others(doc.doctype, doc.name, channel, site)
+	default_out = not doc.get(spec.opt_field) and last is not None and last.action == OPT_OUT
+	if purpose_rules.scope_of(site, channel, at.date(), bool(purpose)) == purpose_rules.ALL:
+		return default_out and all(action not in GRANTING for action in others.values())
+	if not purpose or purpose == site.default:
+		return default_out
+	return others.get(purpose) == OPT_OUT

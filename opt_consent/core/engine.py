@@ -172,7 +172,8 @@ def check_purpose_state(
 	""":func:`check_state` for the purpose (or purposes) the row covers.
 
 	The default purpose is the record's fields; another purpose is its latest covering action. A
-	revocation of every purpose is "already out" only when every purpose already is.
+	revocation of every purpose is "already out" only when the default purpose is revoked and no other
+	purpose holds consent.
 	"""
 	action, channel = row["action"], row["channel"]
 	if covers_default(row, default) and (action != OPT_OUT or row.get("scope") != purposes_.ALL or not others):
@@ -180,7 +181,7 @@ def check_purpose_state(
 		return
 	if action == OPT_OUT and row.get("scope") == purposes_.ALL:
 		default_out = not state.get(CHANNELS[channel].opt_field) and last is not None and last.action == OPT_OUT
-		if default_out and all(value == OPT_OUT for value in others.values()):
+		if default_out and all(value not in GRANTING for value in others.values()):
 			raise Refused("already_out", _("{0} is already opted out."), channel)
 		return
 	latest = others.get(row.get("purpose"))
