@@ -2,11 +2,22 @@
 
 from frappe import _
 
-from opt_consent.core.channels import describe
+from opt_consent.adapters.purposes import get_purposes
+from opt_consent.core.channels import CHANNELS, describe
 from opt_consent.core.contact_control import CALL_OUTCOMES
 
 
 def boot_session(bootinfo) -> None:
 	"""``boot_session`` hook: the one channel description, its labels translated for the user, and the
-	outcomes a call attempt can have (Contact Control)."""
-	bootinfo.opt_consent = {**describe(_), "call_outcomes": list(CALL_OUTCOMES)}
+	outcomes a call attempt can have (Contact Control), and the site's Consent Purposes."""
+	site = get_purposes()
+	bootinfo.opt_consent = {
+		**describe(_),
+		"call_outcomes": list(CALL_OUTCOMES),
+		# the Consent Purposes the dialog offers (only when there is more than the default)
+		"purposes": {
+			"several": site.several,
+			"default": site.default,
+			"by_channel": {name: list(site.of_channel(name)) for name in CHANNELS},
+		},
+	}

@@ -29,8 +29,11 @@ from frappe.utils.password import get_decrypted_password
 from opt_consent.adapters import confirmation as confirmations
 from opt_consent.adapters.consent import record_action
 from opt_consent.adapters.log import last_event
+from opt_consent.adapters.purposes import get_purposes
+from opt_consent.adapters.reasonable_means import already_revoked
 from opt_consent.adapters.refusals import translate
 from opt_consent.adapters.settings import default_region, honour_by, reply_vocabulary
+from opt_consent.adapters.sms import replied_purpose
 from opt_consent.core import engine, gate, replies
 from opt_consent.core.addresses import normalize_phone
 from opt_consent.core.channels import OPT_IN, OPT_OUT, TEXT
@@ -270,9 +273,12 @@ def apply(phone, family: str | None, message: str, message_id: str, now) -> tupl
 	last = last_event(doc, TEXT)
 	if action == OPT_IN and doc.text_opt:
 		return False, _("Skipped: already opted in to texts")
-	if action == OPT_OUT and not doc.text_opt and last is not None and last.action == OPT_OUT:
-		return False, _("Skipped: already opted out of texts")
 	at = max(now, last.at) if last is not None and action == OPT_OUT else now
+	# a reply answers the latest text sent to the number: under a scope per purpose, that text's purpose
+	# is what a STOP names (revoke-all, or no text to place it, covers every purpose)
+	purpose = replied_purpose(doc.phone_e164) if action == OPT_OUT and get_purposes().several else None
+	if action == OPT_OUT and already_revoked(doc, TEXT, last, at, purpose):
+		return False, _("Skipped: already opted out of texts")
 	record_action(
 		"Phone",
 		phone.name,
@@ -286,6 +292,7 @@ def apply(phone, family: str | None, message: str, message_id: str, now) -> tupl
 		check_permission=False,
 		message_id=message_id,
 		system_revocation=action == OPT_OUT,
+		purpose=purpose,
 	)
 	return True, _("Opted out of texts") if action == OPT_OUT else _("Opted in to texts")
 

@@ -60,8 +60,10 @@ def _load() -> rules.Purposes:
 
 
 def clear_cache(*_args, **_kwargs) -> None:
-	"""Forget the cached purposes (a Consent Purpose or Opt Consent Settings changed)."""
+	"""Forget the cached purposes (a Consent Purpose or Opt Consent Settings changed), and every user's
+	cached boot info, which carries them to the desk."""
 	frappe.cache.delete_value(CACHE_KEY)
+	frappe.cache.delete_key("bootinfo")
 
 
 def channel_rows(doctype: str, name: str, channel: str) -> list:

@@ -24,7 +24,7 @@ from frappe import _
 from frappe.core.doctype.sms_settings.sms_settings import get_headers, validate_receiver_nos
 from frappe.utils import escape_html, now_datetime, nowdate
 
-from opt_consent.adapters import contact_control
+from opt_consent.adapters import contact_control, purposes
 from opt_consent.adapters.settings import SETTINGS, normalize
 from opt_consent.core import outbound
 from opt_consent.core.channels import CHANNELS, TEXT
@@ -61,10 +61,11 @@ def exempt_notifications() -> set[str]:
 	return {row.notification for row in rows if row.notification}
 
 
-def verdict(number: str) -> dict:
-	"""The gate's verdict on texting ``number`` now, over every record (the system's view): consent, then
-	the Contact Control rules (a text outside the person's allowed hours waits)."""
-	return contact_control.check(TEXT, number, check_permission=False)
+def verdict(number: str, purpose: str | None = None) -> dict:
+	"""The gate's verdict on texting ``number`` now for ``purpose`` (None: the default purpose), over every
+	record (the system's view): consent, then the Contact Control rules (a text outside the person's
+	allowed hours waits)."""
+	return contact_control.check(TEXT, number, check_permission=False, purpose=purpose)
 
 
 def record_sent(numbers: list[str], reference: str | None = None) -> None:
@@ -83,7 +84,10 @@ def screen(
 ) -> Screening:
 	"""Decide every number, record each one not sent on consent in force, return what may be sent."""
 	exempt = bool(notification) and notification in exempt_notifications()
-	screened = outbound.screen(numbers, verdict, exempt=exempt, no_record=no_record_policy())
+	purpose = purposes.purpose_of_notification(notification)
+	screened = outbound.screen(
+		numbers, lambda number: verdict(number, purpose), exempt=exempt, no_record=no_record_policy()
+	)
 	result = Screening(
 		permitted=outbound.permitted(screened), withheld=outbound.withheld(screened), screened=len(screened)
 	)
@@ -93,6 +97,7 @@ def screen(
 		"notification": notification,
 		"reference_doctype": reference_doctype,
 		"reference_name": reference_name,
+		"purpose": purpose or purposes.default_name(),
 	}
 	for item in screened:
 		if item.outcome.recorded:
@@ -216,6 +221,7 @@ def deliver(
 		"notification": notification,
 		"reference_doctype": reference_doctype,
 		"reference_name": reference_name,
+		"purpose": purposes.purpose_of_notification(notification) or purposes.default_name(),
 	}
 	for delivery in deliveries:
 		delivery.record = guarded(keep_sent, delivery, message, **context)
@@ -332,3 +338,17 @@ def delivery_summary(deliveries: list[Delivery]) -> list[dict]:
 		for d in deliveries
 		if not d.sent
 	]
+
+
+def replied_purpose(number_e164: str | None) -> str | None:
+	"""The purpose of the latest text the door sent to a number (what a reply to it answers), or None."""
+	if not number_e164:
+		return None
+	rows = frappe.get_all(
+		SENT,
+		filters={"number_e164": number_e164, "status": STATUS_SENT},
+		fields=["purpose"],
+		order_by="sent_at desc, creation desc",
+		limit=1,
+	)
+	return (rows[0].purpose or None) if rows else None

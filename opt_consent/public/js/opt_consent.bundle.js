@@ -26,6 +26,17 @@ frappe.provide("opt_consent.desk");
 			.map(([name, spec]) => Object.assign({ name }, spec));
 	};
 
+	// The site's Consent Purposes (opt_consent.boot): `several` only when there is more than the default;
+	// with one purpose the desk is exactly as before purposes existed.
+	desk.purposes = function () {
+		return frappe.boot.opt_consent.purposes || { several: false, by_channel: {} };
+	};
+
+	desk.purposes_of = function (channel) {
+		const site = desk.purposes();
+		return site.several ? site.by_channel[channel.name] || [] : [];
+	};
+
 	// Whether consent may be given on a channel of this record (a cell-only channel needs a Cell phone).
 	desk.can_grant = function (doc, channel) {
 		return !channel.cell_only || doc.phone_type === frappe.boot.opt_consent.cell;
@@ -35,6 +46,14 @@ frappe.provide("opt_consent.desk");
 	desk.offered_actions = function (doc, channel) {
 		const last = ((doc.__onload || {}).opt_last_actions || {})[channel.name];
 		const revoked = !doc[channel.opt_field] && last === "Opt Out";
+		if (desk.purposes_of(channel).length > 1) {
+			// several purposes: the dialog names the purpose, the server refuses what is already so
+			const several = [];
+			if (desk.can_grant(doc, channel)) several.push("opt_in");
+			several.push("opt_out");
+			if (channel.text_reauth && desk.can_grant(doc, channel)) several.push("text_reauth");
+			return { actions: several, extra_opt_out: false };
+		}
 		const actions = [];
 		if (doc[channel.opt_field]) actions.push("opt_out");
 		else if (desk.can_grant(doc, channel)) actions.push("opt_in");
@@ -50,6 +69,7 @@ frappe.provide("opt_consent.desk");
 	desk.refresh_form = function (frm) {
 		desk.render_logs(frm);
 		if (frm.is_new()) return; // no consent buttons on an unsaved record
+		desk.render_purposes(frm);
 		const can_write = frm.perm[0] && frm.perm[0].write;
 		let text_hidden = false;
 		for (const channel of desk.channels_of(frm.doctype)) {
@@ -70,6 +90,51 @@ frappe.provide("opt_consent.desk");
 			}
 		}
 		desk.show_cell_note(frm, text_hidden);
+	};
+
+	// Consent per channel and purpose at a glance, on a site with several purposes.
+	desk.render_purposes = function (frm) {
+		if (!desk.purposes().several) return;
+		const name = frm.doc.name;
+		frappe.call({
+			method: API + "purpose_states",
+			type: "GET",
+			args: { doctype: frm.doctype, name },
+			callback: (r) => {
+				if (frm.doc.name === name) desk.show_purposes(frm, r.message); // still the same record
+			},
+		});
+	};
+
+	desk.show_purposes = function (frm, answer) {
+		if (!answer || !answer.several) return;
+		const $table = $('<table class="table table-bordered table-condensed opt-consent-purposes"></table>');
+		const $head = $("<tr></tr>").appendTo($("<thead></thead>").appendTo($table));
+		for (const label of [__("Channel"), __("Purpose"), __("Consent"), __("Latest"), __("Date")])
+			$("<th></th>").text(label).appendTo($head);
+		const $body = $("<tbody></tbody>").appendTo($table);
+		const labels = desk.channels();
+		for (const row of answer.states) {
+			const $row = $("<tr></tr>")
+				.attr("data-channel", row.channel)
+				.attr("data-purpose", row.purpose)
+				.appendTo($body);
+			$("<td></td>").text(labels[row.channel] ? labels[row.channel].label : row.channel).appendTo($row);
+			$("<td></td>")
+				.text(row.default ? __("{0} (default)", [row.purpose]) : row.purpose)
+				.appendTo($row);
+			$("<td></td>")
+				.append(
+					$('<span class="indicator-pill"></span>')
+						.addClass(row.opted_in ? "green" : row.action === "Opt Out" ? "red" : "gray")
+						.text(row.opted_in ? __("In") : row.action === "Opt Out" ? __("Out") : __("Not given"))
+				)
+				.appendTo($row);
+			$("<td></td>").text(row.action ? __(row.action) : "").appendTo($row);
+			$("<td></td>").text(row.date ? frappe.datetime.str_to_user(row.date) : "").appendTo($row);
+		}
+		frm.dashboard.add_section($table.prop("outerHTML"), __("Consent per Purpose"));
+		frm.dashboard.show();
 	};
 
 	// One note per form (the form keeps its intro across refreshes: set or clear it, never add another).
@@ -286,6 +351,8 @@ frappe.provide("opt_consent.desk");
 		const granting = ACTIONS[action].granting;
 		return desk.get_methods(granting).then((methods) => {
 			const fields = desk.event_fields(methods);
+			const purposes = desk.purposes_of(channel);
+			if (purposes.length > 1) fields.splice(1, 0, desk.purpose_field(purposes, granting));
 			if (granting) fields.push(...desk.wording_fields());
 			const dialog = new frappe.ui.Dialog({
 				title,
@@ -302,6 +369,7 @@ frappe.provide("opt_consent.desk");
 						time_zone: desk.user_time_zone(),
 					};
 					if (granting && values.wording) args.wording = values.wording;
+					if (values.purpose) args.purpose = values.purpose;
 					if (action !== "text_reauth") {
 						args.doctype = target.doctype;
 						args.channel = channel.name;
@@ -324,6 +392,24 @@ frappe.provide("opt_consent.desk");
 			dialog.show();
 			return dialog;
 		});
+	};
+
+	// The purpose an action is for (offered only on a site with several): an opt out may name none, and
+	// then covers every purpose of the channel.
+	desk.purpose_field = function (purposes, granting) {
+		const options = purposes.map((p) => ({ value: p, label: p }));
+		if (!granting) options.unshift({ value: "", label: __("Every purpose") });
+		return {
+			fieldname: "purpose",
+			fieldtype: "Select",
+			label: __("Purpose"),
+			reqd: granting ? 1 : 0,
+			options,
+			default: granting ? desk.purposes().default : "",
+			description: granting
+				? __("What the person agreed to be contacted for.")
+				: __("What the person asked to stop. Every purpose when they did not say."),
+		};
 	};
 
 	// The log, newest event first (stored rows keep their order; only the display is sorted).
@@ -353,6 +439,7 @@ frappe.provide("opt_consent.desk");
 			["event_time", __("Time")],
 			["method", __("Method")],
 			["wording", __("Wording")],
+			["purpose", __("Purpose")],
 			["recorded_by", __("Operator")],
 			["source", __("Source")],
 		];
