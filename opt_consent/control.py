@@ -27,12 +27,14 @@ def scrub(
 	addresses: str | list | None = None,
 	at: str | None = None,
 	reference: str | None = None,
+	purpose: str | None = None,
 ) -> list[dict]:
-	"""Each address's verdict for ``channel`` at ``at`` (default now): ``allowed``, ``reason``, ``rule``
-	and ``next_allowed_at`` (site time), in the order given. ``addresses`` is a list or a JSON list."""
+	"""Each address's verdict for ``channel`` at ``at`` (default now) for ``purpose`` (default: the
+	default purpose): ``allowed``, ``reason``, ``rule`` and ``next_allowed_at`` (site time), in the order
+	given. ``addresses`` is a list or a JSON list."""
 	require(channel=channel, addresses=addresses)
 	items = parse_addresses(addresses)
-	return contact_control.scrub(channel, items, at, reference)
+	return contact_control.scrub(channel, items, at, reference, purpose=purpose)
 
 
 def parse_addresses(addresses) -> list:
@@ -59,14 +61,19 @@ def record_attempt(
 	at: str | None = None,
 	reference: str | None = None,
 	override_reason: str | None = None,
+	purpose: str | None = None,
 ) -> dict:
-	"""Record an outbound attempt (a call placed, a text or an email sent) after checking it is allowed.
+	"""Record an outbound attempt (a call placed, a text or an email sent) after checking it is allowed,
+	for ``purpose`` (a Consent Purpose; default: the default purpose).
 
-	Refused (nothing recorded) when consent does not allow it, or a Contact Control rule does not and the
-	caller cannot or does not override it (the settings' override role, with ``override_reason``).
+	Refused (nothing recorded) when consent for the purpose does not allow it, or a Contact Control rule
+	does not and the caller cannot or does not override it (the settings' override role, with
+	``override_reason``).
 	"""
 	require(channel=channel, address=address, outcome=outcome)
-	return contact_control.record_attempt(channel, address, outcome, at, reference, override_reason)
+	return contact_control.record_attempt(
+		channel, address, outcome, at, reference, override_reason, purpose=purpose
+	)
 
 
 @frappe.whitelist(methods=["GET"])

@@ -7,6 +7,7 @@ import datetime as dt
 import frappe
 from frappe.utils import cint, getdate
 
+from opt_consent.adapters.purposes import get_purposes
 from opt_consent.core import confirmation, gate, reauth, replies
 from opt_consent.core.addresses import normalize_email, normalize_phone
 from opt_consent.core.channels import PHONE
@@ -50,7 +51,8 @@ def get_rules(purpose: str | None = None) -> reauth.Rules:
 	period when it sets one (not 0), else the settings' period; the settings' lead time and method overrides."""
 	settings = frappe.get_cached_doc(SETTINGS)
 	purpose = purpose or settings.get("default_purpose") or DEFAULT_PURPOSE
-	own = frappe.db.get_value("Consent Purpose", purpose, "reauth_days", cache=True)
+	known = get_purposes().known.get(purpose)
+	own = known.reauth_days if known is not None else None
 	return reauth.Rules.make(
 		own or settings.get("text_reauth_days"),
 		settings.get("reauth_reminder_days"),

@@ -1,0 +1,360 @@
+"""Consent for a purpose and the revocation scope (revoke-all, FCC 24-24, 47 CFR 64.1200(a)(10)), through the
+doors people use: the desk's calls as each role, REST, the gateway's inbound door, the SMS door with a
+gateway stand-in, record_attempt, the scrub, the integrity check, and the admin's Consent Purpose form."""
+
+import time
+from contextlib import contextmanager
+
+import frappe
+import pytest
+from frappe.utils import add_days, nowdate
+
+from opt_consent import api, control
+from opt_consent.adapters import contact_control, purposes
+from opt_consent.adapters.integrity import verify_record
+from opt_consent.core import purposes as rules
+from tests.integration.factories import COMMITTED, make_phone, random_number, user, when
+from tests.integration.http import Client, message_of
+from tests.integration.test_gate import committed_phone, gateway, message_id, post  # noqa: F401
+from tests.integration.test_sms_door import clean_door, stand_in_gateway
+
+SETTINGS = "Opt Consent Settings"
+MARKETING = "OC Test Marketing"
+REMINDERS = "OC Test Reminders"
+
+
+def default():
+	return purposes.default_name()
+
+
+def make_purpose(name, requires_written=0, **fields):
+	if frappe.db.exists("Consent Purpose", name):
+		return frappe.get_doc("Consent Purpose", name)
+	return frappe.get_doc(
+		{
+			"doctype": "Consent Purpose",
+			"purpose_name": name,
+			"legal_basis": rules.PRIOR_EXPRESS_WRITTEN_CONSENT if requires_written else rules.PRIOR_EXPRESS_CONSENT,
+			"requires_written": requires_written,
+			"for_call": 1,
+			"for_text": 1,
+			"for_email": 1,
+			**fields,
+		}
+	).insert(ignore_permissions=True)
+
+
+def set_scope(scope, since=None):
+	settings = frappe.get_doc(SETTINGS)
+	settings.revocation_scope = scope
+	settings.revoke_all_from = since or "2027-01-31"
+	settings.flags.seeding = True
+	settings.save(ignore_permissions=True)
+
+
+@pytest.fixture
+def two_purposes():
+	"""A second purpose, inside the test (rolled back), the cache of purposes dropped either side."""
+	purposes.clear_cache()
+	make_purpose(MARKETING)
+	set_scope(rules.SCOPE_PURPOSE)
+	yield MARKETING
+	frappe.db.rollback()
+	purposes.clear_cache()
+
+
+@contextmanager
+def committed_purposes(scope=rules.SCOPE_PURPOSE, since=None):
+	"""The second purpose and the scope committed, for the web server; removed and restored after."""
+	frappe.db.rollback()
+	before = frappe.db.get_singles_dict(SETTINGS)
+	make_purpose(MARKETING)
+	set_scope(scope, since)
+	frappe.db.commit()
+	try:
+		yield MARKETING
+	finally:
+		frappe.db.rollback()
+		# the site goes back to one purpose (test teardown: the committed test phones that name it are
+		# removed at the end of the session)
+		frappe.db.delete("Consent Purpose", MARKETING)
+		frappe.db.set_single_value(
+			SETTINGS,
+			{
+				"revocation_scope": before.get("revocation_scope") or rules.SCOPE_REVOKE_ALL,
+				"revoke_all_from": before.get("revoke_all_from") or "2027-01-31",
+			},
+		)
+		frappe.db.commit()
+		purposes.clear_cache()
+
+
+def allowed(channel, address, purpose=None):
+	answer = api.can_contact(channel, address, purpose=purpose)
+	return answer["allowed"], answer["reason"]
+
+
+def act(name, action, channel="Text", purpose=None, minutes_ago=5, method="Verbal", **more):
+	call = {"Opt In": api.opt_in, "Opt Out": api.opt_out}[action]
+	args = {"doctype": "Phone", "name": name, "channel": channel, "method": method, **when(minutes_ago), **more}
+	if purpose:
+		args["purpose"] = purpose
+	return call(**args)
+
+
+def texting_phone():
+	phone = make_phone(random_number())
+	act(phone.name, "Opt In", minutes_ago=30)
+	return phone
+
+
+# --- a site with one purpose is the site before purposes ------------------------------------------------
+
+
+def test_install_seeds_one_default_purpose_and_a_single_purpose_site_is_unchanged():
+	assert frappe.db.get_single_value(SETTINGS, "default_purpose") == rules.DEFAULT_PURPOSE
+	seeded = frappe.get_doc("Consent Purpose", rules.DEFAULT_PURPOSE)
+	assert seeded.enabled and seeded.for_call and seeded.for_text and seeded.for_email
+	assert frappe.db.get_single_value(SETTINGS, "revocation_scope") == rules.SCOPE_REVOKE_ALL
+	assert str(frappe.db.get_single_value(SETTINGS, "revoke_all_from")) == "2027-01-31"
+	assert frappe.db.get_value("Opt Method", "Written", "written") == 1
+	phone = texting_phone()
+	act(phone.name, "Opt Out", minutes_ago=1)
+	doc = frappe.get_doc("Phone", phone.name)
+	# the seed's behaviour: the opt out sets Active = No and Do Not Call, exactly as before
+	assert (doc.text_opt, doc.active, doc.do_not_call) == (0, 0, 1)
+	rows = frappe.get_all("Opt Log", {"parent": phone.name}, ["purpose", "scope", "hash_scheme"], order_by="idx")
+	assert [(r.purpose, r.scope, r.hash_scheme) for r in rows] == [
+		(rules.DEFAULT_PURPOSE, "", 4),
+		(rules.DEFAULT_PURPOSE, rules.ALL, 4),
+	]
+	assert verify_record("Phone", phone.name)["ok"]
+	assert not api.purpose_states(doctype="Phone", name=phone.name)["several"]
+
+
+# --- two purposes, each its own consent ---------------------------------------------------------------
+
+
+def test_opt_out_of_marketing_texts_leaves_servicing_texts_allowed(two_purposes):
+	phone = texting_phone()
+	act(phone.name, "Opt In", purpose=MARKETING, minutes_ago=20)
+	number = phone.phone
+	assert allowed("Text", number, MARKETING) == (True, "opted_in")
+	act(phone.name, "Opt Out", purpose=MARKETING, minutes_ago=10)
+	assert allowed("Text", number, MARKETING) == (False, "opted_out")
+	assert allowed("Text", number) == (True, "opted_in")  # the default purpose: servicing
+	doc = frappe.get_doc("Phone", phone.name)
+	assert (doc.text_opt, doc.active, doc.do_not_call) == (1, 1, 0)
+	last = frappe.get_all("Opt Log", {"parent": phone.name}, ["purpose", "scope"], order_by="idx desc", limit=1)[0]
+	assert (last.purpose, last.scope) == (MARKETING, "")
+	assert verify_record("Phone", phone.name)["ok"]
+	states = {(s["channel"], s["purpose"]): s["opted_in"] for s in api.purpose_states(doctype="Phone", name=phone.name)["states"]}
+	assert states[("Text", MARKETING)] is False and states[("Text", default())] is True
+
+
+def test_revoke_all_from_its_date_ends_every_purpose(two_purposes):
+	set_scope(rules.SCOPE_REVOKE_ALL, since=add_days(nowdate(), -1))
+	phone = texting_phone()
+	act(phone.name, "Opt In", purpose=MARKETING, minutes_ago=20)
+	act(phone.name, "Opt Out", purpose=MARKETING, minutes_ago=10)
+	assert allowed("Text", phone.phone, MARKETING)[0] is False
+	assert allowed("Text", phone.phone) == (False, "opted_out")
+	row = frappe.get_all("Opt Log", {"parent": phone.name}, ["purpose", "scope"], order_by="idx desc", limit=1)[0]
+	assert (row.purpose, row.scope) == (MARKETING, rules.ALL)
+	# a new opt in for one purpose reopens that purpose only
+	act(phone.name, "Opt In", purpose=MARKETING, minutes_ago=5)
+	assert allowed("Text", phone.phone, MARKETING)[0] is True
+	assert allowed("Text", phone.phone)[0] is False
+	assert verify_record("Phone", phone.name)["ok"]
+
+
+def test_before_the_revoke_all_date_a_revocation_covers_its_purpose(two_purposes):
+	set_scope(rules.SCOPE_REVOKE_ALL, since=add_days(nowdate(), 30))
+	phone = texting_phone()
+	act(phone.name, "Opt In", purpose=MARKETING, minutes_ago=20)
+	act(phone.name, "Opt Out", purpose=MARKETING, minutes_ago=10)
+	assert allowed("Text", phone.phone) == (True, "opted_in")
+
+
+def test_an_opt_out_naming_no_purpose_covers_every_purpose_even_per_purpose(two_purposes):
+	phone = texting_phone()
+	act(phone.name, "Opt In", purpose=MARKETING, minutes_ago=20)
+	act(phone.name, "Opt Out", minutes_ago=10)  # the desk's "Every purpose"
+	assert allowed("Text", phone.phone, MARKETING)[0] is False and allowed("Text", phone.phone)[0] is False
+
+
+def test_record_revocation_without_a_purpose_stops_a_purpose_whose_default_was_already_out(two_purposes):
+	"""The default purpose already out must not make a revocation of the rest "already opted out"."""
+	frappe.set_user(user("manager"))
+	phone = texting_phone()
+	act(phone.name, "Opt In", purpose=MARKETING, minutes_ago=20)
+	act(phone.name, "Opt Out", purpose=default(), minutes_ago=15)
+	assert allowed("Text", phone.phone, MARKETING)[0] is True
+	answer = api.record_revocation(channel="Text", address=phone.phone, means="IVR Key Press")
+	assert answer["changed"] == 1
+	assert allowed("Text", phone.phone, MARKETING)[0] is False
+	again = api.record_revocation(channel="Text", address=phone.phone, means="IVR Key Press")
+	assert again["changed"] == 0
+
+
+def test_a_purpose_that_requires_written_consent_takes_only_a_written_method_with_its_wording(two_purposes):
+	from tests.integration.test_wording import make_wording
+
+	written = make_purpose(REMINDERS, requires_written=1)
+	phone = make_phone(random_number())
+	with pytest.raises(frappe.ValidationError, match="requires written consent"):
+		act(phone.name, "Opt In", purpose=written.name, method="Verbal")
+	with pytest.raises(frappe.ValidationError, match="Consent Wording"):
+		act(phone.name, "Opt In", purpose=written.name, method="Written")
+	assert frappe.db.count("Opt Log", {"parent": phone.name}) == 0
+	wording = make_wording(text="I agree to receive reminder texts from OC Test.")
+	act(phone.name, "Opt In", purpose=written.name, method="Written", wording=wording.name)
+	assert allowed("Text", phone.phone, written.name)[0] is True
+	assert allowed("Text", phone.phone)[0] is False  # the default purpose was never given
+
+
+def test_bad_purposes_are_refused_clearly_and_change_nothing(two_purposes):
+	phone = texting_phone()
+	calls_only = make_purpose("OC Test Calls Only", for_text=0, for_email=0)
+	before = frappe.db.count("Opt Log", {"parent": phone.name})
+	for purpose, words in (("No Such Purpose", "not a known Consent Purpose"), (calls_only.name, "does not apply")):
+		with pytest.raises(frappe.ValidationError, match=words):
+			act(phone.name, "Opt In", purpose=purpose)
+		with pytest.raises(frappe.ValidationError, match=words):
+			api.can_contact("Text", phone.phone, purpose=purpose)
+	assert frappe.db.count("Opt Log", {"parent": phone.name}) == before
+
+
+def test_the_scrub_and_record_attempt_ask_for_a_purpose(two_purposes):
+	phone = texting_phone()
+	act(phone.name, "Opt In", purpose=MARKETING, minutes_ago=20)
+	act(phone.name, "Opt Out", purpose=MARKETING, minutes_ago=10)
+	other = texting_phone()
+	act(other.name, "Opt In", purpose=MARKETING, minutes_ago=20)
+	scrubbed = contact_control.scrub("Text", [phone.phone, other.phone], purpose=MARKETING)
+	assert [r["allowed"] for r in scrubbed] == [False, True]
+	assert [r["allowed"] for r in contact_control.scrub("Text", [phone.phone, other.phone])] == [True, True]
+	frappe.set_user(user("manager"))
+	with pytest.raises(frappe.ValidationError, match="Not allowed"):
+		control.record_attempt(channel="Text", address=phone.phone, outcome="Sent", purpose=MARKETING)
+	done = control.record_attempt(channel="Text", address=other.phone, outcome="Sent", purpose=MARKETING)
+	assert frappe.db.get_value("Contact Attempt", done["name"], "purpose") == MARKETING
+
+
+def test_the_lapse_of_a_purpose_follows_its_own_period(two_purposes):
+	frappe.db.set_value("Consent Purpose", MARKETING, "reauth_days", 30)
+	purposes.clear_cache()
+	phone = make_phone(random_number())
+	act(phone.name, "Opt In", purpose=MARKETING, minutes_ago=60 * 24 * 31)
+	assert allowed("Text", phone.phone, MARKETING) == (False, "lapsed")
+
+
+def test_a_purpose_in_the_log_is_never_renamed_or_deleted_and_the_default_never_moves(two_purposes):
+	phone = texting_phone()
+	act(phone.name, "Opt In", purpose=MARKETING, minutes_ago=20)
+	with pytest.raises(frappe.ValidationError):
+		frappe.rename_doc("Consent Purpose", MARKETING, "OC Renamed", force=True)
+	with pytest.raises(frappe.ValidationError):
+		frappe.delete_doc("Consent Purpose", MARKETING)
+	with pytest.raises(frappe.ValidationError):
+		frappe.delete_doc("Consent Purpose", default())
+	settings = frappe.get_doc(SETTINGS)
+	settings.default_purpose = MARKETING
+	with pytest.raises(frappe.ValidationError, match="cannot change"):
+		settings.save()
+	assert frappe.db.exists("Consent Purpose", MARKETING)
+
+
+def test_purposes_are_kept_by_admins_only(two_purposes):
+	frappe.set_user(user("user"))
+	with pytest.raises(frappe.PermissionError):
+		frappe.get_doc({"doctype": "Consent Purpose", "purpose_name": "OC Nope", "for_text": 1}).insert()
+	assert frappe.get_list("Consent Purpose", pluck="name")  # users read them (the dialog offers them)
+	frappe.set_user(user("outsider"))
+	with pytest.raises(frappe.PermissionError):
+		api.purpose_states(doctype="Phone", name=make_phone(random_number()).name)
+
+
+# --- over HTTP: REST as each role, the inbound door, the SMS door -----------------------------------------
+
+
+def test_rest_opt_in_and_can_contact_with_a_purpose_as_each_role(server):
+	with committed_purposes():
+		number = random_number()
+		name = committed_phone(number)
+		manager, outsider = Client(server, "manager"), Client(server, "outsider")
+		denied = outsider.action("opt_in", doctype="Phone", name=name, channel="Text", method="Verbal", purpose=MARKETING, **when(5))
+		assert denied.status_code == 403, denied.text
+		done = manager.action("opt_in", doctype="Phone", name=name, channel="Text", method="Verbal", purpose=MARKETING, **when(5))
+		assert done.status_code == 200, done.text
+		check = manager.get("/api/method/opt_consent.api.can_contact", channel="Text", address=number, purpose=MARKETING)
+		assert check.status_code == 200 and check.json()["message"]["allowed"] is True, check.text
+		assert check.json()["message"]["purpose"] == MARKETING
+		bad = manager.get("/api/method/opt_consent.api.can_contact", channel="Text", address=number, purpose="Nope")
+		assert bad.status_code == 417 and "not a known Consent Purpose" in message_of(bad)
+
+
+def test_a_stop_answers_the_purpose_of_the_latest_text_then_revoke_all_ends_both(gateway):  # noqa: F811
+	"""Per purpose: a STOP in reply to a marketing text stops marketing only; under revoke-all a STOP ends
+	every purpose."""
+	with committed_purposes() as marketing:
+		number = random_number()
+		name = committed_phone(number, opt_in_texts=True)
+		act(name, "Opt In", purpose=marketing, minutes_ago=3)
+		sent = frappe.get_doc(
+			{
+				"doctype": "Sent Text",
+				"number": number,
+				"number_e164": frappe.db.get_value("Phone", name, "phone_e164"),
+				"status": "Sent",
+				"message": "20% off this week",
+				"source": "Send SMS",
+				"purpose": marketing,
+				"sent_at": frappe.utils.now_datetime(),
+			}
+		)
+		sent.flags.from_sms_door = True
+		sent.insert(ignore_permissions=True)
+		frappe.db.commit()
+		COMMITTED.append(("Sent Text", sent.name))
+		answer = post(gateway, sender=number, message="STOP", message_id=message_id())
+		assert answer.status_code == 200 and answer.json()["message"]["status"] == "Applied", answer.text
+		frappe.db.rollback()
+		assert allowed("Text", number, marketing)[0] is False
+		assert allowed("Text", number) == (True, "opted_in")
+	with committed_purposes(rules.SCOPE_REVOKE_ALL, since=add_days(nowdate(), -1)) as marketing:
+		time.sleep(1.1)  # the opt in is dated to the second: after the STOP
+		act(name, "Opt In", purpose=marketing, minutes_ago=0)
+		frappe.db.commit()
+		answer = post(gateway, sender=number, message="stop", message_id=message_id())
+		assert answer.status_code == 200 and answer.json()["message"]["status"] == "Applied", answer.text
+		frappe.db.rollback()
+		assert allowed("Text", number, marketing)[0] is False
+		assert allowed("Text", number)[0] is False
+		assert verify_record("Phone", name)["ok"]
+
+
+def test_the_sms_door_checks_each_notification_against_its_purpose(site):
+	from opt_consent import sms as sms_door
+
+	with stand_in_gateway() as stand_in, clean_door(stand_in):
+		frappe.db.rollback()
+		make_purpose(MARKETING)
+		purposes.clear_cache()
+		phone = texting_phone()  # servicing (default) texts allowed, marketing never given
+		settings = frappe.get_doc(SETTINGS)
+		settings.sms_purpose = MARKETING
+		settings.flags.seeding = True
+		settings.save(ignore_permissions=True)
+		answer = sms_door.send_sms([phone.phone], "A marketing text", success_msg=False)
+		assert answer["sent_to"] == [] and [w["reason"] for w in answer["withheld"]] == ["not_opted_in"]
+		withheld = frappe.get_all("Withheld Message", {"number_e164": phone.phone_e164}, ["purpose"])
+		assert [w.purpose for w in withheld] == [MARKETING]
+		settings.sms_purpose = None
+		settings.save(ignore_permissions=True)
+		answer = sms_door.send_sms([phone.phone], "Your payment is due", success_msg=False)
+		assert len(answer["sent_to"]) == 1
+		sent = frappe.get_all("Sent Text", {"number_e164": phone.phone_e164}, ["purpose"])
+		assert [s.purpose for s in sent] == [default()]
+		frappe.db.rollback()
+		purposes.clear_cache()
