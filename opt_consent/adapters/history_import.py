@@ -34,7 +34,7 @@ import frappe
 from frappe import _
 from frappe.utils import get_system_timezone, getdate, now_datetime, nowdate
 
-from opt_consent.adapters import log, runs, settings
+from opt_consent.adapters import log, purposes, runs, settings
 from opt_consent.adapters.contact import PARTY, PARTY_TYPE, new_record_template, reserve_names
 from opt_consent.adapters.refusals import translate
 from opt_consent.core import gate, reauth
@@ -394,6 +394,7 @@ class Context:
 	reader: hi.RowReader
 	methods: dict[str, Method]
 	policy: object
+	purposes: object  # opt_consent.core.purposes.Purposes
 	rules: reauth.Rules
 	now: dt.datetime
 	today: dt.date
@@ -428,8 +429,12 @@ class Context:
 		except hi.Refused as refusal:
 			file_refused(refusal)
 		methods = {
-			row.name: Method(row.name, bool(row.enabled), bool(row.for_opt_in), bool(row.for_opt_out))
-			for row in frappe.get_all("Opt Method", fields=["name", "enabled", "for_opt_in", "for_opt_out"])
+			row.name: Method(
+				row.name, bool(row.enabled), bool(row.for_opt_in), bool(row.for_opt_out), bool(row.written)
+			)
+			for row in frappe.get_all(
+				"Opt Method", fields=["name", "enabled", "for_opt_in", "for_opt_out", "written"]
+			)
 		}
 		unknown = [target for target in options.mapping.values() if target and target not in methods]
 		if unknown:
@@ -452,6 +457,7 @@ class Context:
 			reader=reader,
 			methods=methods,
 			policy=settings.get_policy(),
+			purposes=purposes.get_purposes(),
 			rules=settings.get_rules(),
 			now=now_datetime(),
 			today=getdate(nowdate()),
@@ -617,6 +623,8 @@ def apply_doctype(doctype, groups, context: Context, report: Report, result: Res
 			mapping=context.options.mapping,
 			now=context.now,
 			policy=context.policy,
+			purposes=context.purposes,
+			others=other_purposes(doctype, target, context),
 		)
 		for event, refusal in plan.refused:
 			report.add(
@@ -677,6 +685,16 @@ def apply_doctype(doctype, groups, context: Context, report: Report, result: Res
 
 		for address in sorted({t.key for t, _p in planned}):
 			mail_sync.sync(address)
+
+
+def other_purposes(doctype: str, target, context: Context) -> dict[str, dict[str, str | None]]:
+	"""Per channel of an existing record, the latest action covering each other purpose (read only on a
+	site with several purposes; a new record has none)."""
+	site = context.purposes
+	if not target.row or not site.several:
+		return {}
+	channels = {event.channel for event in target.events}
+	return {channel: purposes.others(doctype, target.row["name"], channel, site) for channel in channels}
 
 
 def evidence(event: hi.Event, outcome, target: Target, context: Context) -> dict:

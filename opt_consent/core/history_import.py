@@ -30,13 +30,15 @@ from typing import NamedTuple
 
 from opt_consent.core import engine, utf8
 from opt_consent.core.channels import CHANNELS, OPT_IN, OPT_OUT, RECORDS, TEXT_REAUTH
+from opt_consent.core.coverage import covers
 from opt_consent.core.messages import Refused, _
+from opt_consent.core.purposes import Purposes
 
 SOURCE_IMPORT = "Import"
 
 # The columns of the file. Header names are matched without regard to case, spaces or dashes.
 REQUIRED_COLUMNS = ("address", "channel", "action", "date", "time", "method", "operator")
-OPTIONAL_COLUMNS = ("party", "phone_type", "external_id", "note")
+OPTIONAL_COLUMNS = ("party", "phone_type", "external_id", "note", "purpose")
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 # The party a ``party`` column names.
 PARTY_TYPE = "Contact"
@@ -79,6 +81,7 @@ class Event(NamedTuple):
 	note: str | None
 	entered_tz: str
 	dedupe: str  # the import ledger's key of this row
+	purpose: str | None = None  # the Consent Purpose named (None: the default; last, so older spills read)
 
 
 @dataclass(frozen=True)
@@ -303,8 +306,13 @@ class RowReader:
 		if external_id and len(external_id) > MAX_EXTERNAL_ID:
 			raise Refused("bad_external_id", _("External ID is longer than {0} characters."), MAX_EXTERNAL_ID)
 		method = clean(raw.get("method"))
+		purpose = clean(raw.get("purpose")) or None
+		if purpose and (len(purpose) > 140 or engine._MARKUP_RE.search(purpose)):
+			raise Refused("bad_purpose", _("{0} is not the name of a Consent Purpose."), purpose[:140])
 		at = dt.datetime.combine(date, time)
 		values = (doctype, key, channel, action, at.isoformat(), method, operator or "", party or "")
+		if purpose:  # a row naming no purpose keeps the fingerprint it had before purposes existed
+			values += (purpose,)
 		return Event(
 			line=line,
 			doctype=doctype,
@@ -321,6 +329,7 @@ class RowReader:
 			note=note,
 			entered_tz=self.entered_zone or self.site_zone,
 			dedupe=dedupe_key(external_id, fingerprint(values)),
+			purpose=purpose,
 		)
 
 	def parse_date(self, value: str) -> dt.date:
@@ -461,12 +470,18 @@ def plan_record(
 	mapping: Mapping[str, str],
 	now: dt.datetime,
 	policy: engine.Policy | None = None,
+	purposes: Purposes | None = None,
+	others: Mapping[str, Mapping[str, str | None]] | None = None,
 ) -> Plan:
 	"""Replay ``events`` (one record's, in event order) through the engine, as desk actions one after the
-	other: each accepted event changes the state and becomes the channel's latest event for the next."""
+	other: each accepted event changes the state and becomes the channel's latest event for the next.
+
+	With ``purposes`` each event is recorded for its purpose (the default when it names none); ``others``
+	holds, per channel, the latest action covering each other purpose before the file (None: never)."""
 	policy = policy or engine.Policy()
 	plan = Plan(state=dict(state))
 	last = dict(last)
+	others = {channel: dict(values) for channel, values in (others or {}).items()}
 	for event in events:
 		method = resolve_method(event.method, mapping, methods)
 		try:
@@ -483,14 +498,32 @@ def plan_record(
 				last=last.get(event.channel),
 				phone_type=phone_type,
 				policy=policy,
+				purposes=purposes,
+				purpose=event.purpose,
+				others=others_of(others, purposes, event.channel),
 			)
 		except Refused as refusal:
 			plan.refused.append((event, refusal))
 			continue
 		plan.state.update(outcome.changes)
 		last[event.channel] = engine.LastEvent(outcome.event_at, event.action)
+		if purposes is not None:
+			for name in others_of(others, purposes, event.channel):
+				if covers(outcome.log, name, purposes.default):
+					others[event.channel][name] = event.action
 		plan.accepted.append((event, outcome))
 	return plan
+
+
+def others_of(others: dict, purposes: Purposes | None, channel: str) -> dict[str, str | None]:
+	"""The latest action covering each non-default purpose of ``channel`` (kept up to date by the replay)."""
+	if purposes is None:
+		return {}
+	known = others.setdefault(channel, {})
+	for name in purposes.of_channel(channel):
+		if name != purposes.default:
+			known.setdefault(name, None)
+	return known
 
 
 def is_revocation(action: str) -> bool:

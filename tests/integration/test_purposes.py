@@ -358,3 +358,40 @@ def test_the_sms_door_checks_each_notification_against_its_purpose(site):
 		assert [s.purpose for s in sent] == [default()]
 		frappe.db.rollback()
 		purposes.clear_cache()
+
+
+# --- the history import's optional purpose column -------------------------------------------------------
+
+
+def test_the_history_import_takes_an_optional_purpose_column(two_purposes):
+	import os
+
+	from tests.integration import test_history_import as hi_tests
+
+	existing = make_phone(random_number())  # servicing and marketing texts opted in on the desk
+	act(existing.name, "Opt In", minutes_ago=60 * 24 * 4)
+	act(existing.name, "Opt In", purpose=MARKETING, minutes_ago=60 * 24 * 3)
+	fresh = random_number()
+	header = [*hi_tests.COLUMNS, "purpose"]
+	path = hi_tests.write_csv(
+		[
+			hi_tests.ev(fresh, "Text", "Opt In", 10, phone_type="Cell", purpose=MARKETING),
+			hi_tests.ev(fresh, "Text", "Opt In", 9, "09:05", phone_type="Cell"),  # no purpose: the default
+			hi_tests.ev(existing.phone, "Text", "Opt Out", 1, method="Text Reply", purpose=MARKETING),
+			hi_tests.ev(fresh, "Call", "Opt In", 8, purpose="No Such Purpose"),
+		],
+		header=header,
+	)
+	try:
+		result = hi_tests.run(path)
+	finally:
+		os.unlink(path)
+	assert result.recorded == 3
+	assert [r["code"] for r in result.kept] == ["unknown_purpose"]
+	assert allowed("Text", fresh, MARKETING)[0] is True and allowed("Text", fresh)[0] is True
+	assert allowed("Text", existing.phone, MARKETING) == (False, "opted_out")
+	assert allowed("Text", existing.phone) == (True, "opted_in")  # per purpose: servicing untouched
+	for name in (existing.name, hi_tests.phone_of(fresh)):
+		assert verify_record("Phone", name)["ok"]
+	rows = frappe.get_all("Opt Log", {"parent": hi_tests.phone_of(fresh)}, ["purpose"], order_by="idx")
+	assert [r.purpose for r in rows] == [MARKETING, default()]

@@ -1,6 +1,7 @@
 """Texting reauthorisation on a real site: settings, the daily lapse job, the form guard, the report."""
 
 import datetime as dt
+from dataclasses import replace
 
 import frappe
 import pytest
@@ -10,6 +11,7 @@ from opt_consent import api
 from opt_consent.adapters import integrity, lapse, runs, settings
 from opt_consent.adapters.records import ConsentTamperError
 from opt_consent.core import engine, reauth
+from opt_consent.core.purposes import DEFAULT_PURPOSE
 from opt_consent.opt_consent.report.texting_reauthorisation_due import texting_reauthorisation_due as report
 from tests.integration.factories import (
 	make_phone,
@@ -321,9 +323,11 @@ def test_opt_consent_manager_changes_settings():
 
 def test_policy_reads_the_opt_out_settings():
 	make_reauth_settings(0, 0, opt_out_blocks=1, text_opt_out_blocks_calls=1)
-	assert settings.get_policy() == engine.Policy()
+	# the policy carries the default purpose, whose state the record's own fields hold
+	seeded = engine.Policy(default_purpose=DEFAULT_PURPOSE)
+	assert settings.get_policy() == seeded
 	make_reauth_settings(0, 0, opt_out_blocks=1, text_opt_out_blocks_calls=0)
-	assert settings.get_policy() == engine.Policy(opt_out_blocks=True, text_opt_out_blocks_calls=False)
+	assert settings.get_policy() == replace(seeded, opt_out_blocks=True, text_opt_out_blocks_calls=False)
 	make_reauth_settings(0, 0, opt_out_blocks=0)
 	doc = make_phone()
 	now = frappe.utils.now_datetime() - dt.timedelta(minutes=3)
