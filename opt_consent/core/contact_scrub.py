@@ -121,15 +121,11 @@ class Utf8Stream(io.TextIOBase):
 
 
 def not_utf8(bad: utf8.BadByte) -> FileRefused:
-	return FileRefused(
-		"not_utf8",
-		_(
-			"The file is not UTF-8 text: line {0} holds its first byte that is not (at byte offset {1}). "
-			"Save it as CSV UTF-8 and attach it again."
-		),
-		bad.line,
-		bad.offset,
+	message = _(
+		"The file is not UTF-8 text: line {0} holds its first byte that is not (at byte offset {1}). "
+		"Save it as CSV UTF-8 and attach it again."
 	)
+	return utf8.refusal(FileRefused, "not_utf8", bad, message)
 
 
 def delimiter_of(first_line: str) -> str:

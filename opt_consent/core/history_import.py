@@ -164,15 +164,11 @@ class _Limited(io.RawIOBase):
 
 
 def not_utf8(bad: utf8.BadByte) -> FileRefused:
-	return FileRefused(
-		"encoding",
-		_(
-			"The file is not UTF-8 text: line {0} holds its first byte that is not (at byte offset {1}). "
-			"Save it as CSV UTF-8 (a byte order mark is fine) and upload it again."
-		),
-		bad.line,
-		bad.offset,
+	message = _(
+		"The file is not UTF-8 text: line {0} holds its first byte that is not (at byte offset {1}). "
+		"Save it as CSV UTF-8 (a byte order mark is fine) and upload it again."
 	)
+	return utf8.refusal(FileRefused, "encoding", bad, message)
 
 
 def read_rows(binary, max_bytes: int | None = None) -> Iterator[tuple[int, dict]]:

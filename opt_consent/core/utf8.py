@@ -43,3 +43,9 @@ class Checker:
 		self.offset += len(data)
 		self.lines += data.count(b"\n")
 		return None
+
+
+def refusal(refused: type, code: str, bad: BadByte, message: str):
+	"""The reader's own refusal (``refused``, a :class:`opt_consent.core.messages.Refused`) of a file that is
+	not UTF-8: ``message`` (untranslated, ``{0}`` the line, ``{1}`` the byte offset) filled from ``bad``."""
+	return refused(code, message, bad.line, bad.offset)
