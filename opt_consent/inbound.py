@@ -35,6 +35,7 @@ from opt_consent.adapters.refusals import translate
 from opt_consent.adapters.settings import default_region, honour_by, reply_vocabulary
 from opt_consent.adapters.sms import replied_purpose
 from opt_consent.core import engine, gate, replies
+from opt_consent.core import purposes as purpose_rules
 from opt_consent.core.addresses import normalize_phone
 from opt_consent.core.channels import OPT_IN, OPT_OUT, TEXT
 from opt_consent.core.inbound_status import (
@@ -159,7 +160,7 @@ def bad_request(message: str) -> None:
 def handle(sender: str, sender_e164: str, message: str, message_id: str) -> dict:
 	now = now_datetime()
 	reading = read(message)
-	family = FAMILIES.get(reading.kind)
+	family = family_of(reading, message)
 	phones = phones_with(sender_e164)
 	rows, changed, failed = apply_all(phones, family, message, message_id, now)
 	status = status_of(family, phones, changed, failed, reading)
@@ -178,7 +179,8 @@ def handle(sender: str, sender_e164: str, message: str, message_id: str) -> dict
 			"reading_language": reading.language,
 			# a number on file starts the revocation clock at receipt, whatever the text says
 			"honour_by": honour_by(now.date()) if phones else None,
-			"confirmation_status": confirmations.initial_state(family, changed),
+			# an answer to the confirmation's scope question gets no second confirmation (64.1200(a)(12): one)
+			"confirmation_status": confirmations.initial_state(FAMILIES.get(reading.kind), changed),
 			"phones": rows,
 		}
 	)
@@ -186,6 +188,15 @@ def handle(sender: str, sender_e164: str, message: str, message_id: str) -> dict
 	doc.insert(ignore_permissions=True)
 	confirmations.queue(doc)
 	return answer(doc, family, changed)
+
+
+def family_of(reading: replies.Reading, message: str) -> str | None:
+	"""The keyword family a reply is applied as. On a site with several purposes, an answer asking to stop
+	every message ("ALL", the confirmation's scope question) is a revocation of every purpose."""
+	family = FAMILIES.get(reading.kind)
+	if family is None and get_purposes().several and purpose_rules.wants_every_purpose(message):
+		return gate.KEYWORD_OPT_OUT
+	return family
 
 
 def phones_with(sender_e164: str) -> list:
@@ -244,11 +255,13 @@ def retry(name: str) -> dict:
 	"""The gateway's retry of a message that was not applied: apply it again to the same Inbound Text."""
 	doc = frappe.get_doc("Inbound Text", name, for_update=True)
 	reading = read(doc.message)
-	family = FAMILIES.get(reading.kind)
+	family = family_of(reading, doc.message)
 	phones = phones_with(doc.sender_e164)
 	rows, changed, failed = apply_all(phones, family, doc.message, doc.message_id, now_datetime())
 	doc.status = status_of(family, phones, changed, failed, reading)
-	doc.confirmation_status = doc.confirmation_status or confirmations.initial_state(family, changed)
+	doc.confirmation_status = doc.confirmation_status or confirmations.initial_state(
+		FAMILIES.get(reading.kind), changed
+	)
 	doc.set("phones", rows)
 	doc.flags.inbound_retry = True
 	doc.save(ignore_permissions=True)
@@ -276,7 +289,9 @@ def apply(phone, family: str | None, message: str, message_id: str, now) -> tupl
 	at = max(now, last.at) if last is not None and action == OPT_OUT else now
 	# a reply answers the latest text sent to the number: under a scope per purpose, that text's purpose
 	# is what a STOP names (revoke-all, or no text to place it, covers every purpose)
-	purpose = replied_purpose(doc.phone_e164) if action == OPT_OUT and get_purposes().several else None
+	purpose = None
+	if action == OPT_OUT and get_purposes().several and not purpose_rules.wants_every_purpose(message):
+		purpose = replied_purpose(doc.phone_e164)
 	if action == OPT_OUT and already_revoked(doc, TEXT, last, at, purpose):
 		return False, _("Skipped: already opted out of texts")
 	record_action(

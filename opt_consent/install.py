@@ -172,6 +172,7 @@ SETTINGS_DEFAULTS = (
 	# revoke-all (FCC 24-24, 47 CFR 64.1200(a)(10)) from the date now in force
 	"revocation_scope",
 	"revoke_all_from",
+	"revocation_scope_question",
 )
 
 

@@ -20,6 +20,7 @@ from frappe.utils import add_to_date, get_datetime, now_datetime
 from opt_consent.adapters import sms
 from opt_consent.adapters.settings import confirmation_text
 from opt_consent.core import confirmation, gate
+from opt_consent.core import purposes as purpose_rules
 from opt_consent.core.messages import Refused
 
 INBOUND = "Inbound Text"
@@ -98,9 +99,13 @@ def attempt(doc) -> sms.Delivery | None:
 		if not text:
 			return None
 		lang = "es" if doc.reading_language == "es" else None
+		text = _(text, lang=lang)
+		question = scope_question(doc)
+		if question:
+			text = purpose_rules.with_question(text, _(question, lang=lang))
 		deliveries = sms.deliver(
 			[doc.sender],
-			_(text, lang=lang),
+			text,
 			source=sms.CONFIRMATION,
 			reference_doctype=INBOUND,
 			reference_name=doc.name,
@@ -127,3 +132,16 @@ def sweep() -> int:
 		pluck="name",
 	)
 	return sum(send(name) == confirmation.SENT for name in names)
+
+
+def scope_question(doc) -> str | None:
+	"""The settings' scope question, when the revocation the text confirms covered one purpose only (the
+	person may then answer ALL: FCC 24-24 lets the one confirmation ask the scope, 47 CFR 64.1200(a)(12))."""
+	question = frappe.db.get_single_value(sms.SETTINGS, "revocation_scope_question")
+	if not question or not doc.message_id:
+		return None
+	narrow = frappe.db.exists(
+		"Opt Log",
+		{"message_id": doc.message_id, "action": "Opt Out", "scope": ["in", ["", None]], "purpose": ["is", "set"]},
+	)
+	return question if narrow else None

@@ -19,6 +19,7 @@ from frappe import _
 from frappe.model.naming import make_autoname
 from frappe.utils import now_datetime
 
+from opt_consent.adapters import purposes
 from opt_consent.adapters.integrity import INTEGRITY_ROLES, check
 from opt_consent.adapters.refusals import require_consent_doctype
 from opt_consent.core import evidence_file
@@ -202,6 +203,8 @@ def build(doctype: str, name: str, at=None) -> dict:
 			"verification": {k: v for k, v in verdict.items() if k not in ("doctype", "name")},
 			"schemes": evidence_file.schemes(),
 		},
+		# consent per channel and Consent Purpose (its history is the log: each row names its purpose)
+		"purposes": purposes.states(frappe._dict(record, doctype=doctype, name=name)),
 		"log": [evidence_file.file_row(row) for row in rows],
 		"wordings": wordings(rows),
 		"withheld_messages": withheld_messages(doctype, key),

@@ -32,6 +32,7 @@ that covers it (:func:`covers`, :func:`last_covering`).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -194,3 +195,29 @@ def granted_on(rows: Iterable[Mapping], channel: str, purpose: str, default: str
 	"""The row that granted ``purpose`` its consent in force (the latest covering row, when it grants)."""
 	last = last_covering(rows, channel, purpose, default)
 	return last if last is not None and last["action"] in channels.GRANTING else None
+
+
+# --- the scope question of the one confirmation ------------------------------------------------------
+
+# What the one confirmation text may ask when a revocation covered one purpose only (FCC 24-24 allows the
+# confirmation to seek clarification of the scope; 47 CFR 64.1200(a)(12)). Translated at the edge.
+SCOPE_QUESTION = _("Reply ALL to stop every message from us.")
+_EVERY = {"all", "everything", "todo", "todos", "todas"}
+_AROUND = {"stop", "please", "pls", "unsubscribe", "cancel", "end", "quit", "alto", "para", "messages", "texts"}
+
+
+def wants_every_purpose(message: str | None) -> bool:
+	"""Whether a reply asks to stop every kind of message: "ALL", "STOP ALL", "everything please", "todo".
+
+	Only words of stopping and of "all" may stand in it: "all good" or "is that all?" are not answers.
+	"""
+	words = set(re.findall(r"[a-záéíóúñ]+", (message or "").lower()))
+	return bool(words & _EVERY) and words <= _EVERY | _AROUND
+
+
+def with_question(text: str, question: str | None) -> str:
+	"""The confirmation text followed by the scope question (once; nothing added when there is none)."""
+	question = (question or "").strip()
+	if not question or question in text:
+		return text
+	return f"{text.rstrip()} {question}"

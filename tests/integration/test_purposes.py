@@ -16,6 +16,7 @@ from opt_consent.core import purposes as rules
 from tests.integration.factories import COMMITTED, make_phone, random_number, user, when
 from tests.integration.http import Client, message_of
 from tests.integration.test_gate import committed_phone, gateway, message_id, post  # noqa: F401
+from tests.integration.test_reasonable_means import door, sms_stand_in  # noqa: F401
 from tests.integration.test_sms_door import clean_door, stand_in_gateway
 
 SETTINGS = "Opt Consent Settings"
@@ -294,6 +295,26 @@ def test_rest_opt_in_and_can_contact_with_a_purpose_as_each_role(server):
 		assert bad.status_code == 417 and "not a known Consent Purpose" in message_of(bad)
 
 
+def sent_to(name, number, purpose):
+	"""A text the SMS door sent the number for ``purpose`` (committed: what a reply answers)."""
+	sent = frappe.get_doc(
+		{
+			"doctype": "Sent Text",
+			"number": number,
+			"number_e164": frappe.db.get_value("Phone", name, "phone_e164"),
+			"status": "Sent",
+			"message": "20% off this week",
+			"source": "Send SMS",
+			"purpose": purpose,
+			"sent_at": frappe.utils.now_datetime(),
+		}
+	)
+	sent.flags.from_sms_door = True
+	sent.insert(ignore_permissions=True)
+	frappe.db.commit()
+	COMMITTED.append(("Sent Text", sent.name))
+
+
 def test_a_stop_answers_the_purpose_of_the_latest_text_then_revoke_all_ends_both(gateway):  # noqa: F811
 	"""Per purpose: a STOP in reply to a marketing text stops marketing only; under revoke-all a STOP ends
 	every purpose."""
@@ -301,22 +322,7 @@ def test_a_stop_answers_the_purpose_of_the_latest_text_then_revoke_all_ends_both
 		number = random_number()
 		name = committed_phone(number, opt_in_texts=True)
 		act(name, "Opt In", purpose=marketing, minutes_ago=3)
-		sent = frappe.get_doc(
-			{
-				"doctype": "Sent Text",
-				"number": number,
-				"number_e164": frappe.db.get_value("Phone", name, "phone_e164"),
-				"status": "Sent",
-				"message": "20% off this week",
-				"source": "Send SMS",
-				"purpose": marketing,
-				"sent_at": frappe.utils.now_datetime(),
-			}
-		)
-		sent.flags.from_sms_door = True
-		sent.insert(ignore_permissions=True)
-		frappe.db.commit()
-		COMMITTED.append(("Sent Text", sent.name))
+		sent_to(name, number, marketing)
 		answer = post(gateway, sender=number, message="STOP", message_id=message_id())
 		assert answer.status_code == 200 and answer.json()["message"]["status"] == "Applied", answer.text
 		frappe.db.rollback()
@@ -395,3 +401,56 @@ def test_the_history_import_takes_an_optional_purpose_column(two_purposes):
 		assert verify_record("Phone", name)["ok"]
 	rows = frappe.get_all("Opt Log", {"parent": hi_tests.phone_of(fresh)}, ["purpose"], order_by="idx")
 	assert [r.purpose for r in rows] == [MARKETING, default()]
+
+
+def test_the_confirmation_asks_the_scope_and_an_all_answer_stops_every_purpose(gateway, door):  # noqa: F811
+	"""Per purpose, a STOP in reply to a marketing text stops marketing; the one confirmation asks whether
+	to stop everything (FCC 24-24), and the answer ALL is recorded as a revocation of every purpose."""
+	from opt_consent import tasks
+	from tests.integration.test_reasonable_means import drop_job, set_confirmation
+
+	set_confirmation(True, "You are unsubscribed from these texts.")
+	try:
+		with committed_purposes() as marketing:
+			number = random_number()
+			name = committed_phone(number, opt_in_texts=True)
+			act(name, "Opt In", purpose=marketing, minutes_ago=3)
+			sent_to(name, number, marketing)
+			stop = post(gateway, sender=number, message="STOP", message_id=message_id())
+			assert stop.json()["message"]["status"] == "Applied", stop.text
+			kept = stop.json()["message"]["inbound_text"]
+			drop_job(kept)
+			tasks.send_revocation_confirmation(kept)
+			assert door.received[-1]["text"] == (
+				"You are unsubscribed from these texts. Reply ALL to stop every message from us."
+			)
+			frappe.db.rollback()
+			assert allowed("Text", number) == (True, "opted_in")
+			time.sleep(1.1)
+			answer = post(gateway, sender=number, message="ALL", message_id=message_id())
+			assert answer.json()["message"]["status"] == "Applied", answer.text
+			frappe.db.rollback()
+			assert allowed("Text", number)[0] is False and allowed("Text", number, marketing)[0] is False
+			assert verify_record("Phone", name)["ok"]
+			# the answer gets no second confirmation: one text confirms a revocation (64.1200(a)(12))
+			answered = frappe.get_doc("Inbound Text", answer.json()["message"]["inbound_text"])
+			assert answered.confirmation_status in ("", None)
+	finally:
+		set_confirmation(False)
+
+
+def test_an_all_answer_after_a_purpose_revocation_stops_every_purpose(gateway):  # noqa: F811
+	with committed_purposes() as marketing:
+		number = random_number()
+		name = committed_phone(number, opt_in_texts=True)
+		act(name, "Opt In", purpose=marketing, minutes_ago=3)
+		act(name, "Opt Out", purpose=marketing, minutes_ago=2)
+		frappe.db.commit()
+		frappe.db.rollback()
+		assert allowed("Text", number) == (True, "opted_in")
+		answer = post(gateway, sender=number, message="ALL", message_id=message_id())
+		assert answer.status_code == 200 and answer.json()["message"]["status"] == "Applied", answer.text
+		frappe.db.rollback()
+		assert allowed("Text", number)[0] is False and allowed("Text", number, marketing)[0] is False
+		row = frappe.get_all("Opt Log", {"parent": name}, ["scope", "source"], order_by="idx desc", limit=1)[0]
+		assert (row.scope, row.source) == (rules.ALL, "Inbound SMS")

@@ -5,6 +5,7 @@ import frappe
 from opt_consent import install
 from opt_consent.adapters import settings as consent
 from opt_consent.core import engine
+from opt_consent.core.purposes import DEFAULT_PURPOSE
 
 
 def test_unsaved_settings_get_the_seed_defaults_and_an_admin_choice_is_kept():
@@ -15,7 +16,9 @@ def test_unsaved_settings_get_the_seed_defaults_and_an_admin_choice_is_kept():
 	assert consent.get_policy() != engine.Policy()  # an unset Check reads as 0: why the defaults are stored
 
 	install.seed()
-	assert consent.get_policy() == engine.Policy(opt_out_blocks=True, text_opt_out_blocks_calls=True)
+	assert consent.get_policy() == engine.Policy(
+		opt_out_blocks=True, text_opt_out_blocks_calls=True, default_purpose=DEFAULT_PURPOSE
+	)
 
 	frappe.db.set_single_value("Opt Consent Settings", "opt_out_blocks", 0)
 	frappe.clear_document_cache("Opt Consent Settings", "Opt Consent Settings")

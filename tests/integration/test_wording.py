@@ -10,6 +10,7 @@ from opt_consent import api, wordings
 from opt_consent.adapters.consent import record_action
 from opt_consent.adapters.integrity import verify_record
 from opt_consent.adapters.wording import WordingLockedError
+from opt_consent.core import chain
 from opt_consent.core.wording import text_hash
 from tests.integration.factories import make_email, make_method, make_phone, random_number, user, when
 from tests.integration.http import Client, message_of
@@ -222,9 +223,9 @@ def test_opt_in_under_a_wording_seals_its_name_and_hash():
 	frappe.set_user("Administrator")
 	rows = rows_of("Phone", phone.name)
 	assert [(r.action, r.wording, r.wording_hash, r.hash_scheme) for r in rows] == [
-		("Opt In", doc.name, text_hash(TEXT), 3),
-		("Text Reauth", doc.name, text_hash(TEXT), 3),
-		("Opt In", None, None, 3),
+		("Opt In", doc.name, text_hash(TEXT), chain.CURRENT_SCHEME),
+		("Text Reauth", doc.name, text_hash(TEXT), chain.CURRENT_SCHEME),
+		("Opt In", None, None, chain.CURRENT_SCHEME),
 	]
 	assert verify_record("Phone", phone.name)["ok"]
 	# the sealed wording cannot be edited in the database unnoticed
@@ -366,7 +367,7 @@ def test_rest(server, committed_wording):
 	)
 	assert response.status_code == 200, response.text
 	row = response.json()["message"]["opt_logs"][-1]
-	assert (row["wording"], row["wording_hash"], row["hash_scheme"]) == (name, text_hash(TEXT), 3)
+	assert (row["wording"], row["wording_hash"], row["hash_scheme"]) == (name, text_hash(TEXT), chain.CURRENT_SCHEME)
 	frappe.db.rollback()
 	stored = frappe.get_doc("Consent Wording", name)
 	assert (stored.text, stored.status) == (TEXT, "Published")

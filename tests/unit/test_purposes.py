@@ -283,3 +283,30 @@ def test_rows_before_purposes_belong_to_the_default():
 	old = {"channel": channels.TEXT, "action": channels.OPT_OUT, "purpose": None, "scope": None}
 	assert rules.covers(old, SERVICING, SERVICING) and not rules.covers(old, MARKETING, SERVICING)
 	assert rules.blocks_record(old, SERVICING)
+
+
+@pytest.mark.parametrize(
+	"reply, every",
+	[
+		("ALL", True),
+		("Stop all", True),
+		("STOP ALL please", True),
+		("everything", True),
+		("todo", True),
+		("all good", False),
+		("is that all?", False),
+		("STOP", False),
+		("", False),
+		(None, False),
+	],
+)
+def test_an_answer_asking_to_stop_every_message(reply, every):
+	assert rules.wants_every_purpose(reply) is every
+
+
+def test_the_question_is_added_once():
+	text = "You have been unsubscribed."
+	asked = rules.with_question(text, rules.SCOPE_QUESTION)
+	assert asked == f"{text} {rules.SCOPE_QUESTION}"
+	assert rules.with_question(asked, rules.SCOPE_QUESTION) == asked
+	assert rules.with_question(text, "") == text

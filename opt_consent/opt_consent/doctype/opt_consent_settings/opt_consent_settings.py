@@ -72,6 +72,11 @@ class OptConsentSettings(Document):
 			replies.vocabulary(reply_rows(self))
 			if self.send_revocation_confirmation:
 				self.revocation_confirmation_text = confirmation.check_text(self.revocation_confirmation_text)
+				if self.revocation_scope_question:
+					# the text with its scope question is still one text that only confirms
+					confirmation.check_text(
+						scope_rules.with_question(self.revocation_confirmation_text, self.revocation_scope_question)
+					)
 		except Refused as refusal:
 			refuse(refusal, title=_("Invalid settings"))
 
