@@ -207,7 +207,8 @@ def contact_consent(contact: str) -> dict:
 	return contact_section(contact)
 
 
-@frappe.whitelist(methods=["GET"])
+@frappe.whitelist(methods=["GET", "POST"])
+@frappe.read_only()
 def purpose_states(doctype: str | None = None, name: str | None = None) -> dict:
 	"""Each channel and Consent Purpose of a Phone or Email at a glance: ``{several, default, states:
 	[{channel, purpose, default, opted_in, action, date}]}`` (``several``: the site has more than its

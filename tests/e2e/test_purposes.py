@@ -51,7 +51,7 @@ def test_two_purposes_then_revoke_all(page, gateway):  # noqa: F811
 		clear_alerts(page)
 		ok(dialog)
 		expect(page.locator(DIALOG)).to_have_count(0)
-		expect(page.locator(f".opt-consent-purposes tr[data-purpose='{marketing}'] td:nth-child(3)")).to_have_text(
+		expect(page.locator(f".opt-consent-purposes tr[data-channel='Text'][data-purpose='{marketing}'] td:nth-child(3)")).to_have_text(
 			"Out"
 		)
 		states = purpose_states(page)

@@ -98,7 +98,7 @@ frappe.provide("opt_consent.desk");
 		const name = frm.doc.name;
 		frappe.call({
 			method: API + "purpose_states",
-			type: "GET",
+			type: "POST", // never a cached answer: the state changes with every action
 			args: { doctype: frm.doctype, name },
 			callback: (r) => {
 				if (frm.doc.name === name) desk.show_purposes(frm, r.message); // still the same record
@@ -133,7 +133,13 @@ frappe.provide("opt_consent.desk");
 			$("<td></td>").text(row.action ? __(row.action) : "").appendTo($row);
 			$("<td></td>").text(row.date ? frappe.datetime.str_to_user(row.date) : "").appendTo($row);
 		}
-		frm.dashboard.add_section($table.prop("outerHTML"), __("Consent per Purpose"));
+		// one section per form, replaced on each refresh (the dashboard's reset may have run or not yet)
+		frm.dashboard.parent.find(".opt-consent-purposes-section").remove();
+		frm.dashboard.add_section(
+			$table.prop("outerHTML"),
+			__("Consent per Purpose"),
+			"custom opt-consent-purposes-section"
+		);
 		frm.dashboard.show();
 	};
 
@@ -439,7 +445,13 @@ frappe.provide("opt_consent.desk");
 			["event_time", __("Time")],
 			["method", __("Method")],
 			["wording", __("Wording")],
-			["purpose", __("Purpose")],
+			[
+				"purpose",
+				__("Purpose"),
+				// a revocation of every purpose says so; a row from before purposes names none
+				(row) =>
+					row.scope === "All Purposes" ? __("All purposes") : row.purpose || "",
+			],
 			["recorded_by", __("Operator")],
 			["source", __("Source")],
 		];
