@@ -26,6 +26,7 @@ from frappe.utils import get_system_timezone, getdate, now_datetime, nowdate
 from pypika.terms import Interval
 
 from opt_consent.adapters.log import SYSTEM_USER, insert_log_rows
+from opt_consent.adapters.purposes import default_name
 from opt_consent.adapters.settings import get_rules
 from opt_consent.core import reauth
 from opt_consent.core.channels import LAPSED, PHONE, RECORDS, TEXT
@@ -353,16 +354,20 @@ def write_lapses(due: list[tuple[int, dt.date, str]], locked: dict) -> None:
 			.set(phone.modified_by, SYSTEM_USER)
 			.where(phone.name.isin([name for _period, _date_, name in group]))
 		).run()
+	purpose = default_name()  # the default purpose's consent is what the record's Text Opt holds
 	insert_log_rows(
 		PHONE,
-		[(name, lapsed_log(lapses_on, now, locked[name].phone_type)) for _p, lapses_on, name in due],
+		[(name, lapsed_log(lapses_on, now, locked[name].phone_type, purpose)) for _p, lapses_on, name in due],
 		{name: locked[name].subject for _p, _d, name in due},
 		now=now,
 	)
 
 
-def lapsed_log(lapses_on: dt.date, now: dt.datetime, phone_type: str | None) -> dict:
-	"""The evidence of a lapse: dated the lapse date at midnight, recorded by the system."""
+def lapsed_log(
+	lapses_on: dt.date, now: dt.datetime, phone_type: str | None, purpose: str | None = None
+) -> dict:
+	"""The evidence of a lapse of the default purpose's texting consent: dated the lapse date at midnight,
+	recorded by the system."""
 	return {
 		"channel": TEXT,
 		"action": LAPSED,
@@ -375,6 +380,7 @@ def lapsed_log(lapses_on: dt.date, now: dt.datetime, phone_type: str | None) -> 
 		"note": None,
 		"entered_tz": get_system_timezone(),
 		"phone_type": phone_type,
+		"purpose": purpose or default_name(),
 	}
 
 

@@ -456,3 +456,26 @@ def test_an_all_answer_after_a_purpose_revocation_stops_every_purpose(gateway): 
 		assert allowed("Text", number)[0] is False and allowed("Text", number, marketing)[0] is False
 		row = frappe.get_all("Opt Log", {"parent": name}, ["scope", "source"], order_by="idx desc", limit=1)[0]
 		assert (row.scope, row.source) == (rules.ALL, "Inbound SMS")
+
+
+def test_the_daily_lapse_follows_the_default_purposes_period_and_leaves_another_purpose(two_purposes, monkeypatch):
+	"""The scheduler's job lapses the default purpose by its own period (the record's Text Opt) and names
+	it on the Lapsed row; a purpose with no period of its own keeps its consent."""
+	from opt_consent.adapters import runs
+	from tests.integration.factories import make_reauth_settings
+
+	frappe.db.set_value("Consent Purpose", default(), "reauth_days", 30)
+	purposes.clear_cache()
+	make_reauth_settings(0, 0)  # the settings' own period: never lapses
+	phone = make_phone(random_number())
+	act(phone.name, "Opt In", minutes_ago=60 * 24 * 31)
+	act(phone.name, "Opt In", purpose=MARKETING, minutes_ago=60 * 24 * 31 - 5)
+	monkeypatch.setattr(runs, "commit", lambda: None)
+	runs.start_lapse(inline=True)
+	doc = frappe.get_doc("Phone", phone.name)
+	assert doc.text_opt == 0
+	lapsed = [r for r in doc.opt_logs if r.action == "Lapsed"]
+	assert [(r.purpose, r.hash_scheme) for r in lapsed] == [(default(), 4)]
+	assert allowed("Text", phone.phone) == (False, "lapsed")
+	assert allowed("Text", phone.phone, MARKETING) == (True, "opted_in")
+	assert verify_record("Phone", phone.name)["ok"]

@@ -29,6 +29,22 @@ class ConsentPurpose(Document):
 
 	def on_update(self):
 		purposes.clear_cache()
+		before = self.get_doc_before_save()
+		changed = before is not None and int(before.reauth_days or 0) != int(self.reauth_days or 0)
+		if changed and self.name == purposes.default_name():
+			# the default purpose's period is the Phones' stored due and lapse dates: recompute them, in
+			# the background as a change of the settings' period does
+			frappe.enqueue(
+				"opt_consent.adapters.runs.recompute_job",
+				queue="long",
+				job_id="opt_consent_recompute_reauth",
+				deduplicate=True,
+				enqueue_after_commit=True,
+			)
+			frappe.msgprint(
+				_("Texting reauthorisation dates are being recomputed for every phone in the background."),
+				alert=True,
+			)
 
 	def on_trash(self):
 		if self.name == purposes.default_name():
