@@ -21,7 +21,7 @@ from frappe import _
 from frappe.model.naming import set_new_name
 from frappe.utils import escape_html, format_date, format_time, get_link_to_form, now_datetime
 
-from opt_consent.adapters import settings
+from opt_consent.adapters import purposes, settings
 from opt_consent.adapters.contact_control import desk_verdict
 from opt_consent.adapters.log import latest_per_channel
 from opt_consent.adapters.refusals import translate
@@ -279,7 +279,10 @@ def section(contact: str) -> dict:
 			limit_page_length=0,
 		)
 		latest = latest_actions(doctype, [row.name for row in rows])
+		several = purposes.get_purposes().several
 		for row in rows:
+			if several:  # consent per purpose at a glance, only on a site with more than the default
+				row["purposes"] = purposes.states(frappe._dict(row, doctype=doctype))
 			row.update(
 				{
 					"doctype": doctype,

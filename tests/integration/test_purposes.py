@@ -479,3 +479,15 @@ def test_the_daily_lapse_follows_the_default_purposes_period_and_leaves_another_
 	assert allowed("Text", phone.phone) == (False, "lapsed")
 	assert allowed("Text", phone.phone, MARKETING) == (True, "opted_in")
 	assert verify_record("Phone", phone.name)["ok"]
+
+
+def test_the_contacts_consent_section_shows_each_purpose_when_there_are_several(two_purposes):
+	contact = frappe.get_doc(
+		{"doctype": "Contact", "first_name": "OC Purpose", "phone_nos": [{"phone": random_number(), "is_primary_mobile_no": 1}]}
+	).insert(ignore_permissions=True)
+	record = frappe.get_all("Phone", {"link_name": contact.name}, pluck="name")[0]
+	frappe.db.set_value("Phone", record, "phone_type", "Cell")
+	act(record, "Opt In", purpose=MARKETING, minutes_ago=5)
+	section = api.contact_consent(contact.name)
+	states = {(s["channel"], s["purpose"]): s["opted_in"] for s in section["records"][0]["purposes"]}
+	assert states[("Text", MARKETING)] is True and states[("Text", default())] is False

@@ -143,6 +143,18 @@ frappe.provide("opt_consent.contact");
 				.pill(on ? channel.is_in : channel.is_out, on ? "green" : "gray")
 				.appendTo($state);
 		}
+		// the other purposes of the channel, on a site with several (the pill above is the default's)
+		for (const state of record.purposes || []) {
+			if (state.channel !== channel.name || state.default) continue;
+			const label = __("{0}: {1}", [
+				state.purpose,
+				state.opted_in ? __("In") : state.action === "Opt Out" ? __("Out") : __("Not given"),
+			]);
+			$('<div class="opt-consent-contact-purpose">')
+				.attr("data-purpose", state.purpose)
+				.append(contact.pill(label, state.opted_in ? "green" : "gray"))
+				.appendTo($state);
+		}
 		if (channel.text_reauth) {
 			const lapses = record.text_consent_lapses_on;
 			if (record[channel.opt_field] && lapses) {
