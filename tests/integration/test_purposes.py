@@ -491,3 +491,43 @@ def test_the_contacts_consent_section_shows_each_purpose_when_there_are_several(
 	section = api.contact_consent(contact.name)
 	states = {(s["channel"], s["purpose"]): s["opted_in"] for s in section["records"][0]["purposes"]}
 	assert states[("Text", MARKETING)] is True and states[("Text", default())] is False
+
+
+def test_data_import_adds_purposes_and_cannot_rewrite_a_rows_purpose(site):
+	"""An admin sets purposes up by Frappe's Data Import; the same door cannot move a sealed row to another
+	purpose (the record's guards refuse it, the row is as it was)."""
+	from tests.integration.test_bad_input import run_import
+
+	frappe.db.rollback()
+	name = "OC Test Imported Purpose"
+	try:
+		logs = run_import(
+			"Consent Purpose",
+			"Insert New Records",
+			["purpose_name", "legal_basis", "requires_written", "for_call", "for_text", "for_email"],
+			[[name, rules.PRIOR_EXPRESS_WRITTEN_CONSENT, 1, 0, 1, 0]],
+		)
+		assert [log.success for log in logs] == [1], logs
+		imported = frappe.get_doc("Consent Purpose", name)
+		assert (imported.requires_written, imported.for_text, imported.for_call) == (1, 1, 0)
+		purposes.clear_cache()
+		assert purposes.get_purposes().known[name].requires_written
+		phone = texting_phone()
+		frappe.db.commit()
+		COMMITTED.append(("Phone", phone.name))
+		row = frappe.get_all("Opt Log", {"parent": phone.name}, ["name", "purpose", "row_hash"])[0]
+		logs = run_import(
+			"Phone",
+			"Update Existing Records",
+			["name", "opt_logs.name", "opt_logs.purpose"],
+			[[phone.name, row.name, name]],
+		)
+		assert [log.success for log in logs] == [0], logs
+		frappe.db.rollback()
+		assert frappe.db.get_value("Opt Log", row.name, ["purpose", "row_hash"]) == (row.purpose, row.row_hash)
+		assert verify_record("Phone", phone.name)["ok"]
+	finally:
+		frappe.db.rollback()
+		frappe.db.delete("Consent Purpose", name)
+		frappe.db.commit()
+		purposes.clear_cache()
