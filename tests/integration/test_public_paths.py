@@ -69,13 +69,14 @@ def test_each_public_path_is_whitelisted_with_its_methods(path):
 
 @pytest.mark.parametrize("path", sorted(PUBLIC))
 def test_each_public_path_answers_over_http(server, path):
-	"""Called as an Opt Consent Manager with no arguments: the path is found and answers with one of its
-	documented errors (a missing argument, a refusal, no permission), never "not found"."""
+	"""Called with no arguments by a user without the app's roles (so that no call changes anything): the
+	path is found and answers with one of its documented errors (a missing argument, no permission, a
+	refusal), never "not found"."""
 	method = "GET" if "GET" in PUBLIC[path] else "POST"
 	response = requests.request(
 		method,
 		f"{server}/api/method/{path}",
-		headers={"Authorization": API_KEYS["manager"]},
+		headers={"Authorization": API_KEYS["outsider"]},
 		timeout=60,
 	)
 	assert response.status_code != 404 or "DoesNotExistError" in response.text, (path, response.text[:300])
