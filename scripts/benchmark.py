@@ -12,6 +12,11 @@ an email each, as Data Import inserts them) with the app's Contact hook active a
 ``--import-events 1000000`` measures instead the consent history import: a generated CSV of N events over
 N/10 phones imported through the rules (sealed, ledger, per-chunk commits), against a raw multi-row INSERT
 of the same phones and log rows in the same run (floor, import, floor; the floor's median).
+
+``--purposes`` measures instead a site with history upgraded to consent purposes (scripts/bench_purposes.py):
+``--phones`` phones (100,000) with 10 sealed log rows each written as before purposes, ``bench migrate`` run
+as a subprocess (its time, peak memory and rows rewritten), the integrity verification, then a second purpose
+and the consent action, ``can_contact``, the scrub and the daily lapse sweep for it against their floors.
 """
 
 import argparse
@@ -93,6 +98,12 @@ def parse_args():
 		type=int,
 		default=0,
 		help="only the scale measures (scripts/bench_scale.py): N/10 phones with 10 sealed log rows each",
+	)
+	parser.add_argument(
+		"--purposes",
+		action="store_true",
+		help="only the purposes measures (scripts/bench_purposes.py): --phones phones with 10 sealed rows each as "
+		"before purposes, the upgrade by `bench migrate`, then two purposes measured",
 	)
 	parser.add_argument("--reuse", action="store_true", help="with --log-rows: measure a set kept by --keep")
 	parser.add_argument(
@@ -789,6 +800,10 @@ def main() -> None:
 		import bench_scale  # scripts/bench_scale.py, next to this file
 
 		return bench_scale.main(args, sys.modules[__name__])
+	if args.purposes:
+		import bench_purposes  # scripts/bench_purposes.py, next to this file
+
+		return bench_purposes.main(args, sys.modules[__name__])
 	if args.render:
 		report = json.loads(Path(args.render).read_text())
 		Path(args.doc).write_text(markdown(report, report.get("arguments", "")))

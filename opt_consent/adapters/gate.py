@@ -223,14 +223,21 @@ def decide_for_purpose(
 ) -> list[gate.Decision]:
 	"""The gate's decision for each record for a purpose other than the default: the purpose's state is
 	its log's latest covering row (:func:`opt_consent.core.purposes.purpose_state`); Active, the block
-	field and the phone type are the record's, as they stood at ``moment`` when one is given."""
-	logs = logs_by_record(spec.doctype, [r.name for r in records])
+	field and the phone type are the record's, as they stood at ``moment`` when one is given.
+
+	Now, only the rows that may cover the purpose are read (:func:`covering_rows`); at ``moment`` the whole
+	log, which the replay of the record's fields needs."""
+	names = [r.name for r in records]
+	if moment is None:
+		logs = covering_rows(spec, names, purpose, site.default)
+	else:
+		logs = logs_by_record(spec.doctype, names)
 	policy = get_policy()
 	rules_of = get_rules(purpose) if spec.reauth_label else None
 	decisions = []
 	for record in records:
-		rows = [r for r in logs.get(record.name, []) if r.channel == spec.name or moment is not None]
 		if moment is None:
+			rows = logs.get(record.name, [])
 			state = record
 		else:
 			rows = gate.logs_until(logs.get(record.name, []), moment)
@@ -243,12 +250,55 @@ def decide_for_purpose(
 				lapses_on = reauth.lapse_date(rules_of, getdate(granted["event_date"]), granted.get("method"))
 				lapsed = lapses_on is not None and lapses_on <= getdate(today())
 		decisions.append(
-			gate.decide(spec.name, state, last_action=last, phone_type=record.get("phone_type"), lapsed=lapsed)
+			gate.decide(
+				spec.name, state, last_action=last, phone_type=record.get("phone_type"), lapsed=lapsed
+			)
 		)
 	return decisions
 
 
 CHUNK = 5000
+
+# What a purpose's state is decided by (:func:`opt_consent.core.purposes.purpose_state`, ``granted_on``).
+COVERING_FIELDS = (
+	"parent",
+	"idx",
+	"channel",
+	"action",
+	"event_date",
+	"event_time",
+	"method",
+	"purpose",
+	"scope",
+)
+
+
+def covering_rows(spec: Channel, names: list[str], purpose: str, default: str) -> dict[str, list]:
+	"""Each record's log rows of ``spec``'s channel that may cover ``purpose``, in log order: the rows naming
+	it, every revocation of all purposes, and for the default purpose the rows naming none (a superset of
+	what :func:`opt_consent.core.coverage.covers` accepts; the caller applies it). Plain SQL per chunk of
+	records, on the log's ``(parent, channel, ...)`` index: a check reads no other channel's or purpose's
+	rows, and builds no query through the query builder."""
+	logs: dict[str, list] = {name: [] for name in names}
+	for start in range(0, len(names), CHUNK):
+		chunk = names[start : start + CHUNK]
+		rows = frappe.db.sql(
+			covering_query(len(chunk), purpose == default),
+			[*chunk, spec.doctype, LOG_TABLE_FIELD, spec.name, purpose, purpose_rules.ALL],
+			as_dict=True,
+		)
+		for row in rows:
+			logs[row.parent].append(row)
+	return logs
+
+
+def covering_query(count: int, unnamed: bool) -> str:
+	"""The query of :func:`covering_rows` for ``count`` records; ``unnamed``: rows naming no purpose too."""
+	also = " or `purpose` is null or `purpose` = ''" if unnamed else ""
+	return f"""select {", ".join(f"`{field}`" for field in COVERING_FIELDS)} from `{LOG_TABLE}`
+		where `parent` in ({", ".join(["%s"] * count)}) and `parenttype` = %s and `parentfield` = %s
+			and `channel` = %s and (`purpose` = %s or `scope` = %s{also})
+		order by `parent` asc, `idx` asc"""
 
 
 def decisions_at(spec: Channel, records: list, moment: dt.datetime) -> list[gate.Decision]:

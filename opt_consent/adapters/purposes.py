@@ -66,14 +66,19 @@ def clear_cache(*_args, **_kwargs) -> None:
 	frappe.cache.delete_key("bootinfo")
 
 
+# What the purposes are decided by, of each log row (:func:`channel_rows`).
+ROW_FIELDS = ("idx", "channel", "action", "event_date", "event_time", "method", "purpose", "scope")
+_CHANNEL_ROWS = (
+	f"select {', '.join(f'`{field}`' for field in ROW_FIELDS)} from `tab{LOG_DOCTYPE}` "
+	"where `parent` = %s and `parenttype` = %s and `parentfield` = %s and `channel` = %s order by `idx` asc"
+)
+
+
 def channel_rows(doctype: str, name: str, channel: str) -> list:
-	"""The log rows of one channel of one record, with what the purposes are decided by."""
-	return frappe.get_all(
-		LOG_DOCTYPE,
-		filters={"parenttype": doctype, "parentfield": LOG_TABLE_FIELD, "parent": name, "channel": channel},
-		fields=["idx", "channel", "action", "event_date", "event_time", "method", "purpose", "scope"],
-		order_by="idx asc",
-	)
+	"""The log rows of one channel of one record, with what the purposes are decided by: one plain indexed
+	query (every consent action on a site with several purposes runs it, where building it through
+	``frappe.get_all`` cost more than running it)."""
+	return frappe.db.sql(_CHANNEL_ROWS, (name, doctype, LOG_TABLE_FIELD, channel), as_dict=True)
 
 
 def others(doctype: str, name: str, channel: str, site: rules.Purposes) -> dict[str, str | None]:
