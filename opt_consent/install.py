@@ -48,6 +48,9 @@ INDEXES = {
 		ORDER_INDEX: ("parent", "parenttype", "parentfield", "idx"),
 		# a channel's latest event (the out-of-order rule)
 		"log_event_index": ("parent", "channel", "event_date", "event_time"),
+		# the rows that may decide a purpose (its own and every revocation of all purposes): checked in the
+		# index alone, so a purpose's check and scrub read no other purpose's rows
+		"log_purpose_index": ("parent", "parenttype", "channel", "purpose", "scope"),
 	},
 }
 

@@ -66,6 +66,7 @@ def can_contact(
 	refused with a clear error.
 	"""
 	spec = channel_spec(channel)
+	site = purposes.get_purposes()
 	purpose = purpose_for(spec, purpose)
 	doctype = spec.doctype
 	if check_permission:
@@ -81,24 +82,33 @@ def can_contact(
 	}
 	# An address already in its stored form is looked up as it is: every stored key was validated on save,
 	# so a match proves it valid. Only an address that matches nothing is parsed and validated in full.
+	# Another purpose now: the records and the rows that may decide the purpose in one query.
+	joined = purpose != site.default and moment is None
+	if joined and check_permission and not read_is_unrestricted(doctype):
+		joined = False
+
+	def lookup(key):
+		if joined:
+			return records_with_covering_rows(spec, key, purpose, site.default)
+		return find_records(spec, key, check_permission=check_permission), None
+
 	key = stored_form(spec, address)
-	records = find_records(spec, key, check_permission=check_permission) if key else []
+	records, logs = lookup(key) if key else ([], None)
 	if not records:
 		try:
 			normalized = normalize(spec.doctype, address)
 		except Refused:
 			return {**result, "reason": gate.INVALID_ADDRESS}
 		if normalized != key:
-			records = find_records(spec, normalized, check_permission=check_permission)
+			records, logs = lookup(normalized)
 		key = normalized
 	result["address"] = key
 	if not records:
 		return {**result, "reason": gate.UNKNOWN_ADDRESS}
-	site = purposes.get_purposes()
 	if purpose == site.default:
 		decisions = decide_records(spec, records, moment)
 	else:
-		decisions = decide_for_purpose(spec, records, moment, purpose, site)
+		decisions = decide_for_purpose(spec, records, moment, purpose, site, logs)
 	chosen = gate.most_restrictive(decisions)
 	return {
 		**result,
@@ -219,25 +229,38 @@ def purpose_for(spec: Channel, purpose) -> str:
 
 
 def decide_for_purpose(
-	spec: Channel, records: list, moment: dt.datetime | None, purpose: str, site: purpose_rules.Purposes
+	spec: Channel,
+	records: list,
+	moment: dt.datetime | None,
+	purpose: str,
+	site: purpose_rules.Purposes,
+	logs: dict | None = None,
 ) -> list[gate.Decision]:
 	"""The gate's decision for each record for a purpose other than the default: the purpose's state is
 	its log's latest covering row (:func:`opt_consent.core.purposes.purpose_state`); Active, the block
 	field and the phone type are the record's, as they stood at ``moment`` when one is given.
 
 	Now, only the rows that may cover the purpose are read (:func:`covering_rows`); at ``moment`` the whole
-	log, which the replay of the record's fields needs."""
+	log, which the replay of the record's fields needs. ``logs``: the covering rows already read (now)."""
 	names = [r.name for r in records]
-	if moment is None:
-		logs = covering_rows(spec, names, purpose, site.default)
-	else:
+	if moment is not None:
 		logs = logs_by_record(spec.doctype, names)
+	elif logs is None:
+		logs = covering_rows(spec, names, purpose, site.default)
 	policy = get_policy()
 	rules_of = get_rules(purpose) if spec.reauth_label else None
 	decisions = []
+	alike: dict[tuple, gate.Decision] = {}  # now, records with no covering row decide by their fields alone
 	for record in records:
 		if moment is None:
 			rows = logs.get(record.name, [])
+			if not rows:
+				kind = (record.get(spec.block_field), record.get("active"), record.get("phone_type"))
+				if kind not in alike:
+					state = {**record, spec.opt_field: 0}
+					alike[kind] = gate.decide(spec.name, state, phone_type=kind[2])
+				decisions.append(alike[kind])
+				continue
 			state = record
 		else:
 			rows = gate.logs_until(logs.get(record.name, []), moment)
@@ -258,19 +281,11 @@ def decide_for_purpose(
 
 
 CHUNK = 5000
+PURPOSE_INDEX = "log_purpose_index"  # opt_consent.install.INDEXES
 
-# What a purpose's state is decided by (:func:`opt_consent.core.purposes.purpose_state`, ``granted_on``).
-COVERING_FIELDS = (
-	"parent",
-	"idx",
-	"channel",
-	"action",
-	"event_date",
-	"event_time",
-	"method",
-	"purpose",
-	"scope",
-)
+# What a purpose's state is decided by (:func:`opt_consent.core.purposes.purpose_state`, ``granted_on``):
+# what a replay reads.
+COVERING_FIELDS = REPLAY_FIELDS
 
 
 def covering_rows(spec: Channel, names: list[str], purpose: str, default: str) -> dict[str, list]:
@@ -292,10 +307,41 @@ def covering_rows(spec: Channel, names: list[str], purpose: str, default: str) -
 	return logs
 
 
+def records_with_covering_rows(spec: Channel, key: str, purpose: str, default: str) -> tuple[list, dict]:
+	"""The records of ``key`` (as :func:`find_records` reads them, without row-level restrictions) and the
+	rows of each that may cover ``purpose`` (as :func:`covering_rows`), in one query: a check for a purpose
+	costs one round trip, as one for the default purpose does."""
+	doctype = spec.doctype
+	fields = ["name", "creation", "active", spec.opt_field, spec.block_field]
+	if doctype == PHONE:
+		fields += ["phone_type", LAPSES_ON]
+	also = " or l.`purpose` is null or l.`purpose` = ''" if purpose == default else ""
+	query = f"""select {", ".join(f"r.`{f}` as `{f}`" for f in fields)},
+			{", ".join(f"l.`{f}` as `log_{f}`" for f in COVERING_FIELDS)}
+		from `tab{doctype}` r
+		left join `{LOG_TABLE}` l force index (`{PURPOSE_INDEX}`)
+			on l.`parent` = r.`name` and l.`parenttype` = %s and l.`parentfield` = %s and l.`channel` = %s
+			and (l.`purpose` = %s or l.`scope` = %s{also})
+		where r.`{RECORDS[doctype].key_field}` = %s
+		order by r.`creation` asc, r.`name` asc, l.`idx` asc"""
+	rows = frappe.db.sql(query, (doctype, LOG_TABLE_FIELD, spec.name, purpose, purpose_rules.ALL, key), as_dict=True)
+	records: dict[str, frappe._dict] = {}
+	logs: dict[str, list] = {}
+	for row in rows:
+		if row.name not in records:
+			records[row.name] = frappe._dict({f: row[f] for f in fields})
+			logs[row.name] = []
+		if row.log_idx is not None:
+			logs[row.name].append(frappe._dict({f: row[f"log_{f}"] for f in COVERING_FIELDS}))
+	return list(records.values()), logs
+
+
 def covering_query(count: int, unnamed: bool) -> str:
 	"""The query of :func:`covering_rows` for ``count`` records; ``unnamed``: rows naming no purpose too."""
 	also = " or `purpose` is null or `purpose` = ''" if unnamed else ""
+	# named: the optimizer prefers the (parent, channel, date) index, which reads every row of the channel
 	return f"""select {", ".join(f"`{field}`" for field in COVERING_FIELDS)} from `{LOG_TABLE}`
+		force index (`{PURPOSE_INDEX}`)
 		where `parent` in ({", ".join(["%s"] * count)}) and `parenttype` = %s and `parentfield` = %s
 			and `channel` = %s and (`purpose` = %s or `scope` = %s{also})
 		order by `parent` asc, `idx` asc"""

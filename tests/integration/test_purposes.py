@@ -531,3 +531,35 @@ def test_data_import_adds_purposes_and_cannot_rewrite_a_rows_purpose(site):
 		frappe.db.delete("Consent Purpose", name)
 		frappe.db.commit()
 		purposes.clear_cache()
+
+
+def test_the_fast_reads_of_a_purpose_decide_as_the_whole_log_replayed(two_purposes):
+	"""The joined query of can_contact and the scrub's covering rows (read through the purpose index) give
+	the decision the pure rules give on each record's whole log."""
+	from opt_consent.adapters import gate as gate_adapter
+	from opt_consent.core import gate
+	from opt_consent.core import purposes as core
+
+	phones = [make_phone(random_number()) for _ in range(6)]
+	home = make_phone(random_number(), phone_type="Home")
+	act(phones[0].name, "Opt In", purpose=MARKETING, minutes_ago=30)
+	act(phones[1].name, "Opt In", purpose=MARKETING, minutes_ago=30)
+	act(phones[1].name, "Opt Out", purpose=MARKETING, minutes_ago=20)
+	act(phones[2].name, "Opt In", minutes_ago=30)
+	act(phones[2].name, "Opt Out", minutes_ago=20)  # every purpose
+	act(phones[3].name, "Opt In", purpose=MARKETING, minutes_ago=30)
+	act(phones[3].name, "Opt Out", purpose=default(), minutes_ago=20)  # the default only
+	act(phones[4].name, "Opt In", channel="Call", purpose=MARKETING, minutes_ago=30)  # another channel
+	records = [*phones, home]
+	site = purposes.get_purposes()
+	spec = gate_adapter.CHANNELS["Text"]
+	logs = gate_adapter.logs_by_record("Phone", [r.name for r in records])
+	expected = []
+	for record in records:
+		doc = frappe.get_doc("Phone", record.name)
+		state, last = core.purpose_state(doc.as_dict(), "Text", MARKETING, site.default, logs[record.name])
+		expected.append(gate.decide("Text", state, last_action=last, phone_type=doc.phone_type).reason)
+	joined = [api.can_contact("Text", r.phone_e164, purpose=MARKETING)["reason"] for r in records]
+	scrubbed = [r["reason"] for r in contact_control.scrub("Text", [r.phone_e164 for r in records], purpose=MARKETING)]
+	assert joined == scrubbed == expected
+	assert expected[:4] == ["opted_in", "opted_out", "opted_out", "opted_in"]
