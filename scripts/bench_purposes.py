@@ -48,6 +48,7 @@ SHARE = 3  # every third phone has a Marketing opt in for calls
 MARKETING_DAYS = 10  # given 10 days before the run, at 10:00
 OPT_LOG = "tabOpt Log"
 PATCH = "opt_consent.patches.consent_purposes"
+INDEX_PATCH = "opt_consent.patches.add_purpose_index"  # the purpose index, made by the upgrade
 PURPOSE_SETTINGS = ("default_purpose", "sms_purpose", "revocation_scope", "revoke_all_from")
 SCRATCH = "_opt_bench_before_migrate"
 # What a row's seal rests on: a row "rewritten" by the upgrade changes one of these (or gains a purpose)
@@ -86,13 +87,15 @@ def as_before_purposes() -> dict:
 		"delete from `tabSingles` where doctype = 'Opt Consent Settings' and field in %s", (PURPOSE_SETTINGS,)
 	)
 	frappe.db.sql("update `tabOpt Method` set written = 0 where name in %s", (WRITTEN_METHODS,))
-	frappe.db.sql("delete from `tabPatch Log` where patch = %s", (PATCH,))
+	frappe.db.sql("delete from `tabPatch Log` where patch in %s", ((PATCH, INDEX_PATCH),))
 	# Opt Log's DocType as an older version left it: the model sync imports its JSON again
 	frappe.db.sql(
 		"update `tabDocType` set migration_hash = null, modified = %s where name = 'Opt Log'",
 		(dt.datetime(2026, 11, 1),),
 	)
 	frappe.db.commit()
+	if frappe.db.sql(f"show index from `{OPT_LOG}` where Key_name = 'log_purpose_index'"):
+		frappe.db.sql_ddl(f"alter table `{OPT_LOG}` drop index `log_purpose_index`")
 	try:
 		frappe.db.sql_ddl(
 			f"alter table `{OPT_LOG}` drop column `purpose`, drop column `scope`, algorithm=instant"
@@ -596,8 +599,6 @@ def main(args, bm) -> None:
 			results.append(result)
 			bench_scale.save(report, results, args)
 		report["log_table"] = table_mb()
-		report["index_probe"] = index_probe(bm, count)
-		print(f"index probe: {report['index_probe']}", flush=True)
 		keep(bench_scale.bench_sweep(bm, args.sweeps, count, anchor, "daily lapse sweep", 2.0))
 		report["explain"] = explain(bm, count)
 		report["load_end"] = bench_scale.loadavg()
@@ -644,50 +645,6 @@ def explain(bm, count: int) -> list[dict]:
 			}
 		)
 	return plans
-
-
-PROBE_INDEX = "bench_probe_purpose_index"
-PROBE_COLUMNS = ("parent", "parenttype", "channel", "purpose", "scope")
-
-
-def index_probe(bm, count: int, chunks: int = 4) -> dict:
-	"""What an index would give the read of a purpose's rows (a probe, not the app's code): the query of
-	``gate.covering_rows`` over 5,000 random records as the app runs it, against the same query with a
-	temporary index on :data:`PROBE_COLUMNS` forced, interleaved (fresh records each time); the index is
-	dropped afterwards."""
-	import frappe
-
-	from opt_consent.adapters import gate, purposes
-
-	rng = random.Random(13)
-	query = gate.covering_query(gate.CHUNK, False)
-	table = f"from `{gate.LOG_TABLE}`"
-	forced = query.replace(table, f"{table} force index (`{PROBE_INDEX}`)")
-	assert forced != query
-	frappe.db.commit()
-	started = time.perf_counter()
-	columns = ", ".join(f"`{c}`" for c in PROBE_COLUMNS)
-	frappe.db.sql_ddl(f"alter table `{gate.LOG_TABLE}` add index `{PROBE_INDEX}` ({columns})")
-	added = time.perf_counter() - started
-	rows = {}
-
-	def run(sql, key):
-		names = [f"{bm.PREFIX}{rng.randrange(count):07d}" for _ in range(gate.CHUNK)]
-		found = frappe.db.sql(sql, [*names, "Phone", "opt_logs", "Call", MARKETING, purposes.rules.ALL])
-		rows.setdefault(key, []).append(len(found))
-
-	try:
-		a, b = bm.interleaved(chunks, lambda i: run(query, "as run"), lambda i: run(forced, "with index"))
-	finally:
-		frappe.db.sql_ddl(f"alter table `{gate.LOG_TABLE}` drop index `{PROBE_INDEX}`")
-	return {
-		"chunks": chunks,
-		"as_run_s": statistics.median(a),
-		"with_index_s": statistics.median(b),
-		"add_index_s": added,
-		"rows_per_chunk": statistics.median(rows["as run"]),
-		"columns": PROBE_COLUMNS,
-	}
 
 
 def table_mb() -> dict:
