@@ -15,6 +15,24 @@ from opt_consent.bulk import bulk_record
 from opt_consent.core.channels import OPT_IN, OPT_OUT, PHONE, TEXT, TEXT_REAUTH
 
 
+def act(action, doctype, name, channel, date, time, method, note, time_zone, wording, purpose) -> dict:
+	"""One consent action of the desk or an API caller, in a fresh transaction; the record as it is now."""
+	begin_fresh()
+	return record_action(
+		doctype,
+		name,
+		action,
+		channel,
+		date,
+		time,
+		method,
+		note=note,
+		time_zone=time_zone,
+		wording=wording,
+		purpose=purpose,
+	).as_dict()
+
+
 @frappe.whitelist(methods=["POST"])
 def opt_in(
 	doctype: str | None = None,
@@ -35,20 +53,7 @@ def opt_in(
 	the Published Consent Wording the person agreed to (required when the method requires one, and when
 	the purpose requires written consent).
 	"""
-	begin_fresh()
-	return record_action(
-		doctype,
-		name,
-		OPT_IN,
-		channel,
-		date,
-		time,
-		method,
-		note=note,
-		time_zone=time_zone,
-		wording=wording,
-		purpose=purpose,
-	).as_dict()
+	return act(OPT_IN, doctype, name, channel, date, time, method, note, time_zone, wording, purpose)
 
 
 @frappe.whitelist(methods=["POST"])
@@ -69,10 +74,7 @@ def opt_out(
 	the Consent Purpose the person revoked; the revocation covers what Opt Consent Settings' revocation
 	scope says (every purpose under revoke-all, FCC 24-24; every purpose when none is named).
 	"""
-	begin_fresh()
-	return record_action(
-		doctype, name, OPT_OUT, channel, date, time, method, note=note, time_zone=time_zone, purpose=purpose
-	).as_dict()
+	return act(OPT_OUT, doctype, name, channel, date, time, method, note, time_zone, None, purpose)
 
 
 @frappe.whitelist(methods=["POST"])
@@ -114,20 +116,7 @@ def text_reauth(
 	"""Reauthorise texting on a Cell Phone (``date`` / ``time`` in ``time_zone``, default the site's) under
 	the Consent Wording ``wording`` (required when the method requires one), for ``purpose`` (default: the
 	default purpose)."""
-	begin_fresh()
-	return record_action(
-		PHONE,
-		name,
-		TEXT_REAUTH,
-		TEXT,
-		date,
-		time,
-		method,
-		note=note,
-		time_zone=time_zone,
-		wording=wording,
-		purpose=purpose,
-	).as_dict()
+	return act(TEXT_REAUTH, PHONE, name, TEXT, date, time, method, note, time_zone, wording, purpose)
 
 
 @frappe.whitelist()

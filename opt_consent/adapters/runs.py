@@ -485,6 +485,22 @@ def lapse_job() -> None:
 	start_lapse()
 
 
+def queue_recompute() -> None:
+	"""Queue the recompute of every Phone's due and lapse dates after a reauthorisation period changed (the
+	settings' or the default purpose's): a background job, batch by batch; the user is told."""
+	frappe.enqueue(
+		"opt_consent.adapters.runs.recompute_job",
+		queue="long",
+		job_id="opt_consent_recompute_reauth",
+		deduplicate=True,
+		enqueue_after_commit=True,
+	)
+	frappe.msgprint(
+		_("Texting reauthorisation dates are being recomputed for every phone in the background."),
+		alert=True,
+	)
+
+
 def recompute_job() -> None:
 	"""Enqueued when the settings are saved: coordinate the recompute run."""
 	start_recompute()

@@ -34,17 +34,9 @@ class ConsentPurpose(Document):
 		if changed and self.name == purposes.default_name():
 			# the default purpose's period is the Phones' stored due and lapse dates: recompute them, in
 			# the background as a change of the settings' period does
-			frappe.enqueue(
-				"opt_consent.adapters.runs.recompute_job",
-				queue="long",
-				job_id="opt_consent_recompute_reauth",
-				deduplicate=True,
-				enqueue_after_commit=True,
-			)
-			frappe.msgprint(
-				_("Texting reauthorisation dates are being recomputed for every phone in the background."),
-				alert=True,
-			)
+			from opt_consent.adapters.runs import queue_recompute
+
+			queue_recompute()
 
 	def on_trash(self):
 		if self.name == purposes.default_name():

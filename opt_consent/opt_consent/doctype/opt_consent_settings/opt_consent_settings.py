@@ -97,17 +97,9 @@ class OptConsentSettings(Document):
 		phones, so it runs in a background job (batch by batch), not in this request; the form says so."""
 		if not self.rules_changed():
 			return
-		frappe.enqueue(
-			"opt_consent.adapters.runs.recompute_job",
-			queue="long",
-			job_id="opt_consent_recompute_reauth",
-			deduplicate=True,
-			enqueue_after_commit=True,
-		)
-		frappe.msgprint(
-			_("Texting reauthorisation dates are being recomputed for every phone in the background."),
-			alert=True,
-		)
+		from opt_consent.adapters.runs import queue_recompute
+
+		queue_recompute()
 
 	def rules_changed(self) -> bool:
 		before = self.get_doc_before_save()
