@@ -626,7 +626,7 @@ def explain(bm, count: int) -> list[dict]:
 		f"can_contact / scrub for a purpose: the rows covering it of {len(names):,} records "
 		"(gate.covering_rows)": (
 			gate.covering_query(len(names), False),
-			[*names, "Phone", "opt_logs", "Call", MARKETING, purposes.rules.ALL],
+			[*names, "Phone", "Call", MARKETING, purposes.rules.ALL],
 		),
 		"consent action on a site with several purposes: a record's rows of a channel (purposes.channel_rows)": (
 			purposes._CHANNEL_ROWS,
@@ -757,7 +757,7 @@ PURPOSE_CHANGES = [
 # The app's functions whose share of a profiled run explains a miss, by the measure's first word.
 INTEREST = {
 	"consent": ("lock", "load_from_db", "decide", "others", "channel_rows", "save_action"),
-	"can_contact": ("find_records", "decide_for_purpose", "covering_rows"),
+	"can_contact": ("records_with_covering_rows", "decide_for_purpose"),
 	"scrub": ("records_for", "decide_for_purpose", "covering_rows", "load", "verdict"),
 }
 
@@ -795,29 +795,18 @@ def misses_section(report: dict) -> list[str]:
 			f"{prof['seconds']:.2f} s): {shares}."
 		)
 		if r["name"].startswith("scrub"):
-			probe, size = report.get("index_probe"), report.get("log_table") or {}
+			size = report.get("log_table") or {}
 			lines.append(
-				"  The purpose's rows are read per chunk of 5,000 records by `gate.covering_rows`: the purpose and "
-				"the scope are in no index, so every row of the channel of each record is read from the table "
-				f"(its rows {size.get('data_mb', '?')} MB and indexes {size.get('index_mb', '?')} MB against a "
-				f"{report.get('buffer_pool_mb', '?')} MB buffer pool: most of them from disk), to keep the few "
-				"that name the purpose or revoke every purpose."
+				"  The purpose's rows are read per chunk of 5,000 records by `gate.covering_rows`, through the "
+				"purpose index `(parent, parenttype, channel, purpose, scope)` (named in the query), and each "
+				"record with rows is decided in Python; the log's rows "
+				f"{size.get('data_mb', '?')} MB and indexes {size.get('index_mb', '?')} MB against a "
+				f"{report.get('buffer_pool_mb', '?')} MB buffer pool."
 			)
-			if probe:
-				lines.append(
-					f"  Probe: the same query over 5,000 random records took {probe['as_run_s']:.2f} s as the "
-					f"app runs it and {probe['with_index_s']:.2f} s with a temporary index on "
-					f"`({', '.join(probe['columns'])})` forced (median of {probe['chunks']} each, interleaved; "
-					f"~{probe['rows_per_chunk']:,.0f} rows found a chunk; the index took {probe['add_index_s']:.0f} "
-					"s to add and was dropped). The optimizer did not choose that index by itself in a trial "
-					"(it kept `log_event_index`), so the query would name it. An index is a schema change "
-					"(`install.INDEXES` and a patch): not made by this benchmark."
-				)
 		elif r["name"].startswith("can_contact"):
 			lines.append(
-				"  A check for a purpose runs two queries where the floor runs one: the record "
-				"(`gate.find_records`) and its rows covering the purpose (`gate.covering_rows`), which reads "
-				"each row of the channel from the table (the purpose is in no index)."
+				"  A check for a purpose is one query, the records joined to their rows covering the purpose "
+				"(`gate.records_with_covering_rows`), where the floor reads one column of one row."
 			)
 		elif r["name"].startswith("consent action"):
 			lines.append(

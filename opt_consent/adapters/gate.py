@@ -299,7 +299,7 @@ def covering_rows(spec: Channel, names: list[str], purpose: str, default: str) -
 		chunk = names[start : start + CHUNK]
 		rows = frappe.db.sql(
 			covering_query(len(chunk), purpose == default),
-			[*chunk, spec.doctype, LOG_TABLE_FIELD, spec.name, purpose, purpose_rules.ALL],
+			[*chunk, spec.doctype, spec.name, purpose, purpose_rules.ALL],
 			as_dict=True,
 		)
 		for row in rows:
@@ -320,11 +320,11 @@ def records_with_covering_rows(spec: Channel, key: str, purpose: str, default: s
 			{", ".join(f"l.`{f}` as `log_{f}`" for f in COVERING_FIELDS)}
 		from `tab{doctype}` r
 		left join `{LOG_TABLE}` l force index (`{PURPOSE_INDEX}`)
-			on l.`parent` = r.`name` and l.`parenttype` = %s and l.`parentfield` = %s and l.`channel` = %s
+			on l.`parent` = r.`name` and l.`parenttype` = %s and l.`channel` = %s
 			and (l.`purpose` = %s or l.`scope` = %s{also})
 		where r.`{RECORDS[doctype].key_field}` = %s
 		order by r.`creation` asc, r.`name` asc, l.`idx` asc"""
-	rows = frappe.db.sql(query, (doctype, LOG_TABLE_FIELD, spec.name, purpose, purpose_rules.ALL, key), as_dict=True)
+	rows = frappe.db.sql(query, (doctype, spec.name, purpose, purpose_rules.ALL, key), as_dict=True)
 	records: dict[str, frappe._dict] = {}
 	logs: dict[str, list] = {}
 	for row in rows:
@@ -340,9 +340,11 @@ def covering_query(count: int, unnamed: bool) -> str:
 	"""The query of :func:`covering_rows` for ``count`` records; ``unnamed``: rows naming no purpose too."""
 	also = " or `purpose` is null or `purpose` = ''" if unnamed else ""
 	# named: the optimizer prefers the (parent, channel, date) index, which reads every row of the channel
+	# no parentfield: an Opt Log row is only ever in a record's opt_logs, and the test on it would read
+	# every row of the channel from the table instead of the index
 	return f"""select {", ".join(f"`{field}`" for field in COVERING_FIELDS)} from `{LOG_TABLE}`
 		force index (`{PURPOSE_INDEX}`)
-		where `parent` in ({", ".join(["%s"] * count)}) and `parenttype` = %s and `parentfield` = %s
+		where `parent` in ({", ".join(["%s"] * count)}) and `parenttype` = %s
 			and `channel` = %s and (`purpose` = %s or `scope` = %s{also})
 		order by `parent` asc, `idx` asc"""
 
