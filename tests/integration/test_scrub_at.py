@@ -58,12 +58,23 @@ def noon_in_new_york(days_ago: int) -> dt.datetime:
 	return contact_control.site_naive(noon)
 
 
+def new_york_number() -> str:
+	"""A valid 212 number: its calling hours are New York's (a random area code could be Hawaii's, where
+	noon in New York is before 8 a.m.)."""
+	import phonenumbers
+
+	while True:
+		number = f"+1 212 {random.randint(200, 999)} {random.randint(0, 9999):04d}"
+		if phonenumbers.is_valid_number(phonenumbers.parse(number)):
+			return number
+
+
 def the_two_numbers():
 	"""A number opted in 30 days ago and out yesterday; one opted in only yesterday (New York numbers)."""
-	revoked = make_phone(random_number(), "Cell")
+	revoked = make_phone(new_york_number(), "Cell")
 	act("Phone", revoked.name, "Opt In", "Call", add_to_date(now_datetime(), days=-30))
 	act("Phone", revoked.name, "Opt Out", "Call", add_to_date(now_datetime(), days=-1))
-	late = make_phone(random_number(), "Cell")
+	late = make_phone(new_york_number(), "Cell")
 	act("Phone", late.name, "Opt In", "Call", add_to_date(now_datetime(), days=-1))
 	return frappe.get_doc("Phone", revoked.name), frappe.get_doc("Phone", late.name)
 
