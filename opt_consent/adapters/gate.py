@@ -138,14 +138,20 @@ def find_records(spec: Channel, key: str, *, check_permission: bool = True) -> l
 	user's restrictions; a user without any (the usual case) gets the same rows from one plain query.
 	"""
 	doctype = spec.doctype
-	fields = ["name", "creation", "active", spec.opt_field, spec.block_field]
-	if doctype == PHONE:
-		fields += ["phone_type", LAPSES_ON]
+	fields = record_fields(spec)
 	if check_permission and not read_is_unrestricted(doctype):
 		return frappe.get_list(
 			doctype, filters={RECORDS[doctype].key_field: key}, fields=fields, order_by="creation asc"
 		)
 	return frappe.db.sql(records_query(doctype, tuple(fields)), (key,), as_dict=True)
+
+
+def record_fields(spec: Channel) -> list[str]:
+	"""What the gate reads of a record for ``spec``'s channel."""
+	fields = ["name", "creation", "active", spec.opt_field, spec.block_field]
+	if spec.doctype == PHONE:
+		fields += ["phone_type", LAPSES_ON]
+	return fields
 
 
 @functools.cache
@@ -292,8 +298,8 @@ def covering_rows(spec: Channel, names: list[str], purpose: str, default: str) -
 	"""Each record's log rows of ``spec``'s channel that may cover ``purpose``, in log order: the rows naming
 	it, every revocation of all purposes, and for the default purpose the rows naming none (a superset of
 	what :func:`opt_consent.core.coverage.covers` accepts; the caller applies it). Plain SQL per chunk of
-	records, on the log's ``(parent, channel, ...)`` index: a check reads no other channel's or purpose's
-	rows, and builds no query through the query builder."""
+	records, filtered in the purpose index (:data:`PURPOSE_INDEX`): a check reads no other channel's or
+	purpose's rows."""
 	logs: dict[str, list] = {name: [] for name in names}
 	for start in range(0, len(names), CHUNK):
 		chunk = names[start : start + CHUNK]
@@ -312,9 +318,7 @@ def records_with_covering_rows(spec: Channel, key: str, purpose: str, default: s
 	rows of each that may cover ``purpose`` (as :func:`covering_rows`), in one query: a check for a purpose
 	costs one round trip, as one for the default purpose does."""
 	doctype = spec.doctype
-	fields = ["name", "creation", "active", spec.opt_field, spec.block_field]
-	if doctype == PHONE:
-		fields += ["phone_type", LAPSES_ON]
+	fields = record_fields(spec)
 	also = " or l.`purpose` is null or l.`purpose` = ''" if purpose == default else ""
 	query = f"""select {", ".join(f"r.`{f}` as `{f}`" for f in fields)},
 			{", ".join(f"l.`{f}` as `log_{f}`" for f in COVERING_FIELDS)}

@@ -9,7 +9,7 @@ import frappe
 from frappe.utils import getdate
 
 from opt_consent.core import purposes as rules
-from opt_consent.core.channels import CALL, CHANNELS, EMAIL_CHANNEL, TEXT
+from opt_consent.core.channels import CALL, CHANNELS, EMAIL_CHANNEL, GRANTING, TEXT
 from opt_consent.core.evidence import LOG_DOCTYPE, LOG_TABLE_FIELD
 
 SETTINGS = "Opt Consent Settings"
@@ -110,7 +110,7 @@ def states(doc) -> list[dict]:
 				opted_in = bool(doc.get(spec.opt_field))
 			else:
 				last = rules.last_covering(rows, spec.name, purpose, site.default)
-				opted_in = bool(last and last["action"] in ("Opt In", "Text Reauth"))
+				opted_in = bool(last and last["action"] in GRANTING)
 			result.append(
 				{
 					"channel": spec.name,
