@@ -405,53 +405,9 @@ class Context:
 
 	@classmethod
 	def make(cls, options: Options) -> Context:
-		region = settings.default_region()
-		site_zone = get_system_timezone()
-
-		def normalize(doctype: str, address: str) -> str:
-			return normalize_phone(address, region) if doctype == PHONE else normalize_email(address)
-
-		phone_types = tuple(
-			t for t in (frappe.get_meta(PHONE).get_field("phone_type").options or "").split("\n") if t
-		)
-		try:
-			reader = hi.RowReader(
-				normalize=normalize,
-				site_zone=site_zone,
-				entered_zone=options.time_zone or None,
-				date_format=options.date_format or hi.DEFAULT_DATE_FORMAT,
-				phone_types=phone_types,
-			)
-			if options.time_zone:
-				from opt_consent.core.engine import to_site_time
-
-				to_site_time("2000-01-01", "00:00", options.time_zone, site_zone)
-		except hi.Refused as refusal:
-			file_refused(refusal)
-		methods = {
-			row.name: Method(
-				row.name, bool(row.enabled), bool(row.for_opt_in), bool(row.for_opt_out), bool(row.written)
-			)
-			for row in frappe.get_all(
-				"Opt Method", fields=["name", "enabled", "for_opt_in", "for_opt_out", "written"]
-			)
-		}
-		unknown = [target for target in options.mapping.values() if target and target not in methods]
-		if unknown:
-			frappe.throw(
-				_("The method mapping names {0}, which is not an Opt Method.").format(unknown[0]),
-				exc=ImportFileError,
-				title=_("File not imported"),
-			)
-		holidays, weekend = settings.holiday_calendar()
-		days = settings.revocation_days()
-		deadlines: dict[dt.date, dt.date] = {}
-
-		def honour_by(revoked: dt.date) -> dt.date:
-			if revoked not in deadlines:
-				deadlines[revoked] = gate.add_business_days(revoked, days, holidays, weekend)
-			return deadlines[revoked]
-
+		reader = row_reader(options)
+		methods = opt_methods(options.mapping)
+		honour_by = honour_by_counter()
 		return cls(
 			options=options,
 			reader=reader,
@@ -468,6 +424,74 @@ class Context:
 				for doctype, record in RECORDS.items()
 			},
 		)
+
+	def replay(self) -> hi.Replay:
+		"""What every record of the file is replayed with (:func:`opt_consent.core.history_import.plan_record`)."""
+		return hi.Replay(self.methods, self.options.mapping, self.now, self.policy, self.purposes)
+
+
+def row_reader(options: Options) -> hi.RowReader:
+	"""The file's row reader: addresses normalised as the site does, the site's phone types, the options'
+	date format and time zone (a date format or zone it cannot read refuses the file)."""
+	region = settings.default_region()
+	site_zone = get_system_timezone()
+
+	def normalize(doctype: str, address: str) -> str:
+		return normalize_phone(address, region) if doctype == PHONE else normalize_email(address)
+
+	phone_types = tuple(
+		t for t in (frappe.get_meta(PHONE).get_field("phone_type").options or "").split("\n") if t
+	)
+	try:
+		reader = hi.RowReader(
+			normalize=normalize,
+			site_zone=site_zone,
+			entered_zone=options.time_zone or None,
+			date_format=options.date_format or hi.DEFAULT_DATE_FORMAT,
+			phone_types=phone_types,
+		)
+		if options.time_zone:
+			from opt_consent.core.engine import to_site_time
+
+			to_site_time("2000-01-01", "00:00", options.time_zone, site_zone)
+	except hi.Refused as refusal:
+		file_refused(refusal)
+	return reader
+
+
+def opt_methods(mapping: dict[str, str]) -> dict[str, Method]:
+	"""The site's Opt Methods by name; a method mapping that names another refuses the file."""
+	methods = {
+		row.name: Method(
+			row.name, bool(row.enabled), bool(row.for_opt_in), bool(row.for_opt_out), bool(row.written)
+		)
+		for row in frappe.get_all(
+			"Opt Method", fields=["name", "enabled", "for_opt_in", "for_opt_out", "written"]
+		)
+	}
+	unknown = [target for target in mapping.values() if target and target not in methods]
+	if unknown:
+		frappe.throw(
+			_("The method mapping names {0}, which is not an Opt Method.").format(unknown[0]),
+			exc=ImportFileError,
+			title=_("File not imported"),
+		)
+	return methods
+
+
+def honour_by_counter() -> Callable[[dt.date], dt.date]:
+	"""The honour-by date of a revocation on a date: the site's revocation days in business days (each date
+	counted once a run)."""
+	holidays, weekend = settings.holiday_calendar()
+	days = settings.revocation_days()
+	deadlines: dict[dt.date, dt.date] = {}
+
+	def honour_by(revoked: dt.date) -> dt.date:
+		if revoked not in deadlines:
+			deadlines[revoked] = gate.add_business_days(revoked, days, holidays, weekend)
+		return deadlines[revoked]
+
+	return honour_by
 
 
 # ---------------------------------------------------------------- one chunk
@@ -569,10 +593,8 @@ def targets_of(doctype: str, groups, found: dict[str, list[dict]], contacts: set
 			if event.party:
 				if event.party not in contacts:
 					report.add(
-						hi.refusal_of(
-							event.line,
-							{"address": event.address, "channel": event.channel, "action": event.action},
-							hi.Refused("no_party", hi._("Contact {0} does not exist."), event.party),
+						hi.event_refusal(
+							event, hi.Refused("no_party", hi._("Contact {0} does not exist."), event.party)
 						)
 					)
 					continue
@@ -595,65 +617,93 @@ def targets_of(doctype: str, groups, found: dict[str, list[dict]], contacts: set
 
 
 def apply_doctype(doctype, groups, context: Context, report: Report, result: Result, write: bool) -> None:
-	record = RECORDS[doctype]
+	"""Replay one record doctype's groups of a chunk and count the outcome; then, unless this is a dry run
+	or nothing was accepted, write it: the new records named and inserted, the existing ones updated, the
+	sealed log rows and their ledger rows, and (Email) Frappe's Email Unsubscribe kept in step."""
 	keys = sorted({g[0].key for g in groups if g})
 	if not keys:
 		return
+	planned = plan_targets(doctype, keys, groups, context, report, write)
+	new = [target for target, _plan in planned if not target.row]
+	count_planned(planned, len(new), result)
+	if not write or not planned:
+		return
+	if new:
+		name_new_records(doctype, new, context)
+	create_records(doctype, [(t, p) for t, p in planned if not t.row], context)
+	update_records(doctype, [(t, p) for t, p in planned if t.row], context)
+	write_log_rows(doctype, planned, context)
+	if doctype == EMAIL:
+		from opt_consent.adapters import mail_sync
+
+		for address in sorted({t.key for t, _p in planned}):
+			mail_sync.sync(address)
+
+
+def plan_targets(
+	doctype: str, keys: list[str], groups, context: Context, report: Report, write: bool
+) -> list[tuple[Target, hi.Plan]]:
+	"""Each target's replay, its refusals to ``report``; the targets with an accepted event and their plans.
+	The existing records are read locking when writing, with each channel's latest logged event."""
 	found = existing_records(doctype, keys, lock=write)
 	contacts = existing_contacts({e.party for g in groups for e in g if e.party})
 	targets = targets_of(doctype, groups, found, contacts, report)
 	last = latest_events(doctype, [t.row["name"] for t in targets if t.row])
+	replay = context.replay()
 	planned = []
 	for target in targets:
-		if target.row:
-			state = {k: v for k, v in target.row.items()}
-			target.phone_type = target.row.get(record.type_field)
-			target.name = target.row["name"]
-		else:
-			state = initial_state(doctype)
-			typed = next((e.phone_type for e in target.events if e.phone_type), None)
-			target.phone_type = typed or context.default_types.get(doctype)
+		state = start_state(doctype, target, context)
 		plan = hi.plan_record(
 			doctype,
 			state,
 			last.get(target.name, {}) if target.row else {},
 			target.phone_type if doctype == PHONE else None,
 			target.events,
-			methods=context.methods,
-			mapping=context.options.mapping,
-			now=context.now,
-			policy=context.policy,
-			purposes=context.purposes,
+			replay,
 			others=other_purposes(doctype, target, context),
 		)
 		for event, refusal in plan.refused:
-			report.add(
-				hi.refusal_of(
-					event.line,
-					{"address": event.address, "channel": event.channel, "action": event.action},
-					refusal,
-				)
-			)
+			report.add(hi.event_refusal(event, refusal))
 		if plan.accepted:
 			planned.append((target, plan))
+	return planned
+
+
+def start_state(doctype: str, target: Target, context: Context) -> dict:
+	"""The record's state before the replay: an existing record's row (and its name and phone type on the
+	target), or a new record's initial state (its phone type: its first event's that names one, else the
+	field's default)."""
+	if target.row:
+		target.phone_type = target.row.get(RECORDS[doctype].type_field)
+		target.name = target.row["name"]
+		return {k: v for k, v in target.row.items()}
+	typed = next((e.phone_type for e in target.events if e.phone_type), None)
+	target.phone_type = typed or context.default_types.get(doctype)
+	return initial_state(doctype)
+
+
+def count_planned(planned: list[tuple[Target, hi.Plan]], new: int, result: Result) -> None:
+	"""The events recorded (a dry run: that would be), the new records, and the first 20 rows as a sample."""
 	result.recorded += sum(len(plan.accepted) for _t, plan in planned)
-	new = [target for target, _plan in planned if not target.row]
-	result.new_records += len(new)
+	result.new_records += new
 	if len(result.sample) < 20:
 		for _target, plan in planned:
 			for event, _outcome in plan.accepted[: 20 - len(result.sample)]:
 				result.sample.append({"line": event.line, "address": event.address, "action": event.action})
-	if not write or not planned:
-		return
-	if new:
-		pool = context.reserved.get(doctype) or []
-		names, context.reserved[doctype] = pool[: len(new)], pool[len(new) :]
-		if len(names) < len(new):  # none reserved for this part, or a target the reservation missed
-			names += reserve_names({doctype: len(new) - len(names)}).get(doctype) or []
-		for i, target in enumerate(new):
-			target.name = names[i] if i < len(names) else None
-	create_records(doctype, [(t, p) for t, p in planned if not t.row], context)
-	update_records(doctype, [(t, p) for t, p in planned if t.row], context)
+
+
+def name_new_records(doctype: str, new: list[Target], context: Context) -> None:
+	"""Names for the new records: the part's reserved ones (:func:`reserve_part_names`) first."""
+	pool = context.reserved.get(doctype) or []
+	names, context.reserved[doctype] = pool[: len(new)], pool[len(new) :]
+	if len(names) < len(new):  # none reserved for this part, or a target the reservation missed
+		names += reserve_names({doctype: len(new) - len(names)}).get(doctype) or []
+	for i, target in enumerate(new):
+		target.name = names[i] if i < len(names) else None
+
+
+def write_log_rows(doctype: str, planned: list[tuple[Target, hi.Plan]], context: Context) -> None:
+	"""The accepted events' log rows, sealed, in one insert, and their ledger rows in another."""
 	rows = []
 	for target, plan in planned:
 		for event, outcome in plan.accepted:
@@ -680,11 +730,6 @@ def apply_doctype(doctype, groups, context: Context, report: Report, result: Res
 			for event, row in zip(flat, written, strict=True)
 		),
 	)
-	if doctype == EMAIL:
-		from opt_consent.adapters import mail_sync
-
-		for address in sorted({t.key for t, _p in planned}):
-			mail_sync.sync(address)
 
 
 def other_purposes(doctype: str, target, context: Context) -> dict[str, dict[str, str | None]]:

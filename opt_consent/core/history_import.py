@@ -116,6 +116,13 @@ def refusal_of(line: int, raw: Mapping, refusal: Refused) -> RowRefusal:
 	)
 
 
+def event_refusal(event: Event, refusal: Refused) -> RowRefusal:
+	"""The refusal of a valid row's event (the engine's, or its Contact missing), as the report keeps it."""
+	return refusal_of(
+		event.line, {"address": event.address, "channel": event.channel, "action": event.action}, refusal
+	)
+
+
 # ---------------------------------------------------------------- reading
 
 
@@ -247,32 +254,8 @@ class RowReader:
 
 	def event(self, line: int, raw: Mapping) -> Event:
 		"""The row as an :class:`Event`, or :class:`Refused` with the reason."""
-		if "__width__" in raw:
-			raise Refused(
-				"bad_width",
-				_("The row has {0} fields; the header has {1}."),
-				raw["__width__"],
-				raw["__expected__"],
-			)
-		for name, value in raw.items():
-			if value is not None and len(value) > MAX_FIELD:
-				raise Refused("long_field", _("{0} is longer than {1} characters."), name, MAX_FIELD)
-		channel = _CHANNELS.get(clean(raw.get("channel")).lower())
-		if channel is None:
-			raise Refused(
-				"bad_channel",
-				_("{0} is not a channel. Use one of: {1}."),
-				clean(raw.get("channel"))[:40] or _("(empty)"),
-				", ".join(CHANNELS),
-			)
-		action = _ACTIONS.get(re.sub(r"[^a-z]", "", clean(raw.get("action")).lower()))
-		if action is None:
-			raise Refused(
-				"bad_action",
-				_("{0} is not a consent action. Use one of: {1}."),
-				clean(raw.get("action"))[:40] or _("(empty)"),
-				", ".join(_ACTIONS.values()),
-			)
+		check_shape(raw)
+		channel, action = channel_of(raw), action_of(raw)
 		doctype = CHANNELS[channel].doctype
 		address = clean(raw.get("address"))
 		key = self.key_of(doctype, address)
@@ -281,30 +264,11 @@ class RowReader:
 		date, time = engine.to_site_time(date, time, self.entered_zone, self.site_zone)
 		operator = engine.check_operator(clean(raw.get("operator")) or None)
 		note = engine.check_note(clean(raw.get("note")) or None)
-		party = clean(raw.get("party")) or None
-		if party and (len(party) > 140 or engine._MARKUP_RE.search(party)):
-			raise Refused("bad_party", _("{0} is not a Contact name."), party[:140])
-		phone_type = clean(raw.get("phone_type")) or None
-		if phone_type:
-			if doctype != RECORDS["Phone"].doctype:
-				phone_type = None
-			else:
-				matched = {t.lower(): t for t in self.phone_types}.get(phone_type.lower())
-				if matched is None:
-					raise Refused(
-						"bad_phone_type",
-						_("{0} is not a phone type. Use one of: {1}."),
-						phone_type[:40],
-						", ".join(self.phone_types),
-					)
-				phone_type = matched
-		external_id = clean(raw.get("external_id")) or None
-		if external_id and len(external_id) > MAX_EXTERNAL_ID:
-			raise Refused("bad_external_id", _("External ID is longer than {0} characters."), MAX_EXTERNAL_ID)
+		party = name_in(raw, "party", "bad_party", _("{0} is not a Contact name."))
+		phone_type = self.phone_type_of(doctype, raw)
+		external_id = external_id_of(raw)
 		method = clean(raw.get("method"))
-		purpose = clean(raw.get("purpose")) or None
-		if purpose and (len(purpose) > 140 or engine._MARKUP_RE.search(purpose)):
-			raise Refused("bad_purpose", _("{0} is not the name of a Consent Purpose."), purpose[:140])
+		purpose = name_in(raw, "purpose", "bad_purpose", _("{0} is not the name of a Consent Purpose."))
 		at = dt.datetime.combine(date, time)
 		values = (doctype, key, channel, action, at.isoformat(), method, operator or "", party or "")
 		if purpose:  # a row naming no purpose keeps the fingerprint it had before purposes existed
@@ -328,6 +292,21 @@ class RowReader:
 			purpose=purpose,
 		)
 
+	def phone_type_of(self, doctype: str, raw: Mapping) -> str | None:
+		"""The row's phone type as the Phone doctype spells it (ignored on an email row), or :class:`Refused`."""
+		phone_type = clean(raw.get("phone_type")) or None
+		if not phone_type or doctype != RECORDS["Phone"].doctype:
+			return None
+		matched = {t.lower(): t for t in self.phone_types}.get(phone_type.lower())
+		if matched is None:
+			raise Refused(
+				"bad_phone_type",
+				_("{0} is not a phone type. Use one of: {1}."),
+				phone_type[:40],
+				", ".join(self.phone_types),
+			)
+		return matched
+
 	def parse_date(self, value: str) -> dt.date:
 		if not value:
 			raise Refused("missing_date", _("Date is required."))
@@ -339,6 +318,62 @@ class RowReader:
 			raise Refused(
 				"bad_date", _("{0} is not a valid date in the format {1}."), value[:40], self.date_format
 			) from None
+
+
+def check_shape(raw: Mapping) -> None:
+	"""Refuse a row with another number of fields than the header, or a field longer than :data:`MAX_FIELD`."""
+	if "__width__" in raw:
+		raise Refused(
+			"bad_width",
+			_("The row has {0} fields; the header has {1}."),
+			raw["__width__"],
+			raw["__expected__"],
+		)
+	for name, value in raw.items():
+		if value is not None and len(value) > MAX_FIELD:
+			raise Refused("long_field", _("{0} is longer than {1} characters."), name, MAX_FIELD)
+
+
+def channel_of(raw: Mapping) -> str:
+	"""The channel the row names (by name or label, without regard to case), or :class:`Refused`."""
+	channel = _CHANNELS.get(clean(raw.get("channel")).lower())
+	if channel is None:
+		raise Refused(
+			"bad_channel",
+			_("{0} is not a channel. Use one of: {1}."),
+			clean(raw.get("channel"))[:40] or _("(empty)"),
+			", ".join(CHANNELS),
+		)
+	return channel
+
+
+def action_of(raw: Mapping) -> str:
+	"""The consent action the row names (letters only, without regard to case), or :class:`Refused`."""
+	action = _ACTIONS.get(re.sub(r"[^a-z]", "", clean(raw.get("action")).lower()))
+	if action is None:
+		raise Refused(
+			"bad_action",
+			_("{0} is not a consent action. Use one of: {1}."),
+			clean(raw.get("action"))[:40] or _("(empty)"),
+			", ".join(_ACTIONS.values()),
+		)
+	return action
+
+
+def name_in(raw: Mapping, column: str, code: str, message: str) -> str | None:
+	"""The document name in ``column`` (None when empty), or :class:`Refused` with ``code`` and ``message``
+	for one longer than 140 characters or holding markup."""
+	name = clean(raw.get(column)) or None
+	if name and (len(name) > 140 or engine._MARKUP_RE.search(name)):
+		raise Refused(code, message, name[:140])
+	return name
+
+
+def external_id_of(raw: Mapping) -> str | None:
+	external_id = clean(raw.get("external_id")) or None
+	if external_id and len(external_id) > MAX_EXTERNAL_ID:
+		raise Refused("bad_external_id", _("External ID is longer than {0} characters."), MAX_EXTERNAL_ID)
+	return external_id
 
 
 def clean(value) -> str:
@@ -455,31 +490,40 @@ def resolve_method(raw: str, mapping: Mapping[str, str], methods: Mapping[str, e
 	return folded.get(raw.lower(), raw)
 
 
+@dataclass(frozen=True)
+class Replay:
+	"""What every record of one file is replayed with: the site's Opt Methods, the user's method mapping, the
+	moment of the import, the admin's policy and (None: as before purposes) the site's Consent Purposes."""
+
+	methods: Mapping[str, engine.Method]
+	mapping: Mapping[str, str]
+	now: dt.datetime
+	policy: engine.Policy | None = None
+	purposes: Purposes | None = None
+
+
 def plan_record(
 	doctype: str,
 	state: Mapping,
 	last: Mapping[str, engine.LastEvent],
 	phone_type: str | None,
 	events: Iterable[Event],
-	*,
-	methods: Mapping[str, engine.Method],
-	mapping: Mapping[str, str],
-	now: dt.datetime,
-	policy: engine.Policy | None = None,
-	purposes: Purposes | None = None,
+	replay: Replay,
 	others: Mapping[str, Mapping[str, str | None]] | None = None,
 ) -> Plan:
 	"""Replay ``events`` (one record's, in event order) through the engine, as desk actions one after the
 	other: each accepted event changes the state and becomes the channel's latest event for the next.
 
-	With ``purposes`` each event is recorded for its purpose (the default when it names none); ``others``
-	holds, per channel, the latest action covering each other purpose before the file (None: never)."""
-	policy = policy or engine.Policy()
+	With ``replay.purposes`` each event is recorded for its purpose (the default when it names none);
+	``others`` holds, per channel, the latest action covering each other purpose before the file (None:
+	never)."""
+	methods, now, purposes = replay.methods, replay.now, replay.purposes
+	policy = replay.policy or engine.Policy()
 	plan = Plan(state=dict(state))
 	last = dict(last)
 	others = {channel: dict(values) for channel, values in (others or {}).items()}
 	for event in events:
-		method = resolve_method(event.method, mapping, methods)
+		method = resolve_method(event.method, replay.mapping, methods)
 		try:
 			outcome = engine.decide(
 				doctype,
@@ -503,12 +547,17 @@ def plan_record(
 			continue
 		plan.state.update(outcome.changes)
 		last[event.channel] = engine.LastEvent(outcome.event_at, event.action)
-		if purposes is not None:
-			for name in others_of(others, purposes, event.channel):
-				if covers(outcome.log, name, purposes.default):
-					others[event.channel][name] = event.action
+		note_covered(others, purposes, event, outcome)
 		plan.accepted.append((event, outcome))
 	return plan
+
+
+def note_covered(others: dict, purposes: Purposes | None, event: Event, outcome: engine.Outcome) -> None:
+	"""An accepted event becomes the latest action of each other purpose of its channel that its row covers."""
+	if purposes is not None:
+		for name in others_of(others, purposes, event.channel):
+			if covers(outcome.log, name, purposes.default):
+				others[event.channel][name] = event.action
 
 
 def others_of(others: dict, purposes: Purposes | None, channel: str) -> dict[str, str | None]:

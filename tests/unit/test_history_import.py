@@ -318,9 +318,7 @@ def plan(events, state=None, last=None, phone_type="Cell", mapping=None):
 		last or {},
 		phone_type,
 		events,
-		methods=METHODS,
-		mapping=mapping or {},
-		now=NOW,
+		hi.Replay(methods=METHODS, mapping=mapping or {}, now=NOW),
 	)
 
 
