@@ -247,6 +247,21 @@ def check_for_action(
 		)
 	if wording is None:
 		raise Refused("unknown_wording", _("{0} is not a known Consent Wording."), str(wording_name)[:140])
+	check_applies(wording, channel, method)
+	check_in_force(wording, event_at)
+	digest = text_hash(wording.text)
+	if wording.stored_hash and wording.stored_hash != digest:
+		raise Refused(
+			"wording_changed",
+			_("The text of Consent Wording {0} no longer matches the text it was published with."),
+			wording.name,
+		)
+	return {"wording": wording.name, "wording_hash": digest}
+
+
+def check_applies(wording: Wording, channel: str, method: str | None) -> None:
+	"""The version was published (not a Draft) and applies to ``channel`` and (if it names methods)
+	``method``, or :class:`Refused`."""
 	if wording.status == DRAFT or wording.published_on is None:
 		raise Refused(
 			"draft_wording",
@@ -269,6 +284,11 @@ def check_for_action(
 			", ".join(wording.methods),
 			method or "",
 		)
+
+
+def check_in_force(wording: Wording, event_at: dt.datetime) -> None:
+	"""The version was in force at ``event_at``: published at or before it, and not superseded before it,
+	or :class:`Refused`."""
 	# to the second: the desk's time field has no fraction, Publish's clock has
 	if event_at < wording.published_on.replace(microsecond=0):
 		raise Refused(
@@ -287,11 +307,3 @@ def check_for_action(
 			wording.name,
 			_fmt(wording.superseded_on) if wording.superseded_on else "",
 		)
-	digest = text_hash(wording.text)
-	if wording.stored_hash and wording.stored_hash != digest:
-		raise Refused(
-			"wording_changed",
-			_("The text of Consent Wording {0} no longer matches the text it was published with."),
-			wording.name,
-		)
-	return {"wording": wording.name, "wording_hash": digest}
