@@ -125,6 +125,20 @@ def verify(source) -> Verdict:
 		document = load(source)
 	except (OSError, ValueError) as error:
 		return _broken("unreadable", _("The file cannot be read as JSON: {0}"), error)
+	broken = _layout_broken(document)
+	if broken is not None:
+		return broken
+	sealed, rows = document["chain"], document["log"]
+	broken = _fields_broken(rows) or _chain_broken(sealed, rows) or _totals_broken(sealed, rows)
+	if broken is not None:
+		return broken
+	verdict = Verdict(True, rows=len(rows), head_hash=rows[-1]["row_hash"] if rows else "")
+	verdict.notes.extend(_wording_notes(document, rows))
+	return verdict
+
+
+def _layout_broken(document) -> Verdict | None:
+	"""The file's layout: an evidence file of this version, with a chain naming its record and a log."""
 	if not isinstance(document, Mapping) or document.get("format") != FORMAT:
 		return _broken("format", _("This is not an opt_consent evidence file."))
 	if document.get("format_version") != FORMAT_VERSION:
@@ -141,8 +155,11 @@ def verify(source) -> Verdict:
 	for key in ("parenttype", "parent", "subject"):
 		if not isinstance(sealed.get(key), str):
 			return _broken("missing", _("The chain's {0} is missing."), key)
-	doctype, name, subject = sealed["parenttype"], sealed["parent"], sealed["subject"]
+	return None
 
+
+def _fields_broken(rows: list) -> Verdict | None:
+	"""Every row an object carrying every field its scheme hashes."""
 	for position, row in enumerate(rows, 1):
 		if not isinstance(row, Mapping):
 			return _broken("format", _("Row {0} is not an object."), position, idx=position, rows=len(rows))
@@ -159,18 +176,26 @@ def verify(source) -> Verdict:
 				row=row.get("name"),
 				rows=len(rows),
 			)
+	return None
 
-	broken = chain.verify(rows, doctype, name, subject)
-	if broken is not None:
-		return Verdict(
-			False,
-			rows=len(rows),
-			code=broken.code,
-			idx=broken.idx,
-			row=broken.row,
-			message=broken.text(),
-		)
 
+def _chain_broken(sealed: Mapping, rows: list) -> Verdict | None:
+	"""The chain recomputed (:func:`opt_consent.core.chain.verify`) for the record the file names."""
+	broken = chain.verify(rows, sealed["parenttype"], sealed["parent"], sealed["subject"])
+	if broken is None:
+		return None
+	return Verdict(
+		False,
+		rows=len(rows),
+		code=broken.code,
+		idx=broken.idx,
+		row=broken.row,
+		message=broken.text(),
+	)
+
+
+def _totals_broken(sealed: Mapping, rows: list) -> Verdict | None:
+	"""The file's row count and head hash are its rows'."""
 	head = rows[-1]["row_hash"] if rows else ""
 	if sealed.get("rows") != len(rows):
 		return _broken(
@@ -188,9 +213,7 @@ def verify(source) -> Verdict:
 			head or _("(empty)"),
 			rows=len(rows),
 		)
-	verdict = Verdict(True, rows=len(rows), head_hash=head)
-	verdict.notes.extend(_wording_notes(document, rows))
-	return verdict
+	return None
 
 
 def _wording_notes(document: Mapping, rows: list) -> list[str]:
