@@ -167,10 +167,27 @@ def run(
 	if user:
 		frappe.set_user(user)
 	doc = frappe.get_doc(DOCTYPE, name)
+	run = open_run(doc)
+	try:
+		plan_parts(doc, run, part_size or PART)
+	except Exception as error:
+		rollback()
+		runs.remove_work_dir(run.name)
+		runs.discard(run.name)  # nothing was planned: no run to keep
+		set_values(doc, consent_run=None)
+		failed(name, error)
+		return None
+	runs.dispatch(run.name, inline, queue_name)
+	return run.name
+
+
+def open_run(doc):
+	"""A new Opt Consent Run for the scrub, which is marked Running from its moment on, its counts and its
+	earlier result cleared (committed)."""
 	moment = doc.at or now_datetime()
 	remove_result(doc)
 	run = runs.create_run(
-		runs.SCRUB, walk="line", reference_doctype=DOCTYPE, reference_name=name, chunk_method=CHUNK_METHOD
+		runs.SCRUB, walk="line", reference_doctype=DOCTYPE, reference_name=doc.name, chunk_method=CHUNK_METHOD
 	)
 	set_values(
 		doc,
@@ -186,33 +203,29 @@ def run(
 		consent_run=run.name,
 	)
 	commit()
-	try:
-		check_may_read(doc.channel)
-		path = input_path(doc)
-		size = os.path.getsize(path)
-		if size > max_bytes():
-			refuse_file(
-				core.FileRefused(
-					"too_large",
-					_lt("The file is {0} MB; the limit is {1} MB (site config opt_consent_scrub_max_mb)."),
-					max(size >> 20, 1),
-					max_bytes() >> 20,
-				)
+	return run
+
+
+def plan_parts(doc, run, part_size: int) -> None:
+	"""The first pass: the file checked (the user may read the channel, the file is not too large, it
+	reads), counted and split into parts in the run's working folder, and one chunk a part (committed)."""
+	check_may_read(doc.channel)
+	path = input_path(doc)
+	size = os.path.getsize(path)
+	if size > max_bytes():
+		refuse_file(
+			core.FileRefused(
+				"too_large",
+				_lt("The file is {0} MB; the limit is {1} MB (site config opt_consent_scrub_max_mb)."),
+				max(size >> 20, 1),
+				max_bytes() >> 20,
 			)
-		total, parts = split_input(path, doc.channel, runs.work_dir(run.name), part_size or PART)
-		set_values(doc, total=total)
-		run.summary = frappe.as_json({"total": total, "parts": parts}, indent=None)
-		runs.add_chunks(run, [("Part", chunks.Chunk(no, (no,), (no,))) for no in range(parts)])
-		commit()
-	except Exception as error:
-		rollback()
-		runs.remove_work_dir(run.name)
-		runs.discard(run.name)  # nothing was planned: no run to keep
-		set_values(doc, consent_run=None)
-		failed(name, error)
-		return None
-	runs.dispatch(run.name, inline, queue_name)
-	return run.name
+		)
+	total, parts = split_input(path, doc.channel, runs.work_dir(run.name), part_size)
+	set_values(doc, total=total)
+	run.summary = frappe.as_json({"total": total, "parts": parts}, indent=None)
+	runs.add_chunks(run, [("Part", chunks.Chunk(no, (no,), (no,))) for no in range(parts)])
+	commit()
 
 
 def run_chunk(run: str, chunk_no: int) -> int:
