@@ -120,20 +120,7 @@ def revoke(
 		require(means=means)
 		means = check_means(means) if check_permission or frappe.db.exists("Opt Method", means) else None
 	doctype, key, names = records_of(channel, address)
-	if check_permission and not frappe.has_permission(doctype, "write"):
-		# before the look-up answers: a caller who may write no record learns nothing of which exist
-		frappe.throw(
-			_("Not permitted to record consent on a {0}.").format(_(doctype)), frappe.PermissionError
-		)
-	if not names:
-		frappe.throw(
-			_("No {0} with {1} is on file: nothing to revoke.").format(_(doctype), frappe.bold(key)),
-			exc=frappe.DoesNotExistError,
-			title=_("Not recorded"),
-		)
-	if check_permission:
-		for name in names:
-			frappe.get_doc(doctype, name).check_permission("write")
+	check_may_revoke(doctype, key, names, check_permission)
 	outcomes = [
 		revoke_one(
 			doctype, name, channel, moment, means, note, source, message_id, check_permission, purpose
@@ -148,6 +135,25 @@ def revoke(
 		"records": outcomes,
 		"changed": sum(1 for outcome in outcomes if outcome["changed"]),
 	}
+
+
+def check_may_revoke(doctype: str, key: str, names: list[str], check_permission: bool) -> None:
+	"""There is a record of the address to revoke on; with ``check_permission`` the caller may write the
+	doctype (asked first) and every one of the records, else nothing is recorded."""
+	if check_permission and not frappe.has_permission(doctype, "write"):
+		# before the look-up answers: a caller who may write no record learns nothing of which exist
+		frappe.throw(
+			_("Not permitted to record consent on a {0}.").format(_(doctype)), frappe.PermissionError
+		)
+	if not names:
+		frappe.throw(
+			_("No {0} with {1} is on file: nothing to revoke.").format(_(doctype), frappe.bold(key)),
+			exc=frappe.DoesNotExistError,
+			title=_("Not recorded"),
+		)
+	if check_permission:
+		for name in names:
+			frappe.get_doc(doctype, name).check_permission("write")
 
 
 def revoke_one(
