@@ -29,16 +29,24 @@ def reading_of(doc) -> replies.Reading:
 	return replies.classify(replies.email_reply_text(doc.subject, body), reply_vocabulary(), channel="Email")
 
 
-def on_communication_insert(doc, method=None) -> None:
-	"""``after_insert`` of Communication: apply a received email that revokes."""
+def known_sender(doc) -> str | None:
+	"""The sender's address of a received email when an Email record has it; None for anything else."""
 	if doc.communication_medium != "Email" or doc.sent_or_received != "Received" or not doc.sender:
-		return
+		return None
 	address = extract_email_id(doc.sender)
 	try:
 		key = normalize(EMAIL, address)
 	except Refused:
-		return
+		return None
 	if not frappe.db.exists(EMAIL, {RECORDS[EMAIL].key_field: key}):
+		return None
+	return address
+
+
+def on_communication_insert(doc, method=None) -> None:
+	"""``after_insert`` of Communication: apply a received email that revokes."""
+	address = known_sender(doc)
+	if address is None:
 		return
 	reading = reading_of(doc)
 	if reading.kind != replies.REVOCATION:
