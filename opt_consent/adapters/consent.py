@@ -137,24 +137,29 @@ def decide(
 	site = purposes.get_purposes()
 	if purpose is not None and not isinstance(purpose, str):
 		purpose = str(purpose)
-	return engine.decide(
+	asked = engine.Request(
 		doc.doctype,
-		doc,
 		action,
 		channel,
 		date,
 		time,
 		method,
 		settings.get_method(method),
-		now=now,
-		last=log.last_event(doc, channel),
-		phone_type=doc.get(RECORDS[doc.doctype].type_field),
-		policy=settings.get_policy(),
-		system_revocation=system_revocation,
-		purposes=site,
 		purpose=(purpose or "").strip() or None,
-		others=purposes.others(doc.doctype, doc.name, channel, site) if channel else {},
 		wording=wording,
+		system_revocation=system_revocation,
+	)
+	return engine.decide(
+		asked,
+		engine.Context(
+			doc,
+			now=now,
+			last=log.last_event(doc, channel),
+			phone_type=doc.get(RECORDS[doc.doctype].type_field),
+			policy=settings.get_policy(),
+			purposes=site,
+			others=purposes.others(doc.doctype, doc.name, channel, site) if channel else {},
+		),
 	)
 
 

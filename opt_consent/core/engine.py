@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import KW_ONLY, dataclass, field, replace
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from opt_consent.core.channels import (
@@ -93,75 +93,86 @@ def to_site_time(date, time, entered_zone: str | None, site_zone: str) -> tuple[
 	return converted.date(), converted.time()
 
 
-def decide(
-	doctype: str,
-	state: Mapping,
-	action: str,
-	channel: str,
-	date,
-	time,
-	method_name: str | None,
-	method: Method | None,
-	*,
-	now: dt.datetime,
-	last: LastEvent | None = None,
-	phone_type: str | None = None,
-	policy: Policy = Policy(),
-	system_revocation: bool = False,
-	purposes: purposes_.Purposes | None = None,
-	purpose: str | None = None,
-	others: Mapping[str, str | None] | None = None,
-	wording: str | None = None,
-) -> Outcome:
-	"""Decide what ``action`` on ``channel`` does to a record in ``state``, or raise :class:`Refused`.
+@dataclass(frozen=True)
+class Request:
+	"""What a caller asks of the engine: ``action`` on ``channel`` of a record of ``doctype``, at ``date``
+	and ``time`` (the site's clock), by the Opt Method named ``method_name``.
 
 	``method`` is the Opt Method named ``method_name`` as found, or None when there is none by that name.
-	``now`` is the current time in the site's time zone, ``last`` the latest logged event of the channel.
 	A ``system_revocation`` (an opt out the system received, e.g. an inbound STOP) is never refused for
 	the Opt Method configuration: a revocation must not be lost because a method was disabled or removed.
-
-	With ``purposes`` (the site's Consent Purposes and revocation scope) the action is recorded for
-	``purpose`` (the default when None); ``others`` holds the latest action covering each other purpose of
-	the channel (None: never). A purpose that requires written consent is granted only by a ``written``
-	method with its ``wording`` named (:func:`opt_consent.core.purposes.check_written`); an opt out covers
-	what :func:`opt_consent.core.purposes.scope_of` says. Without ``purposes`` no purpose is recorded.
+	``purpose`` names the Consent Purpose (the default when None); ``wording`` the Consent Wording the
+	consent was given under.
 	"""
-	check_target(doctype, action, channel, phone_type)
-	event_at = event_datetime(date, time)
-	check_moment(event_at, now, channel, last)
-	if not (system_revocation and action == OPT_OUT):
-		check_method(method_name, method, action in GRANTING)
+
+	doctype: str
+	action: str
+	channel: str
+	date: object
+	time: object
+	method_name: str | None
+	method: Method | None
+	_: KW_ONLY
+	purpose: str | None = None
+	wording: str | None = None
+	system_revocation: bool = False
+
+
+@dataclass(frozen=True)
+class Context:
+	"""What the record and the site supply: the record's ``state``, ``now`` (the current time in the site's
+	time zone), ``last`` (the channel's latest logged event), the phone's type, the admin's ``policy``,
+	the site's ``purposes`` (Consent Purposes and revocation scope) and ``others`` (the latest action
+	covering each other purpose of the channel; None: never)."""
+
+	state: Mapping
+	_: KW_ONLY
+	now: dt.datetime
+	last: LastEvent | None = None
+	phone_type: str | None = None
+	policy: Policy = Policy()
+	purposes: purposes_.Purposes | None = None
+	others: Mapping[str, str | None] | None = None
+
+
+def decide(request: Request, context: Context) -> Outcome:
+	"""Decide what ``request`` does to the record ``context`` describes, or raise :class:`Refused`.
+
+	With ``context.purposes`` the action is recorded for ``request.purpose`` (the default when None). A
+	purpose that requires written consent is granted only by a ``written`` method with its ``wording``
+	named (:func:`opt_consent.core.purposes.check_written`); an opt out covers what
+	:func:`opt_consent.core.purposes.scope_of` says. Without ``purposes`` no purpose is recorded.
+	"""
+	action, channel, last = request.action, request.channel, context.last
+	check_target(request.doctype, action, channel, context.phone_type)
+	event_at = event_datetime(request.date, request.time)
+	check_moment(event_at, context.now, channel, last)
+	if not (request.system_revocation and action == OPT_OUT):
+		check_method(request.method_name, request.method, action in GRANTING)
 	row = {"channel": channel, "action": action}
+	purposes = context.purposes
 	if purposes is not None:
-		row.update(purpose_of(purposes, action, channel, event_at.date(), purpose, method, wording))
+		row.update(purpose_of(purposes, request, event_at.date()))
 	default = purposes.default if purposes is not None else None
-	check_purpose_state(state, row, last, default, others or {})
-	changes = changes_for(
-		doctype, action, channel, event_at.date(), method_name, replace(policy, default_purpose=default), row
-	)
+	check_purpose_state(context.state, row, last, default, context.others or {})
+	policy = replace(context.policy, default_purpose=default)
+	changes = changes_for(request.doctype, action, channel, event_at.date(), request.method_name, policy, row)
 	log = {
 		**row,
 		"event_date": event_at.date(),
 		"event_time": event_at.time(),
-		"method": method_name,
+		"method": request.method_name,
 	}
 	return Outcome(changes=changes, log=log, event_at=event_at)
 
 
-def purpose_of(
-	purposes: purposes_.Purposes,
-	action: str,
-	channel: str,
-	day: dt.date,
-	purpose: str | None,
-	method: Method | None,
-	wording: str | None,
-) -> dict:
+def purpose_of(purposes: purposes_.Purposes, request: Request, day: dt.date) -> dict:
 	"""The purpose and scope an action's row is sealed with, after the purpose's own checks."""
+	action, channel, purpose = request.action, request.channel, request.purpose
 	granting = action in GRANTING
 	chosen = purposes_.resolve(purposes, purpose, channel, granting)
 	if granting:
-		purposes_.check_written(chosen, bool(method and method.written), wording)
+		purposes_.check_written(chosen, bool(request.method and request.method.written), request.wording)
 	scope = purposes_.scope_of(purposes, channel, day, bool(purpose)) if action == OPT_OUT else ""
 	return {"purpose": chosen.name, "scope": scope}
 

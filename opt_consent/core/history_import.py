@@ -490,6 +490,23 @@ def resolve_method(raw: str, mapping: Mapping[str, str], methods: Mapping[str, e
 	return folded.get(raw.lower(), raw)
 
 
+def request_of(
+	doctype: str, event: Event, method: str, methods: Mapping[str, engine.Method]
+) -> engine.Request:
+	"""What one event asks of the engine: its action on its channel at its moment, by the Opt Method
+	``method`` resolves to (as found among ``methods``), for its purpose."""
+	return engine.Request(
+		doctype,
+		event.action,
+		event.channel,
+		event.at.date(),
+		event.at.time(),
+		method or None,
+		methods.get(method),
+		purpose=event.purpose,
+	)
+
+
 @dataclass(frozen=True)
 class Replay:
 	"""What every record of one file is replayed with: the site's Opt Methods, the user's method mapping, the
@@ -526,21 +543,16 @@ def plan_record(
 		method = resolve_method(event.method, replay.mapping, methods)
 		try:
 			outcome = engine.decide(
-				doctype,
-				plan.state,
-				event.action,
-				event.channel,
-				event.at.date(),
-				event.at.time(),
-				method or None,
-				methods.get(method),
-				now=now,
-				last=last.get(event.channel),
-				phone_type=phone_type,
-				policy=policy,
-				purposes=purposes,
-				purpose=event.purpose,
-				others=others_of(others, purposes, event.channel),
+				request_of(doctype, event, method, methods),
+				engine.Context(
+					plan.state,
+					now=now,
+					last=last.get(event.channel),
+					phone_type=phone_type,
+					policy=policy,
+					purposes=purposes,
+					others=others_of(others, purposes, event.channel),
+				),
 			)
 		except Refused as refusal:
 			plan.refused.append((event, refusal))

@@ -15,12 +15,19 @@ NOW = dt.datetime(2026, 11, 26, 12, 0, 0)
 VERBAL = Method("Verbal")
 
 
+REQUEST_FIELDS = ("purpose", "wording", "system_revocation")
+
+
 def decide(action, channel, state=None, doctype=PHONE, date="2026-11-25", time="10:30", method=VERBAL, **kw):
 	kw.setdefault("now", NOW)
 	kw.setdefault("phone_type", "Cell")
 	state = channels.initial_state(doctype) if state is None else state
+	asked = {key: kw.pop(key) for key in REQUEST_FIELDS if key in kw}
 	return engine.decide(
-		doctype, state, action, channel, date, time, method.name if method else None, method, **kw
+		engine.Request(
+			doctype, action, channel, date, time, method.name if method else None, method, **asked
+		),
+		engine.Context(state, **kw),
 	)
 
 
@@ -187,15 +194,8 @@ def test_bad_methods_for_opt_in_are_refused(method, code):
 def test_unknown_method_is_refused():
 	with pytest.raises(Refused) as info:
 		engine.decide(
-			PHONE,
-			channels.initial_state(PHONE),
-			OPT_IN,
-			CALL,
-			"2026-11-25",
-			"10:00",
-			"Carrier pigeon",
-			None,
-			now=NOW,
+			engine.Request(PHONE, OPT_IN, CALL, "2026-11-25", "10:00", "Carrier pigeon", None),
+			engine.Context(channels.initial_state(PHONE), now=NOW),
 		)
 	assert info.value.code == "unknown_method"
 	assert "Carrier pigeon" in str(info.value)
@@ -279,17 +279,8 @@ def test_a_system_revocation_is_not_refused_for_the_method():
 	assert decide(OPT_OUT, TEXT, method=disabled, system_revocation=True).changes["text_opt"] == 0
 	assert (
 		engine.decide(
-			PHONE,
-			channels.initial_state(PHONE),
-			OPT_OUT,
-			TEXT,
-			"2026-11-25",
-			"10:30",
-			None,
-			None,
-			now=NOW,
-			phone_type="Cell",
-			system_revocation=True,
+			engine.Request(PHONE, OPT_OUT, TEXT, "2026-11-25", "10:30", None, None, system_revocation=True),
+			engine.Context(channels.initial_state(PHONE), now=NOW, phone_type="Cell"),
 		).log["method"]
 		is None
 	)
@@ -355,18 +346,10 @@ def test_any_sequence_of_accepted_actions_equals_replaying_the_log(steps, phone_
 		at = at + dt.timedelta(minutes=minutes)
 		try:
 			outcome = engine.decide(
-				PHONE,
-				state,
-				action,
-				channel,
-				at.date().isoformat(),
-				at.time().isoformat(),
-				method.name,
-				method,
-				now=NOW,
-				last=last.get(channel),
-				phone_type=phone_type,
-				policy=policy,
+				engine.Request(
+					PHONE, action, channel, at.date().isoformat(), at.time().isoformat(), method.name, method
+				),
+				engine.Context(state, now=NOW, last=last.get(channel), phone_type=phone_type, policy=policy),
 			)
 		except Refused:
 			continue
@@ -390,7 +373,8 @@ def test_email_sequences_replay(steps):
 		at += dt.timedelta(minutes=minutes)
 		try:
 			outcome = engine.decide(
-				EMAIL, state, action, EMAIL_CHANNEL, at.date(), at.time(), "Verbal", VERBAL, now=NOW
+				engine.Request(EMAIL, action, EMAIL_CHANNEL, at.date(), at.time(), "Verbal", VERBAL),
+				engine.Context(state, now=NOW),
 			)
 		except Refused as refusal:
 			assert refusal.code in ("already_in", "already_out")

@@ -60,21 +60,25 @@ class Record:
 
 	def act(self, action, channel, at, purpose=None, method=VERBAL, wording=None):
 		outcome = engine.decide(
-			channels.PHONE,
-			self.state,
-			action,
-			channel,
-			at.date(),
-			at.time(),
-			method.name,
-			method,
-			now=NOW,
-			last=self.last(channel),
-			phone_type=self.phone_type,
-			purposes=self.purposes,
-			purpose=purpose,
-			others=self.others(channel),
-			wording=wording,
+			engine.Request(
+				channels.PHONE,
+				action,
+				channel,
+				at.date(),
+				at.time(),
+				method.name,
+				method,
+				purpose=purpose,
+				wording=wording,
+			),
+			engine.Context(
+				self.state,
+				now=NOW,
+				last=self.last(channel),
+				phone_type=self.phone_type,
+				purposes=self.purposes,
+				others=self.others(channel),
+			),
 		)
 		self.state.update(outcome.changes)
 		self.rows.append({**outcome.log, "idx": len(self.rows) + 1})
@@ -172,8 +176,10 @@ def test_a_single_purpose_site_behaves_exactly_as_before_purposes():
 		for day, (action, channel) in enumerate(action_list, 1):
 			a = with_purposes.act(action, channel, at(day))
 			b = engine.decide(
-				channels.PHONE, without.state, action, channel, at(day).date(), at(day).time(), "Verbal",
-				VERBAL, now=NOW, last=without.last(channel), phone_type=channels.CELL,
+				engine.Request(
+					channels.PHONE, action, channel, at(day).date(), at(day).time(), "Verbal", VERBAL
+				),
+				engine.Context(without.state, now=NOW, last=without.last(channel), phone_type=channels.CELL),
 			)
 			without.state.update(b.changes)
 			without.rows.append({**b.log, "idx": len(without.rows) + 1})
