@@ -10,7 +10,7 @@ from opt_consent.adapters.log import count_log_rows, log_rows
 from opt_consent.adapters.purposes import get_purposes
 from opt_consent.adapters.purposes import states as states_of
 from opt_consent.adapters.reasonable_means import revoke
-from opt_consent.adapters.refusals import require, require_consent_doctype
+from opt_consent.adapters.refusals import require, require_readable
 from opt_consent.bulk import bulk_record
 from opt_consent.core.channels import OPT_IN, OPT_OUT, PHONE, TEXT, TEXT_REAUTH
 
@@ -125,9 +125,7 @@ def get_log(
 	doctype: str | None = None, name: str | None = None, start: int = 0, page_length: int = 50
 ) -> dict:
 	"""A page of a record's Opt In/Out Log, newest first, with the total count (the form loads the newest rows)."""
-	require(doctype=doctype, name=name)
-	require_consent_doctype(doctype)
-	frappe.has_permission(doctype, "read", name, throw=True)
+	require_readable(doctype, name)
 	start, page_length = max(0, start), min(max(1, page_length), 500)
 	return {
 		"total": count_log_rows(doctype, name),
@@ -160,9 +158,7 @@ def verify_log(doctype: str | None = None, name: str | None = None) -> dict:
 	empty when the fields disagree with the log as a whole), ``code`` and ``message``. Admins and auditors.
 	"""
 	require_integrity_role()
-	require(doctype=doctype, name=name)
-	require_consent_doctype(doctype)
-	frappe.has_permission(doctype, "read", name, throw=True)
+	require_readable(doctype, name)
 	return verify_record(doctype, name)
 
 
@@ -202,9 +198,7 @@ def purpose_states(doctype: str | None = None, name: str | None = None) -> dict:
 	"""Each channel and Consent Purpose of a Phone or Email at a glance: ``{several, default, states:
 	[{channel, purpose, default, opted_in, action, date}]}`` (``several``: the site has more than its
 	default purpose). Needs read permission on the record."""
-	require(doctype=doctype, name=name)
-	require_consent_doctype(doctype)
-	frappe.has_permission(doctype, "read", name, throw=True)
+	require_readable(doctype, name)
 	doc = frappe.get_doc(doctype, name)
 	site = get_purposes()
 	return {"several": site.several, "default": site.default, "states": states_of(doc)}

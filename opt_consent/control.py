@@ -11,7 +11,7 @@ import frappe
 from frappe import _
 
 from opt_consent.adapters import contact_control
-from opt_consent.adapters.refusals import require, require_consent_doctype
+from opt_consent.adapters.refusals import require, require_readable
 from opt_consent.adapters.settings import SETTINGS
 from opt_consent.core import contact_control as cc
 from opt_consent.core.channels import RECORDS, channels_of
@@ -80,9 +80,7 @@ def record_attempt(
 def next_allowed(doctype: str, name: str, reference: str | None = None) -> dict:
 	"""For a Phone or Email: per channel, whether it may be used now and when next, in the site's time and
 	the person's local time(s). Needs read permission on the record."""
-	require(doctype=doctype, name=name)
-	require_consent_doctype(doctype)
-	frappe.has_permission(doctype, "read", name, throw=True)
+	require_readable(doctype, name)
 	key = frappe.db.get_value(doctype, name, RECORDS[doctype].key_field)
 	out = {
 		spec.name: contact_control.desk_verdict(spec.name, key, reference) for spec in channels_of(doctype)

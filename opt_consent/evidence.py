@@ -8,15 +8,13 @@ Managers, on records they may read (row-level permissions apply); nobody else.
 import frappe
 
 from opt_consent.adapters import evidence_document as evidence
-from opt_consent.adapters.refusals import require, require_consent_doctype
+from opt_consent.adapters.refusals import require, require_readable
 
 
 @frappe.whitelist(methods=["GET"])
 def options(doctype: str, name: str) -> dict:
 	"""What the Evidence button may offer on this record: ``{can_produce, pdf, pdf_message, print_format}``."""
-	require(doctype=doctype, name=name)
-	require_consent_doctype(doctype)
-	frappe.has_permission(doctype, "read", name, throw=True)
+	require_readable(doctype, name)
 	return {
 		"can_produce": evidence.may_produce(),
 		"pdf": evidence.pdf_available(),

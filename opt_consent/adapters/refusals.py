@@ -40,3 +40,10 @@ def require_consent_doctype(doctype) -> None:
 	"""Refuse a doctype that is not a consent record (Phone or Email), with the engine's message."""
 	if doctype not in DOCTYPES:
 		refuse(Refused("bad_doctype", _lt("Consent can only be recorded on a Phone or an Email.")))
+
+
+def require_readable(doctype, name) -> None:
+	"""Refuse a call that names no record, or not a Phone or Email, or one the caller may not read."""
+	require(doctype=doctype, name=name)
+	require_consent_doctype(doctype)
+	frappe.has_permission(doctype, "read", name, throw=True)
