@@ -155,18 +155,19 @@ class Verdict:
 # --- reading the settings ------------------------------------------------------------------------------
 
 
+def _check_known(items: Iterable[str], known: Collection[str], message: str) -> None:
+	"""Refuse the settings' row (``invalid_rule``) naming items not among ``known``: ``message`` is given the
+	unknown ones and the known ones."""
+	unknown = sorted(item for item in items if item not in known)
+	if unknown:
+		raise Refused("invalid_rule", message, ", ".join(unknown), ", ".join(known))
+
+
 def parse_channels(value: str | Iterable[str] | None) -> frozenset[str]:
 	"""``"Call, Text"`` → {Call, Text}. Refuses names that are not channels, and an empty list."""
 	items = value.replace("\n", ",").split(",") if isinstance(value, str) else list(value or ())
 	names = {item.strip() for item in items if item and item.strip()}
-	unknown = sorted(n for n in names if n not in CHANNELS)
-	if unknown:
-		raise Refused(
-			"invalid_rule",
-			_("{0} is not a channel. Use one of: {1}."),
-			", ".join(unknown),
-			", ".join(CHANNELS),
-		)
+	_check_known(names, CHANNELS, _("{0} is not a channel. Use one of: {1}."))
 	if not names:
 		raise Refused("invalid_rule", _("A Contact Control rule needs at least one channel."))
 	return frozenset(names)
@@ -175,14 +176,7 @@ def parse_channels(value: str | Iterable[str] | None) -> frozenset[str]:
 def parse_weekdays(value: str | None) -> frozenset[int]:
 	"""``"Mon, Tue, Sat"`` → {0, 1, 5}; empty means every day."""
 	items = [item.strip()[:3].title() for item in (value or "").replace("\n", ",").split(",") if item.strip()]
-	unknown = sorted(item for item in items if item not in WEEKDAYS)
-	if unknown:
-		raise Refused(
-			"invalid_rule",
-			_("{0} is not a day of the week. Use: {1}."),
-			", ".join(unknown),
-			", ".join(WEEKDAYS),
-		)
+	_check_known(items, WEEKDAYS, _("{0} is not a day of the week. Use: {1}."))
 	return frozenset(WEEKDAYS.index(item) for item in items) if items else frozenset(range(7))
 
 
