@@ -2,7 +2,7 @@
 
 import frappe
 
-from opt_consent.adapters.consent import begin_fresh, record_action
+from opt_consent.adapters.consent import ActionRequest, begin_fresh, record_action
 from opt_consent.adapters.contact import section as contact_section
 from opt_consent.adapters.contact_control import check as contact_control_check
 from opt_consent.adapters.integrity import require_integrity_role, verify_record
@@ -19,17 +19,19 @@ def act(action, doctype, name, channel, date, time, method, note, time_zone, wor
 	"""One consent action of the desk or an API caller, in a fresh transaction; the record as it is now."""
 	begin_fresh()
 	return record_action(
-		doctype,
-		name,
-		action,
-		channel,
-		date,
-		time,
-		method,
-		note=note,
-		time_zone=time_zone,
-		wording=wording,
-		purpose=purpose,
+		ActionRequest(
+			doctype,
+			name,
+			action,
+			channel,
+			date,
+			time,
+			method,
+			note=note,
+			time_zone=time_zone,
+			wording=wording,
+			purpose=purpose,
+		)
 	).as_dict()
 
 

@@ -7,7 +7,7 @@ import frappe
 from frappe import _
 from frappe.utils import strip_html
 
-from opt_consent.adapters.consent import record_action
+from opt_consent.adapters.consent import ActionRequest, record_action
 from opt_consent.adapters.refusals import require_consent_doctype
 
 # More than this in one request is refused as a whole: use a background job or several selections.
@@ -48,7 +48,9 @@ def bulk_record(
 		messages = len(frappe.local.message_log)
 		frappe.db.savepoint(save_point)
 		try:
-			record_action(doctype, name, action, channel, date, time, method, time_zone=time_zone)
+			record_action(
+				ActionRequest(doctype, name, action, channel, date, time, method, time_zone=time_zone)
+			)
 		except (frappe.ValidationError, frappe.PermissionError, frappe.DoesNotExistError) as error:
 			frappe.db.rollback(save_point=save_point)
 			refused.append({"name": name, "reason": reason_of(error)})

@@ -27,7 +27,7 @@ from frappe.utils import now_datetime
 from frappe.utils.password import get_decrypted_password
 
 from opt_consent.adapters import confirmation as confirmations
-from opt_consent.adapters.consent import record_action
+from opt_consent.adapters.consent import ActionRequest, record_action
 from opt_consent.adapters.log import last_event
 from opt_consent.adapters.purposes import get_purposes
 from opt_consent.adapters.reasonable_means import already_revoked
@@ -295,19 +295,21 @@ def apply(phone, family: str | None, message: str, message_id: str, now) -> tupl
 	if action == OPT_OUT and already_revoked(doc, TEXT, last, at, purpose):
 		return False, _("Skipped: already opted out of texts")
 	record_action(
-		"Phone",
-		phone.name,
-		action,
-		TEXT,
-		at.date(),
-		at.time(),
-		inbound_method(),
-		source=SOURCE,
-		note=_("Inbound text: {0}").format(message.strip()[:140]),
+		ActionRequest(
+			"Phone",
+			phone.name,
+			action,
+			TEXT,
+			at.date(),
+			at.time(),
+			inbound_method(),
+			source=SOURCE,
+			note=_("Inbound text: {0}").format(message.strip()[:140]),
+			message_id=message_id,
+			system_revocation=action == OPT_OUT,
+			purpose=purpose,
+		),
 		check_permission=False,
-		message_id=message_id,
-		system_revocation=action == OPT_OUT,
-		purpose=purpose,
 	)
 	return True, _("Opted out of texts") if action == OPT_OUT else _("Opted in to texts")
 

@@ -56,14 +56,14 @@ def phones(count: int) -> list[tuple[str, str]]:
 	"""``count`` Cell phones opted in to texts (in the run's transaction): (number, e164)."""
 	import frappe
 
-	from opt_consent.adapters.consent import record_action
+	from opt_consent.adapters.consent import ActionRequest, record_action
 
 	made = []
 	for i in range(count):
 		number = NUMBERS.format(1000 + i)
 		doc = frappe.get_doc({"doctype": "Phone", "phone": number, "phone_type": "Cell"}).insert()
 		at = frappe.utils.add_to_date(frappe.utils.now_datetime(), days=-1)
-		record_action("Phone", doc.name, "Opt In", "Text", at.date(), at.time(), "Verbal")
+		record_action(ActionRequest("Phone", doc.name, "Opt In", "Text", at.date(), at.time(), "Verbal"))
 		made.append((number, doc.phone_e164))
 	return made
 

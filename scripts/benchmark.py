@@ -305,13 +305,13 @@ def bench_action(samples: int, count: int) -> dict:
 	import frappe
 	from frappe.utils import now_datetime
 
-	from opt_consent.adapters.consent import record_action
+	from opt_consent.adapters.consent import ActionRequest, record_action
 
 	names = [f"{PREFIX}{random.Random(i).randrange(count):07d}" for i in range(samples)]
 	at = now_datetime() - dt.timedelta(minutes=1)
 
 	def ours(i):
-		record_action("Phone", names[i], "Opt Out", "Call", at.date(), at.time(), "Verbal")
+		record_action(ActionRequest("Phone", names[i], "Opt Out", "Call", at.date(), at.time(), "Verbal"))
 
 	def floor(i):
 		with bare_frappe_save():

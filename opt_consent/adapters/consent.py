@@ -14,6 +14,7 @@ from opt_consent.adapters.refusals import refuse, require, require_consent_docty
 from opt_consent.adapters.wording import evidence as wording_evidence
 from opt_consent.core import engine
 from opt_consent.core.channels import OPT_OUT, RECORDS
+from opt_consent.core.engine import ActionRequest
 from opt_consent.core.evidence import LOG_TABLE_FIELD
 
 SOURCE_DESK = "Desk"
@@ -66,53 +67,32 @@ def lock(doctype: str | None, name: str | None, channel: str | None, check_permi
 	return doc
 
 
-def record_action(
-	doctype: str | None,
-	name: str | None,
-	action: str,
-	channel: str | None,
-	date,
-	time,
-	method: str | None,
-	*,
-	source: str | None = None,
-	note: str | None = None,
-	check_permission: bool = True,
-	message_id: str | None = None,
-	time_zone: str | None = None,
-	system_revocation: bool = False,
-	operator: str | None = None,
-	wording: str | None = None,
-	purpose: str | None = None,
-) -> Document:
+def record_action(request: ActionRequest, *, check_permission: bool = True) -> Document:
 	"""Apply one consent action to one record: lock it, check, decide, append the log row, save once.
 
-	``date`` and ``time`` are read in ``time_zone`` (the operator's; default the site's) and stored in the
-	site's. ``operator`` is the original operator as given (e.g. by a history import), kept apart from
-	``recorded_by`` (the session user, who entered it). ``wording`` names the Consent Wording version the
-	consent was given under: checked (:func:`opt_consent.adapters.wording.evidence`) and sealed with the hash
-	of its text. ``purpose`` names the Consent Purpose (default: the site's default purpose); a revocation
-	covers what the revocation scope says (:mod:`opt_consent.core.purposes`). Runs in the caller's
+	What the request's fields mean: :class:`opt_consent.core.engine.ActionRequest`. Runs in the caller's
 	transaction: any error leaves the database as it was.
 	"""
-	doc = lock(doctype, name, channel, check_permission)
+	doc = lock(request.doctype, request.name, request.channel, check_permission)
 	now = now_datetime()
 	site_zone = get_system_timezone()
 	try:
-		note = engine.check_note(note)
-		operator = engine.check_operator(operator)
-		date, time = engine.to_site_time(date, time, time_zone, site_zone)
-		outcome = decide(doc, action, channel, date, time, method, now, system_revocation, purpose, wording)
-		worded = wording_evidence(action, channel, method, wording, outcome.event_at)
+		note = engine.check_note(request.note)
+		operator = engine.check_operator(request.operator)
+		date, time = engine.to_site_time(request.date, request.time, request.time_zone, site_zone)
+		outcome = decide(doc, request, date, time, now)
+		worded = wording_evidence(
+			request.action, request.channel, request.method, request.wording, outcome.event_at
+		)
 	except engine.Refused as refusal:
 		refuse(refusal)
 
 	evidence = {
 		"recorded_at": now,
-		"source": source or request_source(),
+		"source": request.source or request_source(),
 		"note": note,
-		"message_id": message_id,
-		"entered_tz": time_zone or site_zone,
+		"message_id": request.message_id,
+		"entered_tz": request.time_zone or site_zone,
 		"operator": operator,
 		**worded,
 	}
@@ -120,34 +100,24 @@ def record_action(
 	return doc
 
 
-def decide(
-	doc: Document,
-	action: str,
-	channel: str,
-	date,
-	time,
-	method: str | None,
-	now,
-	system_revocation: bool,
-	purpose: str | None = None,
-	wording: str | None = None,
-) -> engine.Outcome:
-	"""The engine's verdict on the locked record, with the settings, the channel's latest event and the
-	state of the channel's other purposes."""
+def decide(doc: Document, request: ActionRequest, date, time, now) -> engine.Outcome:
+	"""The engine's verdict on the locked record for ``request`` at ``date`` and ``time`` (the site's
+	clock), with the settings, the channel's latest event and the state of the channel's other purposes."""
 	site = purposes.get_purposes()
+	channel, method, purpose = request.channel, request.method, request.purpose
 	if purpose is not None and not isinstance(purpose, str):
 		purpose = str(purpose)
 	asked = engine.Request(
 		doc.doctype,
-		action,
+		request.action,
 		channel,
 		date,
 		time,
 		method,
 		settings.get_method(method),
 		purpose=(purpose or "").strip() or None,
-		wording=wording,
-		system_revocation=system_revocation,
+		wording=request.wording,
+		system_revocation=request.system_revocation,
 	)
 	return engine.decide(
 		asked,

@@ -16,7 +16,7 @@ from frappe import _
 from frappe.utils import get_datetime, now_datetime
 
 from opt_consent.adapters import purposes, settings
-from opt_consent.adapters.consent import record_action
+from opt_consent.adapters.consent import ActionRequest, record_action
 from opt_consent.adapters.log import last_event
 from opt_consent.adapters.refusals import refuse, require
 from opt_consent.core import purposes as purpose_rules
@@ -165,19 +165,21 @@ def revoke_one(
 	if already_revoked(doc, channel, last, at, purpose):
 		return {"record": name, "changed": False, "outcome": _("Already opted out")}
 	record_action(
-		doctype,
-		name,
-		OPT_OUT,
-		channel,
-		at.date(),
-		at.time(),
-		means,
-		source=source,
-		note=note,
+		ActionRequest(
+			doctype,
+			name,
+			OPT_OUT,
+			channel,
+			at.date(),
+			at.time(),
+			means,
+			source=source,
+			note=note,
+			message_id=message_id,
+			system_revocation=True,
+			purpose=purpose,
+		),
 		check_permission=check_permission,
-		message_id=message_id,
-		system_revocation=True,
-		purpose=purpose,
 	)
 	return {"record": name, "changed": True, "outcome": _("Opted out")}
 

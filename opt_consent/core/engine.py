@@ -76,6 +76,38 @@ class Outcome:
 	event_at: dt.datetime = field(compare=False)
 
 
+@dataclass(frozen=True)
+class ActionRequest:
+	"""One consent action on one named record, as asked of
+	:func:`opt_consent.adapters.consent.record_action` (plain values, as a caller or a gateway gave them).
+
+	``date`` and ``time`` are read in ``time_zone`` (the operator's; default the site's) and stored in the
+	site's. ``operator`` is the original operator as given (e.g. by a history import), kept apart from
+	``recorded_by`` (the session user, who entered it). ``wording`` names the Consent Wording version the
+	consent was given under: checked (:func:`opt_consent.adapters.wording.evidence`) and sealed with the hash
+	of its text. ``purpose`` names the Consent Purpose (default: the site's default purpose); a revocation
+	covers what the revocation scope says (:mod:`opt_consent.core.purposes`). A ``system_revocation`` is
+	an opt out the system received (:class:`Request`).
+	"""
+
+	doctype: str | None
+	name: str | None
+	action: str
+	channel: str | None
+	date: object
+	time: object
+	method: str | None
+	_: KW_ONLY
+	source: str | None = None
+	note: str | None = None
+	message_id: str | None = None
+	time_zone: str | None = None
+	system_revocation: bool = False
+	operator: str | None = None
+	wording: str | None = None
+	purpose: str | None = None
+
+
 def to_site_time(date, time, entered_zone: str | None, site_zone: str) -> tuple[dt.date, dt.time]:
 	"""The date and time an operator typed in ``entered_zone``, as the site's clock (``site_zone``) reads it.
 

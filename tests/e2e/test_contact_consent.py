@@ -7,7 +7,7 @@ from frappe.utils import add_days, formatdate, nowdate
 from playwright.sync_api import expect
 
 from opt_consent.adapters import lapse
-from opt_consent.adapters.consent import record_action
+from opt_consent.adapters.consent import ActionRequest, record_action
 from opt_consent.core import reauth
 from tests.e2e.conftest import shot
 from tests.e2e.desk import DIALOG, clear_alerts, fill_dialog, ok
@@ -39,7 +39,9 @@ def test_contact_consent_section_dialog_and_timeline(page, desk):
 	records = {r.phone_e164: r.name for r in records_of(contact)}
 	# the mobile already opted in to texts 10 days ago, under a 30-day reauthorisation period
 	cell = record_action(
-		"Phone", records[e164(mobile)], "Opt In", "Text", add_days(nowdate(), -10), "10:00:00", "Verbal"
+		ActionRequest(
+			"Phone", records[e164(mobile)], "Opt In", "Text", add_days(nowdate(), -10), "10:00:00", "Verbal"
+		)
 	)
 	lapse.set_reauth_fields(cell, reauth.Rules.make(30, 5))
 	cell.db_update()

@@ -7,7 +7,7 @@ from frappe.utils import add_to_date, now_datetime
 from playwright.sync_api import expect
 
 from opt_consent.adapters import contact_control
-from opt_consent.adapters.consent import record_action
+from opt_consent.adapters.consent import ActionRequest, record_action
 from opt_consent.core import contact_control as cc
 from opt_consent.core.addresses import number_zones
 from tests.e2e.conftest import shot
@@ -32,7 +32,9 @@ def capped_phone_of_a_contact():
 		}
 	).insert(ignore_permissions=True)
 	at = add_to_date(now_datetime(), days=-2)
-	record_action("Phone", phone.name, "Opt In", "Call", at.date(), at.strftime("%H:%M:%S"), "Verbal")
+	record_action(
+		ActionRequest("Phone", phone.name, "Opt In", "Call", at.date(), at.strftime("%H:%M:%S"), "Verbal")
+	)
 	for minutes in (50, 20):
 		done = contact_control.record_attempt(
 			"Call", phone.phone_e164, cc.NO_ANSWER, str(add_to_date(now_datetime(), minutes=-minutes))

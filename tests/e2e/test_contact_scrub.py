@@ -10,7 +10,7 @@ from frappe.utils import add_to_date, now_datetime
 from playwright.sync_api import expect
 
 from opt_consent.adapters import contact_scrub as scrub_job
-from opt_consent.adapters.consent import record_action
+from opt_consent.adapters.consent import ActionRequest, record_action
 from tests.e2e.conftest import shot
 from tests.e2e.desk import button
 from tests.integration.factories import COMMITTED, make_phone, random_number, user
@@ -23,7 +23,9 @@ def opted_in_phones(count: int) -> list[str]:
 	for _ in range(count):
 		phone = make_phone(random_number(), "Cell")
 		at = add_to_date(now_datetime(), days=-2)
-		record_action("Phone", phone.name, "Opt In", "Call", at.date(), at.strftime("%H:%M:%S"), "Verbal")
+		record_action(
+			ActionRequest("Phone", phone.name, "Opt In", "Call", at.date(), at.strftime("%H:%M:%S"), "Verbal")
+		)
 		COMMITTED.append(("Phone", phone.name))
 		numbers.append(phone.phone)
 	frappe.db.commit()

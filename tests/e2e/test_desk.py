@@ -230,16 +230,20 @@ def open_bulk_action(page) -> None:
 def test_bulk_opt_out_of_three_phones_from_the_list(page):
 	import frappe
 
-	from opt_consent.adapters.consent import record_action
+	from opt_consent.adapters.consent import ActionRequest, record_action
 
 	cells = [make_phone(phone_type="Cell").name for _ in range(2)]
 	home = make_phone(phone_type="Home").name
 	for name in [*cells, home]:
 		record_action(
-			"Phone", name, "Opt In", "Call", nowdate(), "00:00:01", "Verbal", check_permission=False
+			ActionRequest("Phone", name, "Opt In", "Call", nowdate(), "00:00:01", "Verbal"),
+			check_permission=False,
 		)
 	# the Home phone's texting was already opted out: a second opt out is refused
-	record_action("Phone", home, "Opt Out", "Text", nowdate(), "00:00:02", "Verbal", check_permission=False)
+	record_action(
+		ActionRequest("Phone", home, "Opt Out", "Text", nowdate(), "00:00:02", "Verbal"),
+		check_permission=False,
+	)
 	COMMITTED.extend(("Phone", name) for name in [*cells, home])
 	frappe.db.commit()  # the web server must see them; removed at the end of the session
 	names = [*cells, home]
@@ -334,7 +338,7 @@ def test_a_long_log_shows_its_newest_rows_and_pages_in_the_older_ones(page):
 	import frappe
 	from frappe.utils import now_datetime
 
-	from opt_consent.adapters.consent import record_action
+	from opt_consent.adapters.consent import ActionRequest, record_action
 	from opt_consent.adapters.log import LOG_WINDOW
 
 	phone = make_phone(random_number())
@@ -342,7 +346,15 @@ def test_a_long_log_shows_its_newest_rows_and_pages_in_the_older_ones(page):
 	for i in range(LOG_WINDOW + 7):
 		at = start + dt.timedelta(minutes=i)
 		record_action(
-			"Phone", phone.name, "Opt In" if i % 2 == 0 else "Opt Out", "Call", at.date(), at.time(), "Verbal"
+			ActionRequest(
+				"Phone",
+				phone.name,
+				"Opt In" if i % 2 == 0 else "Opt Out",
+				"Call",
+				at.date(),
+				at.time(),
+				"Verbal",
+			)
 		)
 	frappe.db.commit()  # the browser reads what the web server sees
 	COMMITTED.append(("Phone", phone.name))

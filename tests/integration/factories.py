@@ -130,11 +130,13 @@ def make_texting_phone(days_ago: int, method: str = "Verbal", at: str = "10:00:0
 	"""A new Cell Phone opted in to texts ``days_ago`` days ago (fresh, so no later event blocks the date)."""
 	from frappe.utils import add_days, nowdate
 
-	from opt_consent.adapters.consent import record_action
+	from opt_consent.adapters.consent import ActionRequest, record_action
 
 	phone = make_phone(**fields)
 	return record_action(
-		"Phone", phone.name, "Opt In", "Text", add_days(nowdate(), -days_ago), at, method, source="API"
+		ActionRequest(
+			"Phone", phone.name, "Opt In", "Text", add_days(nowdate(), -days_ago), at, method, source="API"
+		)
 	)
 
 

@@ -256,12 +256,12 @@ def test_non_string_arguments_are_refused_with_a_type_error():
 
 
 def test_date_objects_from_python_callers():
-	from opt_consent.adapters.consent import record_action
+	from opt_consent.adapters.consent import ActionRequest, record_action
 
 	phone = make_phone()
 	at = add_to_date(now_datetime(), minutes=-3)
 	doc = record_action(
-		"Phone", phone.name, "Opt In", "Call", at.date(), dt.time(at.hour, at.minute), "Verbal"
+		ActionRequest("Phone", phone.name, "Opt In", "Call", at.date(), dt.time(at.hour, at.minute), "Verbal")
 	)
 	assert doc.call_opt == 1 and doc.opt_logs[-1].source == "API"
 

@@ -7,7 +7,7 @@ import pytest
 from frappe.utils import add_to_date, now_datetime
 
 from opt_consent import api, bulk
-from opt_consent.adapters.consent import record_action
+from opt_consent.adapters.consent import ActionRequest, record_action
 from tests.integration.factories import API_KEYS, COMMITTED, make_email, make_phone, snapshot, user, when
 
 
@@ -16,7 +16,8 @@ def opted_in_phones(count: int, channel: str = "Call", phone_type: str = "Cell")
 	for _ in range(count):
 		phone = make_phone(phone_type=phone_type)
 		record_action(
-			"Phone", phone.name, "Opt In", channel, **when(30), method="Verbal", check_permission=False
+			ActionRequest("Phone", phone.name, "Opt In", channel, **when(30), method="Verbal"),
+			check_permission=False,
 		)
 		names.append(phone.name)
 	return names
@@ -87,7 +88,10 @@ def test_a_refusal_for_every_record_opts_nobody_out():
 def test_emails_are_opted_out_of_email_and_a_wrong_channel_is_refused_per_record():
 	emails = [make_email().name for _ in range(2)]
 	for name in emails:
-		record_action("Email", name, "Opt In", "Email", **when(30), method="Web Form", check_permission=False)
+		record_action(
+			ActionRequest("Email", name, "Opt In", "Email", **when(30), method="Web Form"),
+			check_permission=False,
+		)
 	frappe.set_user(user("user"))
 	wrong = api.bulk_opt_out(doctype="Email", names=emails, channel="Call", method="Verbal", **when(5))
 	assert wrong["succeeded"] == 0 and len(wrong["refused"]) == 2

@@ -12,7 +12,7 @@ from frappe.utils import add_to_date, get_system_timezone, now_datetime
 
 from opt_consent import control
 from opt_consent.adapters import contact_control
-from opt_consent.adapters.consent import record_action
+from opt_consent.adapters.consent import ActionRequest, record_action
 from opt_consent.core import contact_control as cc
 from opt_consent.core import gate
 from tests.integration.factories import (
@@ -65,7 +65,11 @@ def opted_in_phone(number=None, channels=("Call", "Text"), **fields):
 	phone = make_phone(number or random_number(), "Cell", **fields)
 	at = add_to_date(now_datetime(), days=-2)
 	for channel in channels:
-		record_action("Phone", phone.name, "Opt In", channel, at.date(), at.strftime("%H:%M:%S"), "Verbal")
+		record_action(
+			ActionRequest(
+				"Phone", phone.name, "Opt In", channel, at.date(), at.strftime("%H:%M:%S"), "Verbal"
+			)
+		)
 	return frappe.get_doc("Phone", phone.name)
 
 
@@ -493,7 +497,9 @@ def test_scrub_answers_each_address_in_order_as_can_contact_does():
 	)
 	attempt(capped, minutes_ago=5)
 	at = add_to_date(now_datetime(), minutes=-1)
-	record_action("Phone", out.name, "Opt Out", "Call", at.date(), at.strftime("%H:%M:%S"), "Verbal")
+	record_action(
+		ActionRequest("Phone", out.name, "Opt Out", "Call", at.date(), at.strftime("%H:%M:%S"), "Verbal")
+	)
 	addresses = [
 		capped.phone,
 		free.phone_e164,
@@ -574,7 +580,9 @@ def test_email_hours_and_caps_apply_to_email_records():
 	sender = sender_address()
 	email = make_email(random_email())
 	at = add_to_date(now_datetime(), days=-2)
-	record_action("Email", email.name, "Opt In", "Email", at.date(), at.strftime("%H:%M:%S"), "Verbal")
+	record_action(
+		ActionRequest("Email", email.name, "Opt In", "Email", at.date(), at.strftime("%H:%M:%S"), "Verbal")
+	)
 	assert control_can_contact("Email", email.email_id)["allowed"]
 	queue = frappe.sendmail(
 		recipients=[email.email_id], sender=sender, subject="Statement", message="Hello", now=False

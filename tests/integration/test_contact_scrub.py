@@ -19,7 +19,7 @@ from frappe.utils.background_jobs import get_job
 
 from opt_consent.adapters import contact_control
 from opt_consent.adapters import contact_scrub as scrub_job
-from opt_consent.adapters.consent import record_action
+from opt_consent.adapters.consent import ActionRequest, record_action
 from opt_consent.core import contact_control as cc
 from opt_consent.core import gate
 from opt_consent.opt_consent.doctype.contact_scrub.contact_scrub import start_scrub
@@ -79,10 +79,16 @@ CAP = {
 def opted_in(channel="Call", then_out=False):
 	phone = make_phone(random_number(), "Cell")
 	at = add_to_date(now_datetime(), days=-2)
-	record_action("Phone", phone.name, "Opt In", channel, at.date(), at.strftime("%H:%M:%S"), "Verbal")
+	record_action(
+		ActionRequest("Phone", phone.name, "Opt In", channel, at.date(), at.strftime("%H:%M:%S"), "Verbal")
+	)
 	if then_out:
 		at = add_to_date(now_datetime(), days=-1)
-		record_action("Phone", phone.name, "Opt Out", channel, at.date(), at.strftime("%H:%M:%S"), "Verbal")
+		record_action(
+			ActionRequest(
+				"Phone", phone.name, "Opt Out", channel, at.date(), at.strftime("%H:%M:%S"), "Verbal"
+			)
+		)
 	return frappe.get_doc("Phone", phone.name)
 
 
@@ -224,7 +230,9 @@ def test_running_again_replaces_the_result(no_commit):
 	first = doc.result_file
 	assert doc.status == "Done" and result_files(doc) == [first]
 	at = add_to_date(now_datetime(), minutes=-1)
-	record_action("Phone", phone.name, "Opt Out", "Call", at.date(), at.strftime("%H:%M:%S"), "Verbal")
+	record_action(
+		ActionRequest("Phone", phone.name, "Opt Out", "Call", at.date(), at.strftime("%H:%M:%S"), "Verbal")
+	)
 	scrub_job.run(doc.name, "Administrator", inline=True)
 	doc.reload()
 	assert doc.status == "Done" and result_files(doc) == [doc.result_file]
@@ -566,13 +574,15 @@ def test_the_scrubs_shortcuts_change_no_answer(monkeypatch, jurisdiction):
 	attempts_on(party[2], (24, cc.CONVERSATION, "D1"))
 	shared = make_phone(party[3].phone_e164, "Cell")  # a second record of a number, of no party
 	record_action(
-		"Phone",
-		shared.name,
-		"Opt In",
-		"Call",
-		add_to_date(now_datetime(), days=-2).date(),
-		"09:00:00",
-		"Verbal",
+		ActionRequest(
+			"Phone",
+			shared.name,
+			"Opt In",
+			"Call",
+			add_to_date(now_datetime(), days=-2).date(),
+			"09:00:00",
+			"Verbal",
+		)
 	)
 	addresses = [p.phone_e164 for p in alone + party] + ["+44 20 7946 0000", random_number(), "nonsense"]
 

@@ -10,7 +10,7 @@ import requests
 from frappe.utils import add_to_date, getdate, now_datetime, today
 from frappe.utils.password import get_decrypted_password, remove_encrypted_password, set_encrypted_password
 
-from opt_consent.adapters.consent import apply_outcome, record_action
+from opt_consent.adapters.consent import ActionRequest, apply_outcome, record_action
 from opt_consent.adapters.gate import can_contact
 from opt_consent.core import channels, engine, gate
 from tests.integration.factories import (
@@ -33,7 +33,9 @@ def ago(minutes: int) -> dt.datetime:
 
 def act(doc, action, channel, minutes_ago=5, method="Verbal"):
 	at = ago(minutes_ago)
-	return record_action(doc.doctype, doc.name, action, channel, at.date(), at.strftime("%H:%M:%S"), method)
+	return record_action(
+		ActionRequest(doc.doctype, doc.name, action, channel, at.date(), at.strftime("%H:%M:%S"), method)
+	)
 
 
 def verdict(channel, address, at=None):

@@ -174,10 +174,12 @@ def test_rerunning_the_same_file_changes_nothing(history):
 
 
 def test_an_existing_record_continues_its_chain_and_earlier_events_are_out_of_order():
-	from opt_consent.adapters.consent import record_action
+	from opt_consent.adapters.consent import ActionRequest, record_action
 
 	phone = factories.make_phone()
-	record_action("Phone", phone.name, "Opt In", "Call", day(10), "10:00", "Verbal", source="API")
+	record_action(
+		ActionRequest("Phone", phone.name, "Opt In", "Call", day(10), "10:00", "Verbal", source="API")
+	)
 	path = write_csv(
 		[
 			ev(phone.phone, "Call", "Opt Out", 20),  # before the logged opt in

@@ -48,28 +48,32 @@ def connection_id() -> int:
 @pytest.fixture
 def opted_out_phone():
 	"""A committed Phone whose calls were opted out (the replica connection sees only committed rows)."""
-	from opt_consent.adapters.consent import record_action
+	from opt_consent.adapters.consent import ActionRequest, record_action
 
 	phone = make_phone(random_number())
 	record_action(
-		"Phone",
-		phone.name,
-		"Opt In",
-		"Call",
-		frappe.utils.add_days(frappe.utils.nowdate(), -3),
-		"10:00:00",
-		"Verbal",
-		source="API",
+		ActionRequest(
+			"Phone",
+			phone.name,
+			"Opt In",
+			"Call",
+			frappe.utils.add_days(frappe.utils.nowdate(), -3),
+			"10:00:00",
+			"Verbal",
+			source="API",
+		)
 	)
 	record_action(
-		"Phone",
-		phone.name,
-		"Opt Out",
-		"Call",
-		frappe.utils.add_days(frappe.utils.nowdate(), -2),
-		"10:00:00",
-		"Verbal",
-		source="API",
+		ActionRequest(
+			"Phone",
+			phone.name,
+			"Opt Out",
+			"Call",
+			frappe.utils.add_days(frappe.utils.nowdate(), -2),
+			"10:00:00",
+			"Verbal",
+			source="API",
+		)
 	)
 	COMMITTED.append(("Phone", phone.name))
 	frappe.db.commit()

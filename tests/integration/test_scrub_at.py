@@ -12,7 +12,7 @@ from frappe.utils import add_days, add_to_date, get_datetime, now_datetime
 
 from opt_consent.adapters import contact_control, lapse
 from opt_consent.adapters import contact_scrub as scrub_job
-from opt_consent.adapters.consent import record_action
+from opt_consent.adapters.consent import ActionRequest, record_action
 from opt_consent.core import contact_control as cc
 from opt_consent.core import gate
 from opt_consent.core.messages import Refused
@@ -48,7 +48,9 @@ def set_rules(*rows):
 
 
 def act(doctype, name, action, channel, at, method="Verbal"):
-	return record_action(doctype, name, action, channel, at.date(), at.strftime("%H:%M:%S"), method)
+	return record_action(
+		ActionRequest(doctype, name, action, channel, at.date(), at.strftime("%H:%M:%S"), method)
+	)
 
 
 def noon_in_new_york(days_ago: int) -> dt.datetime:

@@ -21,7 +21,7 @@ from frappe.utils import add_to_date, now_datetime, today
 
 from opt_consent import install
 from opt_consent.adapters import sms
-from opt_consent.adapters.consent import record_action
+from opt_consent.adapters.consent import ActionRequest, record_action
 from tests.integration.bench import SITES
 from tests.integration.factories import API_KEYS, COMMITTED, make_phone, make_user, random_number, user
 
@@ -168,7 +168,7 @@ def door_settings():
 
 def act(name, action, channel, minutes_ago):
 	at = add_to_date(now_datetime(), minutes=-minutes_ago)
-	record_action("Phone", name, action, channel, at.date(), at.strftime("%H:%M:%S"), "Verbal")
+	record_action(ActionRequest("Phone", name, action, channel, at.date(), at.strftime("%H:%M:%S"), "Verbal"))
 
 
 def numbers_in_every_state() -> dict[str, str]:

@@ -7,7 +7,7 @@ from frappe.desk.form.save import savedocs
 from frappe.utils import add_to_date, now_datetime
 
 from opt_consent import api, wordings
-from opt_consent.adapters.consent import record_action
+from opt_consent.adapters.consent import ActionRequest, record_action
 from opt_consent.adapters.integrity import verify_record
 from opt_consent.adapters.wording import WordingLockedError
 from opt_consent.core import chain
@@ -240,14 +240,16 @@ def test_an_email_opt_in_under_a_wording_and_the_operator_kept_apart():
 	doc = make_wording(channels="Email", methods=["Web Form"])
 	email = make_email()
 	record_action(
-		"Email",
-		email.name,
-		"Opt In",
-		"Email",
-		method="Web Form",
-		wording=doc.name,
-		operator="legacy: j.smith",
-		**when(3),
+		ActionRequest(
+			"Email",
+			email.name,
+			"Opt In",
+			"Email",
+			method="Web Form",
+			wording=doc.name,
+			operator="legacy: j.smith",
+			**when(3),
+		)
 	)
 	row = rows_of("Email", email.name)[0]
 	assert (row.wording, row.operator, row.recorded_by) == (doc.name, "legacy: j.smith", "Administrator")
@@ -258,7 +260,11 @@ def refused_and_nothing_written(match, **kwargs):
 	phone = kwargs.pop("phone")
 	before = rows_of("Phone", phone)
 	with pytest.raises(frappe.ValidationError, match=match):
-		record_action("Phone", phone, kwargs.pop("action", "Opt In"), kwargs.pop("channel", "Text"), **kwargs)
+		record_action(
+			ActionRequest(
+				"Phone", phone, kwargs.pop("action", "Opt In"), kwargs.pop("channel", "Text"), **kwargs
+			)
+		)
 	assert rows_of("Phone", phone) == before
 	assert frappe.db.get_value("Phone", phone, "text_opt") == (1 if before else 0)
 
@@ -278,7 +284,9 @@ def test_consent_under_a_wording_that_does_not_fit_is_refused():
 	refused_and_nothing_written("is a Draft", wording=draft.name, **base)
 	refused_and_nothing_written("after the consent was given", wording=recent.name, **base)
 	ok = make_wording()
-	record_action("Phone", phone, "Opt In", "Text", method="Verbal", wording=ok.name, **when(20))
+	record_action(
+		ActionRequest("Phone", phone, "Opt In", "Text", method="Verbal", wording=ok.name, **when(20))
+	)
 	refused_and_nothing_written(
 		"not with Opt Out", action="Opt Out", wording=ok.name, phone=phone, method="Verbal", **when(5)
 	)
@@ -292,9 +300,13 @@ def test_a_method_that_requires_a_wording():
 	refused_and_nothing_written(
 		"requires a Consent Wording", phone=phone, method="OC Needs Wording", **when(10)
 	)
-	record_action("Phone", phone, "Opt In", "Text", method="OC Needs Wording", wording=doc.name, **when(10))
+	record_action(
+		ActionRequest(
+			"Phone", phone, "Opt In", "Text", method="OC Needs Wording", wording=doc.name, **when(10)
+		)
+	)
 	# an opt out by that method needs no wording
-	record_action("Phone", phone, "Opt Out", "Text", method="OC Needs Wording", **when(5))
+	record_action(ActionRequest("Phone", phone, "Opt Out", "Text", method="OC Needs Wording", **when(5)))
 	assert [r.action for r in rows_of("Phone", phone)] == ["Opt In", "Opt Out"]
 
 
@@ -309,10 +321,12 @@ def test_a_superseded_wording_serves_only_consent_given_before_it_was_superseded
 	frappe.db.set_value("Consent Wording", old.name, "superseded_on", thirty_ago, update_modified=False)
 	frappe.db.set_value("Consent Wording", new, "published_on", thirty_ago, update_modified=False)
 	late, now = make_phone().name, make_phone().name
-	record_action("Phone", late, "Opt In", "Text", method="Verbal", wording=old.name, **when(45))
+	record_action(
+		ActionRequest("Phone", late, "Opt In", "Text", method="Verbal", wording=old.name, **when(45))
+	)
 	assert rows_of("Phone", late)[0].wording == old.name
 	refused_and_nothing_written("was superseded on", phone=now, method="Verbal", wording=old.name, **when(10))
-	record_action("Phone", now, "Opt In", "Text", method="Verbal", wording=new, **when(10))
+	record_action(ActionRequest("Phone", now, "Opt In", "Text", method="Verbal", wording=new, **when(10)))
 	assert rows_of("Phone", now)[0].wording_hash == text_hash(TEXT)
 
 
