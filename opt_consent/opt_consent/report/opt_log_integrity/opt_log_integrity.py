@@ -13,6 +13,7 @@ from frappe.utils import cint
 
 from opt_consent.adapters.access import readable
 from opt_consent.adapters.integrity import require_integrity_role, verify_all
+from opt_consent.adapters.report_columns import column, typed_link
 from opt_consent.core.channels import DOCTYPES
 
 
@@ -49,22 +50,14 @@ def row_of(result: dict) -> dict:
 
 
 def columns() -> list[dict]:
-	# Data, not Link, for the record type: the desk's report runner filters Link columns by read permission
 	return [
-		{"fieldname": "record_type", "label": _("Record Type"), "fieldtype": "Data", "width": 100},
-		{
-			"fieldname": "record",
-			"label": _("Record"),
-			"fieldtype": "Dynamic Link",
-			"options": "record_type",
-			"width": 140,
-		},
-		{"fieldname": "rows", "label": _("Log Rows"), "fieldtype": "Int", "width": 90},
-		{"fieldname": "status", "label": _("Status"), "fieldtype": "Data", "width": 130},
-		{"fieldname": "broken_idx", "label": _("First Broken Row"), "fieldtype": "Int", "width": 120},
-		{"fieldname": "broken_row", "label": _("Row ID"), "fieldtype": "Data", "width": 120},
-		{"fieldname": "problem", "label": _("Problem"), "fieldtype": "Data", "width": 420},
-		{"fieldname": "deleted_document", "label": _("Deleted Document"), "fieldtype": "Data", "width": 140},
+		*typed_link("record_type", _("Record Type"), 100, "record", _("Record"), 140),
+		column("rows", _("Log Rows"), "Int", 90),
+		column("status", _("Status"), "Data", 130),
+		column("broken_idx", _("First Broken Row"), "Int", 120),
+		column("broken_row", _("Row ID"), "Data", 120),
+		column("problem", _("Problem"), "Data", 420),
+		column("deleted_document", _("Deleted Document"), "Data", 140),
 	]
 
 

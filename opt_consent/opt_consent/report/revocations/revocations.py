@@ -9,6 +9,7 @@ from frappe import _
 from frappe.utils import add_days, getdate, today
 
 from opt_consent.adapters.access import can_read_any, readable
+from opt_consent.adapters.report_columns import column, typed_link
 from opt_consent.core.channels import DOCTYPES, OPT_OUT, RECORDS, TEXT
 from opt_consent.core.evidence import LOG_DOCTYPE, LOG_TABLE_FIELD
 from opt_consent.core.inbound_status import AWAITING_REVIEW
@@ -21,31 +22,17 @@ def execute(filters=None):
 
 def columns() -> list[dict]:
 	return [
-		{"fieldname": "received", "label": _("Received"), "fieldtype": "Datetime", "width": 160},
-		{"fieldname": "honour_by", "label": _("Honour By"), "fieldtype": "Date", "width": 110},
-		{"fieldname": "days_left", "label": _("Days Left"), "fieldtype": "Int", "width": 90},
-		{"fieldname": "state", "label": _("State"), "fieldtype": "Data", "width": 130},
-		{"fieldname": "channel", "label": _("Channel"), "fieldtype": "Data", "width": 80},
-		{"fieldname": "source", "label": _("Source"), "fieldtype": "Data", "width": 110},
-		{
-			"fieldname": "method",
-			"label": _("Method"),
-			"fieldtype": "Link",
-			"options": "Opt Method",
-			"width": 120,
-		},
-		# Data, not Link: the desk's report runner filters Link columns by read permission on their doctype
-		{"fieldname": "record_doctype", "label": _("Record Type"), "fieldtype": "Data", "width": 90},
-		{
-			"fieldname": "record",
-			"label": _("Record"),
-			"fieldtype": "Dynamic Link",
-			"options": "record_doctype",
-			"width": 120,
-		},
-		{"fieldname": "address", "label": _("Address"), "fieldtype": "Data", "width": 200},
-		{"fieldname": "recorded_by", "label": _("Recorded By"), "fieldtype": "Data", "width": 150},
-		{"fieldname": "message_id", "label": _("Message ID"), "fieldtype": "Data", "width": 140},
+		column("received", _("Received"), "Datetime", 160),
+		column("honour_by", _("Honour By"), "Date", 110),
+		column("days_left", _("Days Left"), "Int", 90),
+		column("state", _("State"), "Data", 130),
+		column("channel", _("Channel"), "Data", 80),
+		column("source", _("Source"), "Data", 110),
+		column("method", _("Method"), "Link", 120, options="Opt Method"),
+		*typed_link("record_doctype", _("Record Type"), 90, "record", _("Record"), 120),
+		column("address", _("Address"), "Data", 200),
+		column("recorded_by", _("Recorded By"), "Data", 150),
+		column("message_id", _("Message ID"), "Data", 140),
 	]
 
 

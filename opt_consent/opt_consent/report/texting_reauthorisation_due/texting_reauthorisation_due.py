@@ -7,6 +7,7 @@ from frappe import _
 from frappe.utils import add_days, cint
 
 from opt_consent.adapters import lapse
+from opt_consent.adapters.report_columns import column, typed_link
 from opt_consent.core import reauth
 
 FIELDS = [
@@ -29,33 +30,14 @@ def execute(filters: dict | None = None):
 
 def columns() -> list[dict]:
 	return [
-		{"fieldname": "name", "label": _("Phone"), "fieldtype": "Link", "options": "Phone", "width": 120},
-		{"fieldname": "phone", "label": _("Phone Number"), "fieldtype": "Data", "width": 150},
-		# Data, not Link: the desk's report runner filters Link columns by read permission on their doctype
-		{"fieldname": "link_doctype", "label": _("Party Type"), "fieldtype": "Data", "width": 110},
-		{
-			"fieldname": "link_name",
-			"label": _("Party"),
-			"fieldtype": "Dynamic Link",
-			"options": "link_doctype",
-			"width": 160,
-		},
-		{"fieldname": "text_reauth_status", "label": _("Status"), "fieldtype": "Data", "width": 90},
-		{
-			"fieldname": "text_opt_in_date",
-			"label": _("Last Authorised On"),
-			"fieldtype": "Date",
-			"width": 130,
-		},
-		{
-			"fieldname": "text_opt_in_method",
-			"label": _("Method"),
-			"fieldtype": "Link",
-			"options": "Opt Method",
-			"width": 120,
-		},
-		{"fieldname": "text_reauth_due_on", "label": _("Due On"), "fieldtype": "Date", "width": 110},
-		{"fieldname": "text_consent_lapses_on", "label": _("Lapses On"), "fieldtype": "Date", "width": 110},
+		column("name", _("Phone"), "Link", 120, options="Phone"),
+		column("phone", _("Phone Number"), "Data", 150),
+		*typed_link("link_doctype", _("Party Type"), 110, "link_name", _("Party"), 160),
+		column("text_reauth_status", _("Status"), "Data", 90),
+		column("text_opt_in_date", _("Last Authorised On"), "Date", 130),
+		column("text_opt_in_method", _("Method"), "Link", 120, options="Opt Method"),
+		column("text_reauth_due_on", _("Due On"), "Date", 110),
+		column("text_consent_lapses_on", _("Lapses On"), "Date", 110),
 	]
 
 
