@@ -21,10 +21,11 @@ from frappe.utils import now_datetime
 
 from opt_consent.adapters import purposes
 from opt_consent.adapters.integrity import INTEGRITY_ROLES, check
+from opt_consent.adapters.log import record_log_query
 from opt_consent.adapters.refusals import require_consent_doctype
 from opt_consent.core import evidence_file
 from opt_consent.core.channels import RECORDS, channels_of
-from opt_consent.core.evidence import LOG_DOCTYPE, LOG_TABLE_FIELD
+from opt_consent.core.evidence import LOG_DOCTYPE
 
 EXPORT = "Evidence Export"
 EXPORT_NAMING = "EVX-.#####"
@@ -77,11 +78,7 @@ def all_log_rows(doctype: str, name: str) -> list[dict]:
 	rows: list[dict] = []
 	while True:
 		page = (
-			frappe.qb.from_(log)
-			.select("*")
-			.where(log.parent == name)
-			.where(log.parenttype == doctype)
-			.where(log.parentfield == LOG_TABLE_FIELD)
+			record_log_query(doctype, name)
 			.orderby(log.idx)
 			.orderby(log.creation)
 			.orderby(log.name)

@@ -27,17 +27,22 @@ LOG_WINDOW = 50
 SYSTEM_USER = "Administrator"
 
 
-def log_rows(doctype: str, name: str, limit: int | None = None, start: int = 0, newest_first: bool = False):
-	"""Log rows of one record: the newest ``limit`` (after skipping ``start``), in log order unless asked."""
+def record_log_query(doctype: str, name: str):
+	"""The query of every column of one record's log rows (the caller orders and pages it)."""
 	log = frappe.qb.DocType(LOG_DOCTYPE)
-	query = (
+	return (
 		frappe.qb.from_(log)
 		.select("*")
 		.where(log.parent == name)
 		.where(log.parenttype == doctype)
 		.where(log.parentfield == LOG_TABLE_FIELD)
-		.orderby(log.idx, order=frappe.qb.desc)
 	)
+
+
+def log_rows(doctype: str, name: str, limit: int | None = None, start: int = 0, newest_first: bool = False):
+	"""Log rows of one record: the newest ``limit`` (after skipping ``start``), in log order unless asked."""
+	log = frappe.qb.DocType(LOG_DOCTYPE)
+	query = record_log_query(doctype, name).orderby(log.idx, order=frappe.qb.desc)
 	if limit:
 		query = query.limit(limit).offset(start)
 	rows = query.run(as_dict=True)
