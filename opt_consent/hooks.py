@@ -8,9 +8,6 @@ app_license = "mit"
 # Every whitelisted method states the types of its arguments.
 require_type_annotated_api_methods = True
 
-# The desk: channel description, consent buttons, dialog, log and list views of Phone and Email.
-app_include_js = ["opt_consent.bundle.js", "contact_control.bundle.js"]
-
 after_install = "opt_consent.install.after_install"
 after_migrate = "opt_consent.install.after_migrate"
 
@@ -47,11 +44,27 @@ scheduler_events = {
 	"cron": {"* * * * *": ["opt_consent.tasks.retry_revocation_confirmations"]},
 }
 
+# The desk's JS loads only where it serves (no app_include_js). Each form and list gets the channel description
+# read from the boot info (consent_channels.js) first; the dialog, Contact Control and Evidence are bundles the
+# forms load with frappe.require when they first show them.
 doctype_js = {
-	# The due / lapsed texting note, and Send Text (through the SMS door) on the Phone form.
-	"Phone": ["public/js/phone_reauth.js", "public/js/phone_send_text.js"],
+	# Contact Control, consent buttons, log and Evidence; Record Call, the due / lapsed texting note, and Send
+	# Text (through the SMS door).
+	"Phone": [
+		"public/js/consent_channels.js",
+		"public/js/consent_form.js",
+		"public/js/phone_record_call.js",
+		"public/js/phone_reauth.js",
+		"public/js/phone_send_text.js",
+	],
+	"Email": ["public/js/consent_channels.js", "public/js/consent_form.js"],
 	# The Consent section of the Contact form.
-	"Contact": "public/js/contact_consent.js",
+	"Contact": ["public/js/consent_channels.js", "public/js/contact_consent.js"],
+}
+# Indicators and the bulk "Opt Out..." action of the Phone and Email lists.
+doctype_list_js = {
+	"Phone": ["public/js/consent_channels.js", "public/js/consent_list.js", "public/js/phone_list.js"],
+	"Email": ["public/js/consent_channels.js", "public/js/consent_list.js", "public/js/email_list.js"],
 }
 
 before_uninstall = "opt_consent.install.before_uninstall"

@@ -1,6 +1,6 @@
 // The Consent section of a Contact: each number and address with its state, the same buttons and the same
-// Date / Time / Method dialog as the Phone and Email forms (opt_consent.desk in opt_consent.bundle.js),
-// acting on the underlying record, and a link to its full log.
+// Date / Time / Method dialog as the Phone and Email forms (consent_dialog.bundle.js), acting on the
+// underlying record, and a link to its full log. Registered with `doctype_js`, after consent_channels.js.
 frappe.ui.form.on("Contact", {
 	refresh(frm) {
 		opt_consent.contact.render(frm);
@@ -12,18 +12,19 @@ frappe.provide("opt_consent.contact");
 (function (contact) {
 	const desk = opt_consent.desk;
 	const CSS = "opt-consent-contact";
+	const BUNDLES = ["consent_dialog.bundle.js", "contact_control.bundle.js", "evidence.bundle.js"];
 
 	contact.render = function (frm) {
 		if (frm.is_new()) return;
 		const token = (frm.opt_consent_token = (frm.opt_consent_token || 0) + 1);
-		// the section and the Evidence action (evidence.bundle.js) arrive together
+		// the section arrives with what it shows: the dialog, Contact Control and the Evidence action
 		Promise.all([
 			frappe.call({
 				method: "opt_consent.api.contact_consent",
 				type: "GET",
 				args: { contact: frm.doc.name },
 			}),
-			new Promise((resolve) => frappe.require("evidence.bundle.js", resolve)),
+			frappe.require(BUNDLES),
 		]).then(([r]) => {
 			// a later refresh asked again: only its answer is shown
 			if (token !== frm.opt_consent_token) return;

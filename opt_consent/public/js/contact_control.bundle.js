@@ -1,6 +1,7 @@
 // Contact Control in the desk: "allowed now", or why not and when next, for each channel of a Phone or an
 // Email (a section of the form) and of each record in a Contact's Consent section. The server decides
 // (opt_consent.control.next_allowed); this only shows its answer, in the user's time and the person's.
+// Loaded with frappe.require by the forms that show it (consent_form.js, contact_consent.js).
 
 frappe.provide("opt_consent.control");
 
@@ -76,74 +77,4 @@ frappe.provide("opt_consent.control");
 				frm.dashboard.show();
 			});
 	};
-
-	// "Record Call..." on a Phone: a dialer-less desk records a call it placed. The server checks consent and
-	// the rules first; a refusal says why and when next, and nothing is recorded.
-	control.record_call = function (frm) {
-		const outcomes = frappe.boot.opt_consent.call_outcomes || [];
-		const dialog = new frappe.ui.Dialog({
-			title: __("Record Call to {0}", [frm.doc.phone]),
-			fields: [
-				{
-					fieldname: "outcome",
-					fieldtype: "Select",
-					label: __("Outcome"),
-					options: outcomes.map((value) => ({ value, label: __(value) })),
-					reqd: 1,
-				},
-				{
-					fieldname: "reference",
-					fieldtype: "Data",
-					label: __("Reference"),
-					description: __("The document the call is about, for example the debt."),
-				},
-				{
-					fieldname: "override_reason",
-					fieldtype: "Small Text",
-					label: __("Override Reason"),
-					description: __(
-						"Only if a Contact Control rule refuses the call and you hold the override role."
-					),
-				},
-			],
-			primary_action_label: __("Record"),
-			primary_action(values) {
-				frappe
-					.call({
-						method: "opt_consent.control.record_attempt",
-						args: { channel: "Call", address: frm.doc.phone_e164, ...values },
-						freeze: true,
-					})
-					.then((r) => {
-						if (!r.exc) {
-							dialog.hide();
-							frappe.show_alert({
-								message: __("Call recorded"),
-								indicator: "green",
-							});
-							frm.reload_doc();
-						}
-					});
-			},
-		});
-		dialog.$wrapper.addClass("opt-consent-record-call");
-		dialog.show();
-	};
 })(opt_consent.control);
-
-for (const doctype of ["Phone", "Email"]) {
-	frappe.ui.form.on(doctype, {
-		refresh(frm) {
-			opt_consent.control.show_on_form(frm);
-			if (
-				doctype === "Phone" &&
-				!frm.is_new() &&
-				frappe.model.can_create("Contact Attempt")
-			) {
-				frm.page.add_menu_item(__("Record Call..."), () =>
-					opt_consent.control.record_call(frm)
-				);
-			}
-		},
-	});
-}

@@ -1,8 +1,6 @@
-// Buttons, dialog and log come from the shared channel description in opt_consent.bundle.js.
+// Contact Control, consent buttons, dialog, log and Evidence: public/js/consent_form.js (doctype_js in hooks.py).
 frappe.ui.form.on("Email", {
 	refresh(frm) {
 		opt_consent.desk.refresh_form(frm);
-		// Evidence: print, PDF and JSON twin of the whole log (managers, auditors, System Managers)
-		frappe.require("evidence.bundle.js", () => opt_consent.evidence.add_buttons(frm));
 	},
 });

@@ -1,2 +1,0 @@
-// Indicators and the bulk "Opt Out..." action come from the shared description in opt_consent.bundle.js.
-frappe.listview_settings["Phone"] = opt_consent.desk.list_settings("Phone");
