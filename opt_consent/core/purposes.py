@@ -165,9 +165,23 @@ def _order(row: Mapping):
 
 
 def last_covering(rows: Iterable[Mapping], channel: str, purpose: str, default: str | None) -> Mapping | None:
-	"""The latest row (event order, then log order) of ``channel`` that covers ``purpose``, or None."""
-	found = [r for r in rows if r.get("channel") == channel and covers(r, purpose, default)]
-	return max(found, key=_order) if found else None
+	"""The latest row (event order, then log order) of ``channel`` that covers ``purpose``, or None.
+
+	One pass; a moment is read only when a second covering row has to be weighed against the first (a
+	record's covering rows are usually one)."""
+	latest = latest_order = None
+	for row in rows:
+		if row.get("channel") != channel or not covers(row, purpose, default):
+			continue
+		if latest is None:
+			latest = row
+			continue
+		if latest_order is None:
+			latest_order = _order(latest)
+		order = _order(row)
+		if order > latest_order:
+			latest, latest_order = row, order
+	return latest
 
 
 def purpose_state(
