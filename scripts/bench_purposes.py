@@ -248,6 +248,7 @@ def add_marketing(bm, count: int) -> dict:
 	from opt_consent.adapters.consent import record_action
 	from opt_consent.adapters.integrity import verify_record
 	from opt_consent.core.chain import SCHEME_4_FIELDS
+	from opt_consent.core.engine import ActionRequest
 
 	started = time.perf_counter()
 	if not frappe.db.exists("Consent Purpose", MARKETING):
@@ -265,7 +266,9 @@ def add_marketing(bm, count: int) -> dict:
 	frappe.db.commit()
 	when = now_datetime() - dt.timedelta(days=MARKETING_DAYS)
 	first = f"{bm.PREFIX}{0:07d}"
-	record_action("Phone", first, "Opt In", "Call", when.date(), dt.time(10), "Verbal", purpose=MARKETING)
+	record_action(
+		ActionRequest("Phone", first, "Opt In", "Call", when.date(), dt.time(10), "Verbal", purpose=MARKETING)
+	)
 	frappe.db.commit()
 	sample = frappe.get_all(
 		"Opt Log", filters={"parent": first, "purpose": MARKETING}, fields=["*"], order_by="idx desc", limit=1
@@ -306,6 +309,7 @@ def bench_action_purpose(bm, samples: int, count: int) -> dict:
 	from frappe.utils import now_datetime
 
 	from opt_consent.adapters.consent import record_action
+	from opt_consent.core.engine import ActionRequest
 
 	names = marketing_names(bm.PREFIX, count, samples, 21)
 	at = now_datetime() - dt.timedelta(minutes=1)
@@ -313,7 +317,9 @@ def bench_action_purpose(bm, samples: int, count: int) -> dict:
 
 	def ours(i):
 		doc = record_action(
-			"Phone", names[i], "Opt Out", "Call", at.date(), at.time(), "Verbal", purpose=MARKETING
+			ActionRequest(
+				"Phone", names[i], "Opt Out", "Call", at.date(), at.time(), "Verbal", purpose=MARKETING
+			)
 		)
 		if not scopes:
 			scopes.append(doc.opt_logs[-1].get("scope") or "")
@@ -574,6 +580,7 @@ def main(args, bm) -> None:
 
 		from opt_consent.adapters.consent import record_action
 		from opt_consent.adapters.gate import can_contact
+		from opt_consent.core.engine import ActionRequest
 
 		names = marketing_names(bm.PREFIX, count, 50, 33)
 		at = now_datetime() - dt.timedelta(minutes=1)
@@ -581,7 +588,9 @@ def main(args, bm) -> None:
 		def actions():
 			for name in names:
 				record_action(
-					"Phone", name, "Opt Out", "Call", at.date(), at.time(), "Verbal", purpose=MARKETING
+					ActionRequest(
+						"Phone", name, "Opt Out", "Call", at.date(), at.time(), "Verbal", purpose=MARKETING
+					)
 				)
 				frappe.db.rollback()
 
