@@ -445,9 +445,8 @@ def scrub_chunk(
 			except Refused:
 				key = None
 		keys.append(key)
-	unique = [k for k in dict.fromkeys(keys) if k]
-	records_by_key, logs = consent_records(spec, unique, consent_at, check_permission, purpose)
-	consent = consent_verdicts(spec, records_by_key, consent_at, purpose, logs)
+	records_by_key = records_for(spec, [k for k in dict.fromkeys(keys) if k], check_permission)
+	consent = consent_verdicts(spec, records_by_key, consent_at, purpose)
 	scrubber = Scrubber(spec, moment, reference)
 	scrubber.load({k: v for k, v in records_by_key.items() if consent[k][0].allowed})
 	out = []
@@ -496,39 +495,19 @@ def scrub_chunk(
 	return out
 
 
-def consent_records(
-	spec: Channel, keys: list[str], consent_at, check_permission: bool, purpose: str | None
-) -> tuple[dict[str, list], dict[str, list] | None]:
-	"""The records of ``keys`` (:func:`records_for`) and, for a purpose other than the default now and a
-	reader without row restrictions, the rows that may cover it, read with them in one query per chunk
-	(:func:`opt_consent.adapters.gate.records_with_covering_rows`); otherwise no rows (None)."""
-	default = purposes.get_purposes().default
-	restricted = check_permission and not read_is_unrestricted(spec.doctype)
-	if not keys or not purpose or purpose == default or consent_at is not None or restricted:
-		return records_for(spec, keys, check_permission), None
-	return gate_adapter.records_with_covering_rows(spec, keys, purpose, default, scrub_fields(spec))
+def records_for(spec: Channel, keys: list[str], check_permission: bool) -> dict[str, list]:
+	"""Every record of ``keys`` (one query), with the consent and party fields, grouped by key, each key's
+	records in creation order.
 
-
-def scrub_fields(spec: Channel) -> list[str]:
-	"""What a scrub reads of a record: the gate's consent fields and the party's link (each column costs,
-	a scrub reads a row per address)."""
-	key_field = RECORDS[spec.doctype].key_field
+	Only the fields the gate and the rules read (a scrub reads a row per address: each column costs). With
+	``check_permission`` and row restrictions on the user, through ``frappe.get_list``; otherwise one plain
+	parameterised query."""
+	doctype, key_field = spec.doctype, RECORDS[spec.doctype].key_field
 	fields = ["name", "active", spec.opt_field, spec.block_field, key_field, "link_doctype", "link_name"]
-	if spec.doctype == PHONE and spec.cell_only:  # texts: the type and the texting consent's lapse decide too
+	if doctype == PHONE and spec.cell_only:  # texts: the type and the texting consent's lapse decide too
 		fields.append("phone_type")
 		if spec.reauth_label:
 			fields.append(gate_adapter.LAPSES_ON)
-	return fields
-
-
-def records_for(spec: Channel, keys: list[str], check_permission: bool) -> dict[str, list]:
-	"""Every record of ``keys`` (one query), with the :func:`scrub_fields`, grouped by key, each key's
-	records in creation order.
-
-	With ``check_permission`` and row restrictions on the user, through ``frappe.get_list``; otherwise one
-	plain parameterised query."""
-	doctype, key_field = spec.doctype, RECORDS[spec.doctype].key_field
-	fields = scrub_fields(spec)
 	if not keys:
 		return {}
 	grouped: dict[str, list] = {}
@@ -557,21 +536,16 @@ def records_for(spec: Channel, keys: list[str], check_permission: bool) -> dict[
 
 
 def consent_verdicts(
-	spec: Channel,
-	records_by_key: dict[str, list],
-	at: dt.datetime | None = None,
-	purpose: str | None = None,
-	logs: dict[str, list] | None = None,
+	spec: Channel, records_by_key: dict[str, list], at: dt.datetime | None = None, purpose: str | None = None
 ) -> dict[str, tuple[gate.Decision, str]]:
 	"""The gate's consent decision per key now, or as it stood at ``at`` (the most restrictive record), with
-	the deciding record, for ``purpose`` (None: the default purpose); ``logs``: the rows covering the
-	purpose already read (:func:`consent_records`)."""
+	the deciding record, for ``purpose`` (None: the default purpose)."""
 	every = [record for records in records_by_key.values() for record in records]
 	site = purposes.get_purposes()
 	if not every:
 		decisions = []
 	elif purpose and purpose != site.default:
-		decisions = gate_adapter.decide_for_purpose(spec, every, at, purpose, site, logs)
+		decisions = gate_adapter.decide_for_purpose(spec, every, at, purpose, site)
 	elif at is None:
 		decisions = gate_adapter.decide_records(spec, every, None)
 	else:

@@ -319,8 +319,12 @@ def records_with_covering_rows(
 ) -> tuple[dict[str, list], dict[str, list]]:
 	"""The records of each of ``keys`` (without row-level restrictions; ``fields``, default
 	:func:`record_fields`, in creation order) and the rows of each that may cover ``purpose`` (as
-	:func:`covering_rows`), in one query per chunk of keys: a check or a scrub for a purpose costs the round
-	trips one for the default purpose does. Returns (records by key, covering rows by record name)."""
+	:func:`covering_rows`), in one query per chunk of keys: a check for a purpose costs the round trip one
+	for the default purpose does. Returns (records by key, covering rows by record name).
+
+	Not for a scrub: there each record's row comes back widened by the log's columns (NULL for the two
+	thirds with no covering row), and the joined read measured slower than :func:`covering_rows` beside
+	the records' own query (10.2 s against 6.2 s under the profiler, 100,000 numbers)."""
 	key_field = RECORDS[spec.doctype].key_field
 	fields = [*dict.fromkeys(["name", *(fields or record_fields(spec)), key_field])]
 	width, flag = len(fields), len(fields) + COVERING_FIELDS.index("idx")
