@@ -21,9 +21,16 @@ if [ -d "$bench_dir/apps/frappe" ] && [ -d "$bench_dir/sites" ]; then
 		if [ -d tests/e2e ]; then
 			# The desk loads the bundle the bench's assets.json names: rebuild it when it is missing (e.g.
 			# another bench linked to this checkout rebuilt it under another hash)
-			bundle=$("$python" -c 'import json,sys; print(json.load(open(sys.argv[1])).get("opt_consent.bundle.js", ""))' \
-				"$bench_dir/sites/assets/assets.json" 2>/dev/null)
-			if [ -z "$bundle" ] || [ ! -e "$bench_dir/sites${bundle}" ]; then
+			# (every bundle of public/js: the dialog, Contact Control, Evidence)
+			missing=$("$python" - "$bench_dir/sites" opt_consent/public/js <<'PY' 2>/dev/null || echo yes
+import json, os, sys
+sites, js = sys.argv[1:3]
+built = json.load(open(os.path.join(sites, "assets", "assets.json")))
+names = [n for n in os.listdir(js) if n.endswith(".bundle.js")]
+print("yes" if any(not built.get(n) or not os.path.exists(sites + built[n]) for n in names) else "")
+PY
+)
+			if [ -n "$missing" ]; then
 				(cd "$bench_dir" && bench build --app opt_consent > /dev/null) || status=1
 			fi
 			echo "== browser suite (headless Chromium, screenshots in artifacts/)"
