@@ -436,63 +436,53 @@ def scrub(
 def scrub_chunk(
 	spec: Channel, addresses: Sequence, moment, consent_at, reference, check_permission, purpose=None
 ) -> list[dict]:
-	keys: list[str | None] = []
-	for address in addresses:
-		key = gate_adapter.stored_form(spec, address)
-		if key is None:
-			try:
-				key = normalize(spec.doctype, address)
-			except Refused:
-				key = None
-		keys.append(key)
+	"""One chunk of :func:`scrub`: its addresses' records, consent verdicts and attempts read set-based,
+	then each address answered in order (:func:`scrub_answer`)."""
+	keys = [scrub_key(spec, address) for address in addresses]
 	records_by_key = records_for(spec, [k for k in dict.fromkeys(keys) if k], check_permission)
 	consent = consent_verdicts(spec, records_by_key, consent_at, purpose)
 	scrubber = Scrubber(spec, moment, reference)
 	scrubber.load({k: v for k, v in records_by_key.items() if consent[k][0].allowed})
-	out = []
-	for address, key in zip(addresses, keys, strict=True):
-		row = {"address": address, "key": key, "record": None}
-		if key is None:
-			out.append(
-				{
-					**row,
-					"allowed": False,
-					"reason": gate.INVALID_ADDRESS,
-					"rule": None,
-					"next_allowed_at": None,
-				}
-			)
-			continue
-		records = records_by_key.get(key)
-		if not records:
-			out.append(
-				{
-					**row,
-					"allowed": False,
-					"reason": gate.UNKNOWN_ADDRESS,
-					"rule": None,
-					"next_allowed_at": None,
-				}
-			)
-			continue
-		decision, record = consent[key]
-		row["record"] = record
-		if not decision.allowed:
-			out.append(
-				{**row, "allowed": False, "reason": decision.reason, "rule": None, "next_allowed_at": None}
-			)
-			continue
-		verdict = scrubber.verdict(key, records)
-		out.append(
-			{
-				**row,
-				"allowed": verdict.allowed,
-				"reason": verdict.reason if not verdict.allowed else gate.OPTED_IN,
-				"rule": verdict.rule,
-				"next_allowed_at": moment if verdict.allowed else site_naive(verdict.next_allowed_at),
-			}
-		)
-	return out
+	return [
+		scrub_answer(address, key, records_by_key.get(key), consent.get(key), scrubber, moment)
+		for address, key in zip(addresses, keys, strict=True)
+	]
+
+
+def scrub_key(spec: Channel, address) -> str | None:
+	"""The stored form of ``address`` (as it is when already stored so, else normalised), None if invalid."""
+	key = gate_adapter.stored_form(spec, address)
+	if key is not None:
+		return key
+	try:
+		return normalize(spec.doctype, address)
+	except Refused:
+		return None
+
+
+def scrub_answer(address, key, records, consent, scrubber: Scrubber, moment) -> dict:
+	"""One address's answer: invalid, unknown, refused by consent, or Contact Control's verdict."""
+	row = {"address": address, "key": key, "record": None}
+
+	def refused(reason):
+		return {**row, "allowed": False, "reason": reason, "rule": None, "next_allowed_at": None}
+
+	if key is None:
+		return refused(gate.INVALID_ADDRESS)
+	if not records:
+		return refused(gate.UNKNOWN_ADDRESS)
+	decision, record = consent
+	row["record"] = record
+	if not decision.allowed:
+		return refused(decision.reason)
+	verdict = scrubber.verdict(key, records)
+	return {
+		**row,
+		"allowed": verdict.allowed,
+		"reason": verdict.reason if not verdict.allowed else gate.OPTED_IN,
+		"rule": verdict.rule,
+		"next_allowed_at": moment if verdict.allowed else site_naive(verdict.next_allowed_at),
+	}
 
 
 def records_for(spec: Channel, keys: list[str], check_permission: bool) -> dict[str, list]:
@@ -714,24 +704,7 @@ def record_attempt(
 	"""
 	frappe.has_permission(ATTEMPT, "create", throw=True)
 	spec = gate_adapter.channel_spec(channel)
-	allowed_outcomes = cc.CALL_OUTCOMES if spec.name == CALL else (cc.SENT,)
-	if outcome not in allowed_outcomes:
-		frappe.throw(
-			_("{0} is not an outcome of a {1} attempt. Use one of: {2}.").format(
-				frappe.bold(frappe.utils.escape_html(cstr(outcome)[:40])),
-				_(spec.name),
-				", ".join(_(o) for o in allowed_outcomes),
-			),
-			title=_("Not recorded"),
-		)
-	now = now_datetime()
-	moment = gate_adapter.parse_at(at) or now
-	if moment > now + dt.timedelta(minutes=1):
-		frappe.throw(_("An attempt cannot be recorded in the future."), title=_("Not recorded"))
-	reference = cstr(reference).strip()[:140] or None
-	override_reason = cstr(override_reason).strip() or None
-	if override_reason and len(override_reason) > MAX_REASON:
-		frappe.throw(_("The override reason is longer than {0} characters.").format(MAX_REASON))
+	moment, reference, override_reason = attempt_arguments(spec, outcome, at, reference, override_reason)
 	lock_address(spec, address)
 	verdict = check(spec.name, address, moment, reference, check_permission=False, purpose=purpose)
 	refused = None
@@ -758,6 +731,30 @@ def record_attempt(
 		purpose=verdict.get("purpose"),
 	)
 	return {"name": doc.name, "override": bool(refused), "communication": communication, "verdict": verdict}
+
+
+def attempt_arguments(spec: Channel, outcome, at, reference, override_reason) -> tuple:
+	"""The checked arguments of :func:`record_attempt`: (moment, reference, override reason); a clear
+	refusal for an outcome the channel has not, a moment in the future or an over-long reason."""
+	allowed_outcomes = cc.CALL_OUTCOMES if spec.name == CALL else (cc.SENT,)
+	if outcome not in allowed_outcomes:
+		frappe.throw(
+			_("{0} is not an outcome of a {1} attempt. Use one of: {2}.").format(
+				frappe.bold(frappe.utils.escape_html(cstr(outcome)[:40])),
+				_(spec.name),
+				", ".join(_(o) for o in allowed_outcomes),
+			),
+			title=_("Not recorded"),
+		)
+	now = now_datetime()
+	moment = gate_adapter.parse_at(at) or now
+	if moment > now + dt.timedelta(minutes=1):
+		frappe.throw(_("An attempt cannot be recorded in the future."), title=_("Not recorded"))
+	reference = cstr(reference).strip()[:140] or None
+	override_reason = cstr(override_reason).strip() or None
+	if override_reason and len(override_reason) > MAX_REASON:
+		frappe.throw(_("The override reason is longer than {0} characters.").format(MAX_REASON))
+	return moment, reference, override_reason
 
 
 def refusal_or_override(verdict: dict, override_reason: str | None) -> dict:

@@ -80,6 +80,31 @@ def can_contact(
 		"at": moment,
 		"purpose": purpose,
 	}
+	key, records, logs = lookup_address(spec, address, purpose, site, moment, check_permission)
+	if key is None:
+		return {**result, "reason": gate.INVALID_ADDRESS}
+	result["address"] = key
+	if not records:
+		return {**result, "reason": gate.UNKNOWN_ADDRESS}
+	if purpose == site.default:
+		decisions = decide_records(spec, records, moment)
+	else:
+		decisions = decide_for_purpose(spec, records, moment, purpose, site, logs)
+	chosen = gate.most_restrictive(decisions)
+	return {
+		**result,
+		"allowed": decisions[chosen].allowed,
+		"reason": decisions[chosen].reason,
+		"record": records[chosen].name,
+	}
+
+
+def lookup_address(
+	spec: Channel, address, purpose: str, site: purpose_rules.Purposes, moment, check_permission: bool
+) -> tuple[str | None, list, dict | None]:
+	"""The records of ``address`` for :func:`can_contact`: (its stored form, the records, for a purpose
+	other than the default now the rows that may cover it, else None); a key of None: not a valid address."""
+	doctype = spec.doctype
 	# An address already in its stored form is looked up as it is: every stored key was validated on save,
 	# so a match proves it valid. Only an address that matches nothing is parsed and validated in full.
 	# Another purpose now: the records and the rows that may decide the purpose in one query.
@@ -99,24 +124,11 @@ def can_contact(
 		try:
 			normalized = normalize(spec.doctype, address)
 		except Refused:
-			return {**result, "reason": gate.INVALID_ADDRESS}
+			return None, [], None
 		if normalized != key:
 			records, logs = lookup(normalized)
 		key = normalized
-	result["address"] = key
-	if not records:
-		return {**result, "reason": gate.UNKNOWN_ADDRESS}
-	if purpose == site.default:
-		decisions = decide_records(spec, records, moment)
-	else:
-		decisions = decide_for_purpose(spec, records, moment, purpose, site, logs)
-	chosen = gate.most_restrictive(decisions)
-	return {
-		**result,
-		"allowed": decisions[chosen].allowed,
-		"reason": decisions[chosen].reason,
-		"record": records[chosen].name,
-	}
+	return key, records, logs
 
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
