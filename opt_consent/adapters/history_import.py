@@ -37,7 +37,7 @@ from frappe.utils import get_system_timezone, getdate, now_datetime, nowdate
 from opt_consent.adapters import log, purposes, runs, settings
 from opt_consent.adapters.contact import PARTY, PARTY_TYPE, new_record_template, reserve_names
 from opt_consent.adapters.refusals import translate
-from opt_consent.core import gate, reauth
+from opt_consent.core import business_days, reauth
 from opt_consent.core import history_import as hi
 from opt_consent.core.addresses import normalize_email, normalize_phone
 from opt_consent.core.channels import EMAIL, OPT_OUT, PHONE, RECORDS, TEXT, channels_of, initial_state
@@ -488,7 +488,7 @@ def honour_by_counter() -> Callable[[dt.date], dt.date]:
 
 	def honour_by(revoked: dt.date) -> dt.date:
 		if revoked not in deadlines:
-			deadlines[revoked] = gate.add_business_days(revoked, days, holidays, weekend)
+			deadlines[revoked] = business_days.add_business_days(revoked, days, holidays, weekend)
 		return deadlines[revoked]
 
 	return honour_by

@@ -8,7 +8,7 @@ import frappe
 from frappe.utils import cint, getdate
 
 from opt_consent.adapters.purposes import get_purposes
-from opt_consent.core import confirmation, gate, reauth, replies
+from opt_consent.core import business_days, confirmation, reauth, replies
 from opt_consent.core.addresses import normalize_email, normalize_phone
 from opt_consent.core.channels import PHONE
 from opt_consent.core.engine import Method, Policy
@@ -80,7 +80,7 @@ def normalize(doctype: str, address: str | None) -> str:
 
 def revocation_days() -> int:
 	days = cint(frappe.db.get_single_value(SETTINGS, "revocation_business_days"))
-	return days if days > 0 else gate.DEFAULT_REVOCATION_DAYS
+	return days if days > 0 else business_days.DEFAULT_REVOCATION_DAYS
 
 
 def holiday_calendar() -> tuple[set[dt.date], frozenset[int]]:
@@ -99,13 +99,13 @@ def holiday_calendar() -> tuple[set[dt.date], frozenset[int]]:
 	dates = frappe.get_all(
 		"Opt Consent Holiday", filters={"parenttype": SETTINGS, "parent": SETTINGS}, pluck="holiday_date"
 	)
-	return {getdate(d) for d in dates}, gate.WEEKEND
+	return {getdate(d) for d in dates}, business_days.WEEKEND
 
 
 def honour_by(revoked) -> dt.date:
 	"""The date an opt out the person made at ``revoked`` (the event's date) must be honoured by."""
 	holidays, weekend = holiday_calendar()
-	return gate.add_business_days(getdate(revoked), revocation_days(), holidays, weekend)
+	return business_days.add_business_days(getdate(revoked), revocation_days(), holidays, weekend)
 
 
 # --- reading replies and the one confirmation -----------------------------------------------------------

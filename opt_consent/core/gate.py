@@ -8,7 +8,7 @@ settings, and calls these functions.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from opt_consent.core import channels, engine
@@ -180,37 +180,3 @@ def last_actions(logs: Iterable[Mapping]) -> dict[str, str]:
 		if current is None or at >= current[0]:
 			last[row["channel"]] = (at, row["action"])
 	return {channel: action for channel, (_at, action) in last.items()}
-
-
-# --- business days ------------------------------------------------------------------------------------
-
-WEEKEND = frozenset({5, 6})  # Saturday, Sunday (date.weekday())
-DEFAULT_REVOCATION_DAYS = 10
-
-
-def is_business_day(
-	day: dt.date, holidays: Collection[dt.date] = (), weekend: Collection[int] = WEEKEND
-) -> bool:
-	return day.weekday() not in weekend and day not in holidays
-
-
-def add_business_days(
-	start: dt.date, days: int, holidays: Collection[dt.date] = (), weekend: Collection[int] = WEEKEND
-) -> dt.date:
-	"""The date ``days`` business days after ``start`` (``start`` itself is not counted).
-
-	A business day is a day that is neither in ``weekend`` (weekday numbers, Monday = 0) nor in
-	``holidays``. ``days`` = 0 gives ``start``.
-	"""
-	if days < 0:
-		raise ValueError("days must not be negative")
-	if len(set(weekend)) >= 7:
-		raise ValueError("a week needs at least one business day")
-	holidays = set(holidays)
-	day = start
-	remaining = days
-	while remaining:
-		day += dt.timedelta(days=1)
-		if is_business_day(day, holidays, weekend):
-			remaining -= 1
-	return day

@@ -12,7 +12,7 @@ from frappe.utils.password import get_decrypted_password, remove_encrypted_passw
 
 from opt_consent.adapters.consent import ActionRequest, apply_outcome, record_action
 from opt_consent.adapters.gate import can_contact
-from opt_consent.core import channels, engine, gate
+from opt_consent.core import business_days, channels, engine
 from tests.integration.factories import (
 	COMMITTED,
 	make_email,
@@ -425,7 +425,7 @@ def test_stop_from_a_known_cell_number_opts_it_out_once_even_when_posted_twice(g
 		("Opt In", "Verbal", "API", None),
 		("Opt Out", "Text Reply", "Inbound SMS", msg),
 	]
-	assert rows[1].honour_by == gate.add_business_days(getdate(rows[1].recorded_at), 10)
+	assert rows[1].honour_by == business_days.add_business_days(getdate(rows[1].recorded_at), 10)
 	assert frappe.db.get_value("Phone", cell, "text_opt") == 0
 	assert [(r.action, r.source) for r in text_log(home)] == [("Opt Out", "Inbound SMS")]
 	inbound = frappe.get_doc("Inbound Text", {"message_id": msg})
@@ -610,7 +610,7 @@ def test_every_opt_out_gets_an_honour_by_date_and_opt_ins_do_not():
 		order_by="recorded_at asc",
 	)
 	for row in rows:
-		expected = gate.add_business_days(getdate(row.recorded_at), 10) if row.action == "Opt Out" else None
+		expected = business_days.add_business_days(getdate(row.recorded_at), 10) if row.action == "Opt Out" else None
 		assert row.honour_by == expected
 
 
@@ -619,7 +619,7 @@ def test_honour_by_reads_the_number_of_days_from_settings():
 	phone = make_phone(random_number(), "Cell")
 	act(phone, "Opt Out", "Call", 5)
 	row = frappe.get_all("Opt Log", filters={"parent": phone.name}, fields=["honour_by", "recorded_at"])[0]
-	assert row.honour_by == gate.add_business_days(getdate(row.recorded_at), 3)
+	assert row.honour_by == business_days.add_business_days(getdate(row.recorded_at), 3)
 
 
 def test_honour_by_skips_the_holidays_in_settings():
@@ -628,16 +628,16 @@ def test_honour_by_skips_the_holidays_in_settings():
 	settings = frappe.get_doc(SETTINGS)
 	settings.holiday_list = None
 	settings.set("holidays", [])
-	base = gate.add_business_days(getdate(today()), 10)
+	base = business_days.add_business_days(getdate(today()), 10)
 	# every business day of the window is a holiday: the deadline moves by as many business days
-	window = [d for d in (add_days(getdate(today()), i) for i in range(1, 15)) if gate.is_business_day(d, ())]
+	window = [d for d in (add_days(getdate(today()), i) for i in range(1, 15)) if business_days.is_business_day(d, ())]
 	for day in window[:3]:
 		settings.append("holidays", {"holiday_date": day, "description": "test"})
 	settings.save()
 	phone = make_phone(random_number(), "Cell")
 	act(phone, "Opt Out", "Call", 5)
 	row = frappe.get_all("Opt Log", filters={"parent": phone.name}, fields=["honour_by", "recorded_at"])[0]
-	assert row.honour_by == gate.add_business_days(getdate(row.recorded_at), 10, set(window[:3]))
+	assert row.honour_by == business_days.add_business_days(getdate(row.recorded_at), 10, set(window[:3]))
 	assert row.honour_by > base
 
 

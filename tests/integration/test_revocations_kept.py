@@ -10,7 +10,7 @@ from frappe.utils import add_to_date, getdate, now_datetime
 from opt_consent import api, inbound
 from opt_consent.adapters.gate import can_contact
 from opt_consent.adapters.settings import honour_by
-from opt_consent.core import gate
+from opt_consent.core import business_days
 from tests.integration.factories import COMMITTED, make_method, make_phone, random_number, when
 from tests.integration.test_gate import committed_phone, gateway, message_id, post, text_log  # noqa: F401
 
@@ -138,7 +138,7 @@ def test_the_revocation_clock_starts_when_the_person_revoked():
 	row = frappe.get_doc("Phone", phone.name).opt_logs[-1]
 	assert row.honour_by == honour_by(getdate(eight_days["date"]))
 	assert row.honour_by < honour_by(now_datetime())
-	assert row.honour_by == gate.add_business_days(getdate(eight_days["date"]), 10)
+	assert row.honour_by == business_days.add_business_days(getdate(eight_days["date"]), 10)
 
 
 def test_a_date_and_time_typed_in_the_operators_zone_are_stored_in_the_sites():

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from opt_consent.core import channels, engine, gate, replies
+from opt_consent.core import business_days, channels, engine, gate, replies
 from opt_consent.core.gate import Decision
 
 # --- keywords -----------------------------------------------------------------------------------------
@@ -211,35 +211,35 @@ MONDAY = dt.date(2026, 11, 23)
 
 
 def test_ten_business_days_after_a_monday_is_the_monday_two_weeks_on():
-	assert gate.add_business_days(MONDAY, 10) == dt.date(2026, 12, 7)
+	assert business_days.add_business_days(MONDAY, 10) == dt.date(2026, 12, 7)
 
 
 def test_weekend_receipt_counts_from_the_next_monday():
 	saturday = dt.date(2026, 11, 28)
-	assert gate.add_business_days(saturday, 1) == dt.date(2026, 11, 30)
-	assert gate.add_business_days(saturday, 10) == dt.date(2026, 12, 11)
+	assert business_days.add_business_days(saturday, 1) == dt.date(2026, 11, 30)
+	assert business_days.add_business_days(saturday, 10) == dt.date(2026, 12, 11)
 
 
 def test_friday_plus_one_is_monday():
-	assert gate.add_business_days(dt.date(2026, 11, 27), 1) == dt.date(2026, 11, 30)
+	assert business_days.add_business_days(dt.date(2026, 11, 27), 1) == dt.date(2026, 11, 30)
 
 
 def test_holidays_are_skipped():
 	thanksgiving = dt.date(2026, 11, 26)
-	assert gate.add_business_days(MONDAY, 10, {thanksgiving, dt.date(2026, 11, 27)}) == dt.date(2026, 12, 9)
+	assert business_days.add_business_days(MONDAY, 10, {thanksgiving, dt.date(2026, 11, 27)}) == dt.date(2026, 12, 9)
 
 
 def test_a_holiday_list_may_define_its_own_weekend():
 	# An empty weekend: only the listed days are off.
-	assert gate.add_business_days(MONDAY, 7, holidays=(), weekend=()) == dt.date(2026, 11, 30)
+	assert business_days.add_business_days(MONDAY, 7, holidays=(), weekend=()) == dt.date(2026, 11, 30)
 
 
 def test_zero_days_is_the_same_day_and_negative_is_refused():
-	assert gate.add_business_days(MONDAY, 0) == MONDAY
+	assert business_days.add_business_days(MONDAY, 0) == MONDAY
 	with pytest.raises(ValueError):
-		gate.add_business_days(MONDAY, -1)
+		business_days.add_business_days(MONDAY, -1)
 	with pytest.raises(ValueError):
-		gate.add_business_days(MONDAY, 1, weekend=range(7))
+		business_days.add_business_days(MONDAY, 1, weekend=range(7))
 
 
 @given(
@@ -248,10 +248,10 @@ def test_zero_days_is_the_same_day_and_negative_is_refused():
 	st.sets(st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2090, 3, 1)), max_size=20),
 )
 def test_business_days_counted_exactly(start, days, holidays):
-	end = gate.add_business_days(start, days, holidays)
+	end = business_days.add_business_days(start, days, holidays)
 	between = [start + dt.timedelta(days=i) for i in range(1, (end - start).days + 1)]
-	assert sum(gate.is_business_day(d, holidays) for d in between) == days
-	assert days == 0 or gate.is_business_day(end, holidays)
+	assert sum(business_days.is_business_day(d, holidays) for d in between) == days
+	assert days == 0 or business_days.is_business_day(end, holidays)
 
 
 # --- the rows that decide a channel at a moment -------------------------------------------------------
