@@ -32,7 +32,8 @@ from opt_consent.adapters.log import last_event
 from opt_consent.adapters.purposes import get_purposes
 from opt_consent.adapters.reasonable_means import already_revoked
 from opt_consent.adapters.refusals import translate
-from opt_consent.adapters.settings import default_region, honour_by, reply_vocabulary
+from opt_consent.adapters.reply_settings import reply_vocabulary
+from opt_consent.adapters.settings import default_region, honour_by
 from opt_consent.adapters.sms import replied_purpose
 from opt_consent.core import engine, gate, replies
 from opt_consent.core import purposes as purpose_rules

@@ -18,7 +18,7 @@ from frappe import _
 from frappe.utils import add_to_date, get_datetime, now_datetime
 
 from opt_consent.adapters import sms
-from opt_consent.adapters.settings import confirmation_text
+from opt_consent.adapters.reply_settings import confirmation_text
 from opt_consent.core import confirmation, gate
 from opt_consent.core import purposes as purpose_rules
 from opt_consent.core.messages import Refused
@@ -142,6 +142,11 @@ def scope_question(doc) -> str | None:
 		return None
 	narrow = frappe.db.exists(
 		"Opt Log",
-		{"message_id": doc.message_id, "action": "Opt Out", "scope": ["in", ["", None]], "purpose": ["is", "set"]},
+		{
+			"message_id": doc.message_id,
+			"action": "Opt Out",
+			"scope": ["in", ["", None]],
+			"purpose": ["is", "set"],
+		},
 	)
 	return question if narrow else None

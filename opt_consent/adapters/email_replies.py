@@ -15,7 +15,8 @@ from frappe import _
 from frappe.utils import extract_email_id, get_datetime, now_datetime, strip_html
 
 from opt_consent.adapters.reasonable_means import revoke
-from opt_consent.adapters.settings import normalize, reply_vocabulary
+from opt_consent.adapters.reply_settings import reply_vocabulary
+from opt_consent.adapters.settings import normalize
 from opt_consent.core import replies
 from opt_consent.core.channels import EMAIL, EMAIL_CHANNEL, RECORDS
 from opt_consent.core.messages import Refused

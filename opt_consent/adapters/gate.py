@@ -12,8 +12,9 @@ from frappe.utils import cint, escape_html, get_datetime, getdate, today
 
 from opt_consent.adapters import purposes
 from opt_consent.adapters.access import read_is_unrestricted
+from opt_consent.adapters.reauth_settings import get_rules
 from opt_consent.adapters.refusals import refuse
-from opt_consent.adapters.settings import get_policy, get_rules, normalize
+from opt_consent.adapters.settings import get_policy, normalize
 from opt_consent.core import engine, gate, reauth
 from opt_consent.core import purposes as purpose_rules
 from opt_consent.core.channels import CHANNELS, PHONE, RECORDS, Channel

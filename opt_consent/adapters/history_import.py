@@ -34,13 +34,22 @@ import frappe
 from frappe import _
 from frappe.utils import get_system_timezone, getdate, now_datetime, nowdate
 
-from opt_consent.adapters import log, purposes, runs, settings
+from opt_consent.adapters import log, purposes, reauth_settings, runs, settings
 from opt_consent.adapters.contact import PARTY, PARTY_TYPE, new_record_template, reserve_names
 from opt_consent.adapters.refusals import translate
 from opt_consent.core import business_days, reauth
 from opt_consent.core import history_import as hi
 from opt_consent.core.addresses import normalize_email, normalize_phone
-from opt_consent.core.channels import EMAIL, OPT_OUT, PHONE, RECORDS, TEXT, channels_of, initial_state
+from opt_consent.core.channels import (
+	EMAIL,
+	OPT_OUT,
+	PHONE,
+	RECORDS,
+	TEXT,
+	channels_of,
+	derived_fields,
+	initial_state,
+)
 from opt_consent.core.engine import LastEvent, Method, event_datetime
 
 LEDGER = "Consent History Import Ledger"
@@ -414,7 +423,7 @@ class Context:
 			methods=methods,
 			policy=settings.get_policy(),
 			purposes=purposes.get_purposes(),
-			rules=settings.get_rules(),
+			rules=reauth_settings.get_rules(),
 			now=now_datetime(),
 			today=getdate(nowdate()),
 			user=frappe.session.user,
@@ -536,7 +545,7 @@ def existing_records(doctype: str, keys: list[str], lock: bool) -> dict[str, lis
 	for channel in channels_of(doctype):
 		fields += list(channel.owned_fields)
 	if doctype == PHONE:
-		fields += list(reauth.derived_fields(doctype))
+		fields += list(derived_fields(doctype))
 	table = frappe.qb.DocType(doctype)
 	query = (
 		frappe.qb.from_(table)

@@ -27,7 +27,7 @@ from pypika.terms import Interval
 
 from opt_consent.adapters.log import SYSTEM_USER, insert_log_rows
 from opt_consent.adapters.purposes import default_name
-from opt_consent.adapters.settings import get_rules
+from opt_consent.adapters.reauth_settings import get_rules
 from opt_consent.core import reauth
 from opt_consent.core.channels import LAPSED, PHONE, RECORDS, TEXT
 

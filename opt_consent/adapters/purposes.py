@@ -36,7 +36,14 @@ def get_purposes() -> rules.Purposes:
 def _load() -> rules.Purposes:
 	rows = frappe.get_all(
 		DOCTYPE,
-		fields=["name", "enabled", "legal_basis", "requires_written", "reauth_days", *CHANNEL_FIELDS.values()],
+		fields=[
+			"name",
+			"enabled",
+			"legal_basis",
+			"requires_written",
+			"reauth_days",
+			*CHANNEL_FIELDS.values(),
+		],
 	)
 	known = {
 		row.name: rules.Purpose(

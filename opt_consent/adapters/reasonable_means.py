@@ -122,9 +122,7 @@ def revoke(
 	doctype, key, names = records_of(channel, address)
 	check_may_revoke(doctype, key, names, check_permission)
 	outcomes = [
-		revoke_one(
-			doctype, name, channel, moment, means, note, source, message_id, check_permission, purpose
-		)
+		revoke_one(doctype, name, channel, moment, means, note, source, message_id, check_permission, purpose)
 		for name in names
 	]
 	return {

@@ -10,8 +10,15 @@ from frappe.utils import cint, cstr, get_datetime, getdate
 from opt_consent.adapters import settings
 from opt_consent.adapters.log import LOG_WINDOW, count_log_rows, last_event, log_rows
 from opt_consent.adapters.refusals import refuse
-from opt_consent.core import engine, reauth
-from opt_consent.core.channels import OPT_OUT, RECORDS, channels_of, initial_state, owned_fields
+from opt_consent.core import engine
+from opt_consent.core.channels import (
+	OPT_OUT,
+	RECORDS,
+	channels_of,
+	derived_fields,
+	initial_state,
+	owned_fields,
+)
 from opt_consent.core.evidence import EVIDENCE_FIELDS, LOG_DOCTYPE, LOG_TABLE_FIELD, SEAL_FIELDS
 
 # What the guards compare of a log row: its evidence and its seal.
@@ -115,7 +122,7 @@ class ConsentRecord(Document):
 		reference = before if before else initial_state(self.doctype)
 		changed = [
 			self.meta.get_label(f)
-			for f in (*owned_fields(self.doctype), *reauth.derived_fields(self.doctype))
+			for f in (*owned_fields(self.doctype), *derived_fields(self.doctype))
 			if self._norm(f, self.get(f)) != self._norm(f, reference.get(f))
 		]
 		if changed:
@@ -183,7 +190,7 @@ class ConsentRecord(Document):
 			return
 		self.set(LOG_TABLE_FIELD, [])
 		self.update(initial_state(self.doctype))
-		self.update(dict.fromkeys(reauth.derived_fields(self.doctype)))
+		self.update(dict.fromkeys(derived_fields(self.doctype)))
 
 	def guard_new_history(self):
 		"""A new record starts with an empty log: rows come from consent actions only. This refuses a

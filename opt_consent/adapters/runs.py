@@ -39,7 +39,7 @@ from rq.worker import Worker
 
 from opt_consent.adapters import integrity, lapse
 from opt_consent.adapters.access import readable
-from opt_consent.adapters.settings import get_rules
+from opt_consent.adapters.reauth_settings import get_rules
 from opt_consent.core import chunks
 from opt_consent.core.channels import DOCTYPES, PHONE
 

@@ -7,8 +7,7 @@ import datetime as dt
 import frappe
 from frappe.utils import cint, getdate
 
-from opt_consent.adapters.purposes import get_purposes
-from opt_consent.core import business_days, confirmation, reauth, replies
+from opt_consent.core import business_days
 from opt_consent.core.addresses import normalize_email, normalize_phone
 from opt_consent.core.channels import PHONE
 from opt_consent.core.engine import Method, Policy
@@ -43,20 +42,6 @@ def get_policy() -> Policy:
 		opt_out_blocks=flag("opt_out_blocks"),
 		text_opt_out_blocks_calls=flag("text_opt_out_blocks_calls"),
 		default_purpose=settings.get("default_purpose") or DEFAULT_PURPOSE,
-	)
-
-
-def get_rules(purpose: str | None = None) -> reauth.Rules:
-	"""The texting reauthorisation rules of ``purpose`` (default: the default purpose's): the purpose's own
-	period when it sets one (not 0), else the settings' period; the settings' lead time and method overrides."""
-	settings = frappe.get_cached_doc(SETTINGS)
-	purpose = purpose or settings.get("default_purpose") or DEFAULT_PURPOSE
-	known = get_purposes().known.get(purpose)
-	own = known.reauth_days if known is not None else None
-	return reauth.Rules.make(
-		own or settings.get("text_reauth_days"),
-		settings.get("reauth_reminder_days"),
-		[(row.method, row.period_days) for row in settings.get("method_periods") or ()],
 	)
 
 
@@ -106,36 +91,3 @@ def honour_by(revoked) -> dt.date:
 	"""The date an opt out the person made at ``revoked`` (the event's date) must be honoured by."""
 	holidays, weekend = holiday_calendar()
 	return business_days.add_business_days(getdate(revoked), revocation_days(), holidays, weekend)
-
-
-# --- reading replies and the one confirmation -----------------------------------------------------------
-
-REPLY_KINDS = {"Revocation": replies.REVOCATION, "Opt In": replies.OPT_IN, "Help": replies.HELP}
-
-
-def reply_rows(doc) -> list[tuple[str, str]]:
-	"""The site's own reply words of a settings document as (kind, phrase) for the classifier."""
-	return [
-		(REPLY_KINDS.get(row.kind, replies.REVOCATION), row.phrase or "")
-		for row in doc.get("reply_words") or ()
-	]
-
-
-def reply_vocabulary() -> replies.Vocabulary:
-	"""The site's own words, added to the built-in ones (cached with the settings). Never raises: a word
-	that would take a revocation away (saved past the settings' check) is left out and logged."""
-	vocabulary, refused = replies.usable_vocabulary(reply_rows(frappe.get_cached_doc(SETTINGS)))
-	if refused:
-		frappe.log_error(
-			title=frappe._("Opt Consent: reply words left out"),
-			message="\n".join(refusal.message.format(*refusal.args_) for refusal in refused),
-		)
-	return vocabulary
-
-
-def confirmation_text() -> str | None:
-	"""The wording of the one confirmation text, or None when the settings send none."""
-	settings = frappe.get_cached_doc(SETTINGS)
-	if not cint(settings.get("send_revocation_confirmation")):
-		return None
-	return confirmation.check_text(settings.get("revocation_confirmation_text"))

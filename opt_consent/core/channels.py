@@ -182,3 +182,14 @@ def describe(translate=lambda text: text) -> dict:
 		},
 		"cell": CELL,
 	}
+
+
+# Phone fields the app maintains from the texting reauthorisation rule (opt_consent.core.reauth). Like the
+# consent fields, no form save may change them.
+DERIVED_FIELDS: dict[str, tuple[str, ...]] = {
+	PHONE: ("text_reauth_status", "text_reauth_due_on", "text_consent_lapses_on"),
+}
+
+
+def derived_fields(doctype: str) -> tuple[str, ...]:
+	return DERIVED_FIELDS.get(doctype, ())

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import KW_ONLY, dataclass, field, replace
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from opt_consent.core import purposes as purposes_
 from opt_consent.core.channels import (
 	CELL,
 	CHANNELS,
@@ -25,7 +26,6 @@ from opt_consent.core.channels import (
 	TEXT_REAUTH,
 	initial_state,
 )
-from opt_consent.core import purposes as purposes_
 from opt_consent.core.coverage import blocks_record, covers_default
 from opt_consent.core.messages import Refused, _
 from opt_consent.core.moments import event_datetime, parse_date, parse_time

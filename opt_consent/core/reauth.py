@@ -23,7 +23,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from opt_consent.core.channels import PHONE
+from opt_consent.core.channels import DERIVED_FIELDS, PHONE, derived_fields  # noqa: F401 (reauth's own)
 from opt_consent.core.messages import Refused, _
 
 # Statuses, as stored in Phone.text_reauth_status.
@@ -32,15 +32,6 @@ OK = "OK"
 DUE = "Due"
 LAPSED = "Lapsed"
 NEVER = "Never Lapses"
-
-# Phone fields the app maintains from the rule. Like the consent fields, no form save may change them.
-DERIVED_FIELDS: dict[str, tuple[str, ...]] = {
-	PHONE: ("text_reauth_status", "text_reauth_due_on", "text_consent_lapses_on"),
-}
-
-
-def derived_fields(doctype: str) -> tuple[str, ...]:
-	return DERIVED_FIELDS.get(doctype, ())
 
 
 def days(value) -> int:

@@ -4,7 +4,7 @@
 from frappe.model.document import Document
 
 from opt_consent.adapters.refusals import refuse
-from opt_consent.adapters.settings import REPLY_KINDS
+from opt_consent.adapters.reply_settings import REPLY_KINDS
 from opt_consent.core import replies
 from opt_consent.core.messages import Refused
 

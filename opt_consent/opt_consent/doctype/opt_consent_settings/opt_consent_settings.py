@@ -7,7 +7,7 @@ from frappe.model.document import Document
 
 from opt_consent.adapters import purposes
 from opt_consent.adapters.refusals import refuse
-from opt_consent.adapters.settings import reply_rows
+from opt_consent.adapters.reply_settings import reply_rows
 from opt_consent.core import confirmation, reauth, replies
 from opt_consent.core import purposes as scope_rules
 from opt_consent.core.contact_control import make_rule
