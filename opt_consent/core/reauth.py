@@ -23,7 +23,6 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from opt_consent.core.channels import DERIVED_FIELDS, PHONE, derived_fields  # noqa: F401 (reauth's own)
 from opt_consent.core.messages import Refused, _
 
 # Statuses, as stored in Phone.text_reauth_status.

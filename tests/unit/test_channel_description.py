@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from opt_consent.core import channels, evidence, reauth
+from opt_consent.core import channels, evidence
 
 DOCTYPES = Path(__file__).resolve().parents[2] / "opt_consent" / "opt_consent" / "doctype"
 
@@ -35,7 +35,7 @@ def test_each_record_has_its_address_key_type_and_log(doctype):
 		assert fieldname in fields, f"{doctype} lacks {fieldname}"
 	assert fields[evidence.LOG_TABLE_FIELD]["options"] == evidence.LOG_DOCTYPE
 	assert fields[evidence.LOG_TABLE_FIELD].get("no_copy")
-	for fieldname in reauth.derived_fields(doctype):
+	for fieldname in channels.derived_fields(doctype):
 		assert fields[fieldname].get("read_only") and fields[fieldname].get("no_copy"), fieldname
 
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from opt_consent.core import reauth
+from opt_consent.core import channels, reauth
 from opt_consent.core.messages import Refused
 
 TODAY = dt.date(2026, 6, 15)
@@ -155,5 +155,5 @@ def test_refusal_messages_name_the_setting():
 
 
 def test_derived_fields_are_phone_only():
-	assert "text_consent_lapses_on" in reauth.derived_fields("Phone")
-	assert reauth.derived_fields("Email") == ()
+	assert "text_consent_lapses_on" in channels.derived_fields("Phone")
+	assert channels.derived_fields("Email") == ()
