@@ -2,9 +2,9 @@
 
 from frappe import _
 
-from opt_consent.adapters.purposes import get_purposes
-from opt_consent.core.channels import CHANNELS, describe
-from opt_consent.core.contact_control import CALL_OUTCOMES
+from opt_consent.contact_control.rules import CALL_OUTCOMES
+from opt_consent.ledger.site_purposes import get_purposes
+from opt_consent.model.channels import CHANNELS, describe
 
 
 def boot_session(bootinfo) -> None:

@@ -31,7 +31,7 @@ def import_history(context, file, dry_run, mapping, date_format, time_zone, user
 
 	import frappe
 
-	from opt_consent.history_import import run_file
+	from opt_consent.history.job import run_file
 
 	site = get_site(context)
 	frappe.init(site=site)

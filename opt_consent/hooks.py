@@ -19,22 +19,22 @@ doc_events = {
 		# Frappe's mailer honours email consent: keep the global Email Unsubscribe in step.
 		# A consent action on a Contact's record goes on the Contact's timeline.
 		"on_update": [
-			"opt_consent.adapters.mail_sync.on_email_update",
-			"opt_consent.adapters.contact.on_record_update",
+			"opt_consent.api.events.on_email_update",
+			"opt_consent.api.events.on_record_update",
 		],
 	},
 	"Phone": {
 		# Texting reauthorisation: after a consent action, store the due and lapse dates.
-		"validate": "opt_consent.adapters.lapse.on_phone_validate",
-		"on_update": "opt_consent.adapters.contact.on_record_update",
+		"validate": "opt_consent.api.events.on_phone_validate",
+		"on_update": "opt_consent.api.events.on_record_update",
 	},
 	# Every number and address on a Contact gets its consent record (found or created on every save).
-	"Contact": {"on_update": "opt_consent.adapters.contact.on_contact_update"},
+	"Contact": {"on_update": "opt_consent.api.events.on_contact_update"},
 	# Contact Control: mail Frappe queues to a person with a consent record counts as an attempt.
-	"Email Queue": {"after_insert": "opt_consent.adapters.contact_control.on_email_queued"},
+	"Email Queue": {"after_insert": "opt_consent.api.events.on_email_queued"},
 	# A received email that says "unsubscribe" / "stop emailing me" withdraws email consent (any reasonable
 	# means, 47 CFR 64.1200(a)(10)).
-	"Communication": {"after_insert": "opt_consent.adapters.email_replies.on_communication_insert"},
+	"Communication": {"after_insert": "opt_consent.api.events.on_communication_insert"},
 }
 
 # Texting reauthorisation: lapse texting consent whose period has run out.
@@ -72,9 +72,9 @@ before_uninstall = "opt_consent.install.before_uninstall"
 # The door texts leave by: the desk's Send SMS and SMS Notifications text only numbers whose texting consent
 # is in force; the rest are withheld and kept as Withheld Messages (two-factor codes never pass this door).
 override_whitelisted_methods = {
-	"frappe.core.doctype.sms_settings.sms_settings.send_sms": "opt_consent.sms.send_sms",
+	"frappe.core.doctype.sms_settings.sms_settings.send_sms": "opt_consent.api.sms.send_sms",
 }
-override_doctype_class = {"Notification": "opt_consent.sms.ConsentNotification"}
+override_doctype_class = {"Notification": "opt_consent.api.sms.ConsentNotification"}
 
 # The evidence print formats (Phone Evidence, Email Evidence) read the record's whole evidence through this.
-jinja = {"methods": ["opt_consent.evidence.opt_consent_evidence"]}
+jinja = {"methods": ["opt_consent.api.evidence.opt_consent_evidence"]}

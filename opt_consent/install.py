@@ -2,7 +2,7 @@
 
 import frappe
 
-from opt_consent.adapters.log import ORDER_INDEX
+from opt_consent.ledger.log import ORDER_INDEX
 
 # The permission model is described in the README.
 ROLES = ("Opt Consent Manager", "Opt Consent User", "Opt Consent Auditor")
@@ -119,7 +119,7 @@ def seed() -> None:
 def seed_default_purpose() -> None:
 	"""The one purpose a site starts with, named in settings as the default (once: an admin's choice of
 	another default, or edits of this one, are kept). With it alone the app behaves as before purposes."""
-	from opt_consent.core.purposes import DEFAULT_PURPOSE, PRIOR_EXPRESS_CONSENT
+	from opt_consent.ledger.rules.purposes import DEFAULT_PURPOSE, PRIOR_EXPRESS_CONSENT
 
 	if not frappe.db.table_exists("Consent Purpose"):
 		return
@@ -140,7 +140,7 @@ def seed_default_purpose() -> None:
 		).insert(ignore_permissions=True)
 	frappe.db.set_single_value("Opt Consent Settings", "default_purpose", DEFAULT_PURPOSE)
 	frappe.clear_document_cache("Opt Consent Settings", "Opt Consent Settings")
-	from opt_consent.adapters.purposes import clear_cache
+	from opt_consent.ledger.site_purposes import clear_cache
 
 	clear_cache()
 
@@ -150,7 +150,7 @@ def seed_contact_rule_templates() -> None:
 
 	Added once: a site whose settings hold any row of the template keeps the admin's rows as they are.
 	"""
-	from opt_consent.core.contact_control import REGULATION_F, regulation_f_template
+	from opt_consent.contact_control.rules import REGULATION_F, regulation_f_template
 
 	table = "Opt Consent Contact Rule"
 	if not frappe.db.table_exists(table) or frappe.db.exists(table, {"template": REGULATION_F}):

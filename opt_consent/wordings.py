@@ -1,29 +1,8 @@
-"""Whitelisted methods of Consent Wording: Publish, New Version, and the versions the consent dialog offers."""
+"""The public paths ``opt_consent.wordings.*``, kept answering exactly as before (the desk calls these): a thin
+alias of :mod:`opt_consent.api.wordings`, where the code lives. New code imports :mod:`opt_consent.api.wordings`."""
 
-import frappe
-
-from opt_consent.adapters import wording
-from opt_consent.adapters.refusals import require
-
-
-@frappe.whitelist(methods=["POST"])
-def publish(name: str | None = None) -> dict:
-	"""Publish a Draft Consent Wording (write permission); the title's Published version becomes Superseded."""
-	require(name=name)
-	return wording.publish(name).as_dict()
-
-
-@frappe.whitelist(methods=["POST"])
-def new_version(name: str | None = None) -> dict:
-	"""A new Draft of a Published Consent Wording, with its text, superseding it once published (create
-	permission)."""
-	require(name=name)
-	return wording.new_version(name).as_dict()
-
-
-@frappe.whitelist(methods=["GET"])
-def offered(channel: str | None = None, method: str | None = None) -> dict:
-	"""The Published Consent Wordings for ``channel`` and Opt Method ``method`` the caller may read, with
-	their text (``{"required": bool, "wordings": [{name, title, version, text, text_hash}]}``)."""
-	require(channel=channel)
-	return wording.offered(channel, method)
+from opt_consent.api.wordings import (  # noqa: F401
+	new_version,
+	offered,
+	publish,
+)

@@ -3,12 +3,12 @@ against the same work in one process, in the same run (``scripts/benchmark.py --
 --file-workers 1,2``, ``--scrub N --file-workers 1,2``).
 
 - Import: the CSV the import measure generated, attached to a Consent History Import; the single-process
-  figure is that measure's own run (``adapters.history_import.run``, committing per part); each worker
+  figure is that measure's own run (``history.adapter.run``, committing per part); each worker
   figure is :func:`opt_consent.history_import.run_job` (the coordinator: the first pass and the plan, here)
   with its buckets on K fresh workers of the test queue, timed from the start to the run's completion
   (worker start-up excluded). Every run is checked (the same events recorded, no duplicate) and undone.
 - Scrub: the numbers the scrub measure generated, in a Contact Scrub's CSV; the single-process figure is
-  :func:`opt_consent.adapters.contact_scrub.run` with its parts run inline, each worker figure the same
+  :func:`opt_consent.scrub.adapter.run` with its parts run inline, each worker figure the same
   coordinator with its parts on K workers. The result files must be identical.
 
 The CPU seconds of the workers (with the work horses they fork), of the MariaDB server and of this process
@@ -98,8 +98,8 @@ def bench_import_workers(
 	desk runs it on each number of workers; each run checked and undone."""
 	import frappe
 
-	from opt_consent import history_import as door
-	from opt_consent.adapters import runs
+	from opt_consent.history import job as door
+	from opt_consent.jobs import runs
 
 	url = private_copy(path, "opt-bench-history.csv")
 	figures = []
@@ -149,8 +149,8 @@ def bench_scrub_workers(bm, numbers: list[str], workers: str, report: dict) -> l
 	files must be identical."""
 	import frappe
 
-	from opt_consent.adapters import contact_scrub as scrub
-	from opt_consent.adapters import runs
+	from opt_consent.jobs import runs
+	from opt_consent.scrub import adapter as scrub
 
 	content = ("phone\n" + "\n".join(numbers) + "\n").encode()
 	directory = Path(frappe.get_site_path("private", "files"))

@@ -1,7 +1,7 @@
 """The inbound door's measures of scripts/benchmark.py (``--inbound N``): reading a reply, and the door
 handling one, each against a floor measured in the same run.
 
-- **Reading a reply**: :func:`opt_consent.core.replies.classify` over the labelled corpus in
+- **Reading a reply**: :func:`opt_consent.revocation.rules.replies.classify` over the labelled corpus in
   ``tests/data/replies.csv`` (every reply, N passes): the median per reply, against the goal of 1 ms.
 - **The door, an ordinary reply** from a number on file (read, matched to its phones, its honour-by date
   counted, kept as an Inbound Text): ``inbound.handle`` against the floor of inserting the same Inbound
@@ -31,7 +31,7 @@ def corpus() -> list[str]:
 
 
 def bench_classify(passes: int) -> dict:
-	from opt_consent.core import replies
+	from opt_consent.revocation.rules import replies
 
 	texts = corpus()
 	per_reply = []
@@ -56,7 +56,7 @@ def phones(count: int) -> list[tuple[str, str]]:
 	"""``count`` Cell phones opted in to texts (in the run's transaction): (number, e164)."""
 	import frappe
 
-	from opt_consent.adapters.consent import ActionRequest, record_action
+	from opt_consent.ledger.consent import ActionRequest, record_action
 
 	made = []
 	for i in range(count):
@@ -71,7 +71,7 @@ def phones(count: int) -> list[tuple[str, str]]:
 def bench_door(samples: int, compare, interleaved) -> list[dict]:
 	import frappe
 
-	from opt_consent import inbound
+	from opt_consent.api import inbound
 
 	numbers = phones(20)
 	ordinary = "Can you send the payment link again? I will pay Friday"

@@ -77,8 +77,8 @@ def as_before_purposes() -> dict:
 	"""The site's schema and settings as before purposes existed (the data is the generator's). Committed."""
 	import frappe
 
-	from opt_consent.adapters import purposes
 	from opt_consent.install import WRITTEN_METHODS
+	from opt_consent.ledger import site_purposes as purposes
 
 	started = time.perf_counter()
 	default = purposes.default_name()
@@ -240,15 +240,15 @@ def bench_upgrade(bm, site: str, report: dict) -> dict:
 def add_marketing(bm, count: int) -> dict:
 	"""The purpose Marketing (every channel), and a Marketing opt in for calls on every SHARE-th phone, dated
 	MARKETING_DAYS ago: the first through ``record_action``, the rest set-based with the same evidence and
-	sealed in each record's chain (``adapters.log.insert_log_rows``, scheme 4). Committed."""
+	sealed in each record's chain (``ledger.log.insert_log_rows``, scheme 4). Committed."""
 	import frappe
 	from frappe.utils import now_datetime
 
-	from opt_consent.adapters import log as log_adapter
-	from opt_consent.adapters.consent import record_action
-	from opt_consent.adapters.integrity import verify_record
-	from opt_consent.core.chain import SCHEME_4_FIELDS
-	from opt_consent.core.engine import ActionRequest
+	from opt_consent.ledger import log as log_adapter
+	from opt_consent.ledger.consent import record_action
+	from opt_consent.ledger.integrity import verify_record
+	from opt_consent.ledger.rules.chain import SCHEME_4_FIELDS
+	from opt_consent.ledger.rules.engine import ActionRequest
 
 	started = time.perf_counter()
 	if not frappe.db.exists("Consent Purpose", MARKETING):
@@ -308,8 +308,8 @@ def bench_action_purpose(bm, samples: int, count: int) -> dict:
 	import frappe
 	from frappe.utils import now_datetime
 
-	from opt_consent.adapters.consent import record_action
-	from opt_consent.core.engine import ActionRequest
+	from opt_consent.ledger.consent import record_action
+	from opt_consent.ledger.rules.engine import ActionRequest
 
 	names = marketing_names(bm.PREFIX, count, samples, 21)
 	at = now_datetime() - dt.timedelta(minutes=1)
@@ -360,7 +360,7 @@ def bench_action_purpose(bm, samples: int, count: int) -> dict:
 def bench_can_contact_purpose(bm, samples: int, count: int) -> dict:
 	import frappe
 
-	from opt_consent.adapters.gate import can_contact
+	from opt_consent.gate.adapter import can_contact
 
 	rng = random.Random(11)
 	numbers = [bm.number(rng.randrange(count)) for _ in range(samples)]
@@ -426,7 +426,7 @@ def bench_scrubs(bm, samples: int, count: int, report: dict) -> list[dict]:
 	import frappe
 	from frappe.utils import now_datetime
 
-	from opt_consent.adapters import contact_control
+	from opt_consent.contact_control import adapter as contact_control
 
 	remove_attempts()
 	before = benchmark_scrub.site_rules()
@@ -578,9 +578,9 @@ def main(args, bm) -> None:
 
 		from frappe.utils import now_datetime
 
-		from opt_consent.adapters.consent import record_action
-		from opt_consent.adapters.gate import can_contact
-		from opt_consent.core.engine import ActionRequest
+		from opt_consent.gate.adapter import can_contact
+		from opt_consent.ledger.consent import record_action
+		from opt_consent.ledger.rules.engine import ActionRequest
 
 		names = marketing_names(bm.PREFIX, count, 50, 33)
 		at = now_datetime() - dt.timedelta(minutes=1)
@@ -617,7 +617,7 @@ def main(args, bm) -> None:
 			bench_scale.remove(bm, count)
 			frappe.db.sql("delete from `tabConsent Purpose` where name = %s", (MARKETING,))
 			frappe.db.commit()
-			from opt_consent.adapters import purposes
+			from opt_consent.ledger import site_purposes as purposes
 
 			purposes.clear_cache()
 	finish(bm, report, results, args)
@@ -627,7 +627,8 @@ def explain(bm, count: int) -> list[dict]:
 	"""The app's hot queries (benchmark.explain) and the reads of a purpose's rows, as the app builds them."""
 	import frappe
 
-	from opt_consent.adapters import gate, purposes
+	from opt_consent.gate import adapter as gate
+	from opt_consent.ledger import site_purposes as purposes
 
 	plans = bm.explain(count)
 	names = [f"{bm.PREFIX}{i:07d}" for i in range(0, min(count, gate.CHUNK * SHARE), SHARE)]
@@ -689,7 +690,7 @@ NOTES = [
 	"  `bench --site <site> migrate` in a subprocess, as an administrator upgrades. The migrate's model sync",
 	"  adds the two columns, the patch `opt_consent.patches.consent_purposes` seeds the default purpose and",
 	"  names it in settings, `after_migrate` seeds the rest; no row is rewritten: a row that names no purpose",
-	"  belongs to the default purpose by definition (`core.coverage`), and the record's own fields are that",
+	"  belongs to the default purpose by definition (`ledger.rules.coverage`), and the record's own fields are that",
 	"  purpose's state.",
 	"- A second purpose, Marketing (every channel), is then added and every third phone is given a Marketing",
 	"  opt in for calls (a scheme-4 row naming its purpose). The action, `can_contact` and the scrub are",
@@ -697,8 +698,8 @@ NOTES = [
 	"  31 January 2027 covers its purpose only (revoke-all applies from then, FCC 24-24), so it leaves the",
 	"  record's fields alone and its floor appends the same row without changing them.",
 	"- For a purpose other than the default, the gate decides from the log: each record's latest row of the",
-	"  channel covering the purpose (`core.purposes.purpose_state`), read per check (`can_contact`) or per",
-	"  chunk of 5,000 records (`scrub`) by `adapters.gate.decide_for_purpose`. For the default purpose the",
+	"  channel covering the purpose (`ledger.rules.purposes.purpose_state`), read per check (`can_contact`) or per",
+	"  chunk of 5,000 records (`scrub`) by `gate.adapter.decide_for_purpose`. For the default purpose the",
 	"  record's fields decide and the log is read only for a record that is off.",
 	"",
 ]
@@ -751,14 +752,14 @@ def markdown(bm, report: dict) -> str:
 # What was changed in the app for purposes when this benchmark first ran (before: the same code at 100,000
 # phones with 1,001,000 rows and a third holding Marketing, timed apart from the run on the same data).
 PURPOSE_CHANGES = [
-	"- For a purpose other than the default, `adapters.gate.decide_for_purpose` read every log row of each",
+	"- For a purpose other than the default, `gate.adapter.decide_for_purpose` read every log row of each",
 	"  record, of every channel and with every replay field, through `frappe.get_all`, and kept the channel's",
 	"  in Python; now (`covering_rows`) one plain query per chunk of 5,000 records reads only the channel's",
 	"  rows that may cover the purpose, with the fields the purpose's state is decided by. A check of one",
 	"  record: from 2.4 - 2.6 ms to 1.0 - 1.3 ms; a chunk of 5,000 records: from 1.8 s to 1.3 s; the same",
 	"  decisions on 5,000 records. At 3,000 phones the scrub for a purpose went from 15.5x to 3.2x its floor.",
 	"- A consent action on a site with several purposes reads the record's rows of the channel",
-	"  (`adapters.purposes.channel_rows`) with one plain query instead of `frappe.get_all`: 2.6 ms to 0.9 ms",
+	"  (`ledger.site_purposes.channel_rows`) with one plain query instead of `frappe.get_all`: 2.6 ms to 0.9 ms",
 	"  per action (median of 600, interleaved).",
 ]
 

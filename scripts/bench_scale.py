@@ -2,10 +2,10 @@
 
 Generation is set-based and fast: per phone the ten rows differ only in their record, its number, the day
 texting consent was given and the previous row's hash, so each distinct row is serialised once by
-:func:`opt_consent.core.chain.serialise` (with stand-ins for the record, the subject and the previous hash)
+:func:`opt_consent.ledger.rules.chain.serialise` (with stand-ins for the record, the subject and the previous hash)
 and each row's hash is SHA-256 over that template with the real values spliced in. Every template is
-checked against :func:`opt_consent.core.chain.row_hash` before use, the sample records are verified by
-:func:`opt_consent.core.chain.verify` after loading, and the integrity measure verifies every row. Two
+checked against :func:`opt_consent.ledger.rules.chain.row_hash` before use, the sample records are verified by
+:func:`opt_consent.ledger.rules.chain.verify` after loading, and the integrity measure verifies every row. Two
 worker processes write tab-separated files of 50,000 phones each while the main process loads them with
 ``LOAD DATA LOCAL INFILE`` (in primary-key order, so every index of the table is appended to), one commit a
 file. ``--keep`` keeps the set; ``--reuse`` measures a kept set again without generating it.
@@ -78,7 +78,7 @@ def evidence(r: int, base: dt.datetime, text_day: dt.date, now: dt.datetime, zon
 
 def template(row: dict) -> tuple[bytes, bytes, bytes, bytes]:
 	"""The scheme's canonical bytes of ``row`` cut around the record, the subject and the previous hash."""
-	from opt_consent.core import chain
+	from opt_consent.ledger.rules import chain
 
 	whole = chain.serialise(
 		SCHEME,
@@ -109,7 +109,8 @@ class Plan:
 	fixed part of the line. Pure data, so it crosses to the worker processes."""
 
 	def __init__(self, anchor: dt.date, now: dt.datetime, zone: str, policy):
-		from opt_consent.core import chain, engine, reauth
+		from opt_consent.ledger.rules import chain, engine
+		from opt_consent.reauth import rules as reauth
 
 		self.anchor = anchor
 		base = now - dt.timedelta(days=400)
@@ -232,8 +233,8 @@ def generate(bm, count: int) -> dict:
 	import frappe
 	from frappe.utils import get_system_timezone, now_datetime
 
-	from opt_consent.adapters import lapse
-	from opt_consent.adapters.settings import get_policy
+	from opt_consent.ledger.settings import get_policy
+	from opt_consent.reauth import lapse
 
 	started = time.perf_counter()
 	now = now_datetime().replace(microsecond=0)
@@ -280,9 +281,9 @@ def generate_big(bm, now: dt.datetime) -> None:
 	"""One phone with ``BIG_ROWS`` sealed rows (Call opt in / out in turn), for the form payload."""
 	from frappe.utils import get_system_timezone
 
-	from opt_consent.adapters.log import insert_rows
-	from opt_consent.adapters.settings import get_policy
-	from opt_consent.core import chain, engine
+	from opt_consent.ledger.log import insert_rows
+	from opt_consent.ledger.rules import chain, engine
+	from opt_consent.ledger.settings import get_policy
 
 	big, subject = f"{bm.PREFIX}BIG", "+447399000001"
 	base = now - dt.timedelta(days=400)
@@ -312,7 +313,7 @@ def generate_big(bm, now: dt.datetime) -> None:
 
 def check_sample(bm, count: int) -> None:
 	"""The first, a middle and the last phone (and the big one) verify as the app verifies them."""
-	from opt_consent.adapters.integrity import verify_record
+	from opt_consent.ledger.integrity import verify_record
 
 	for name in {f"{bm.PREFIX}{i:07d}" for i in (0, 1, count // 2, count - 1)} | {f"{bm.PREFIX}BIG"}:
 		verdict = verify_record("Phone", name)
@@ -379,7 +380,7 @@ def set_statuses(bm, on: dt.date) -> None:
 	(the dates do not depend on the day): the set as of another day. One UPDATE, committed."""
 	import frappe
 
-	from opt_consent.core import reauth
+	from opt_consent.reauth import rules as reauth
 
 	frappe.db.sql(
 		"""update `tabPhone` set text_reauth_status = case
@@ -395,7 +396,7 @@ def bench_sweep(bm, samples: int, count: int, on: dt.date, label: str, goal: flo
 	"""``lapse.run`` on ``on`` over the whole table against :func:`sweep_floor`, interleaved, rolled back."""
 	import frappe
 
-	from opt_consent.adapters import lapse
+	from opt_consent.reauth import lapse
 
 	rules = bm.bench_rules(PERIOD)
 	lapsed_counts = []
@@ -443,8 +444,8 @@ def integrity_floor(chunk: int = 500) -> tuple[int, int]:
 	app's checks (position, link, hash comparison, replay of the record's fields). Returns (records, rows)."""
 	import frappe
 
-	from opt_consent.adapters.integrity import ROW_FIELDS, record_fields
-	from opt_consent.core import chain
+	from opt_consent.ledger.integrity import ROW_FIELDS, record_fields
+	from opt_consent.ledger.rules import chain
 
 	fields = record_fields("Phone")
 	record_sql = f"select {', '.join(f'`{f}`' for f in fields)} from `tabPhone` where name > %s order by name limit {chunk}"
@@ -476,7 +477,7 @@ def integrity_floor(chunk: int = 500) -> tuple[int, int]:
 
 def bench_integrity(bm, samples: int) -> dict:
 	"""``integrity.verify_all`` over every Phone against :func:`integrity_floor`, interleaved; peak RSS."""
-	from opt_consent.adapters import integrity
+	from opt_consent.ledger import integrity
 
 	outcome = {}
 	peaks = []
@@ -537,7 +538,7 @@ def undo_lapse(bm) -> None:
 	Text Opt on again. Committed."""
 	import frappe
 
-	from opt_consent.core import reauth
+	from opt_consent.reauth import rules as reauth
 
 	frappe.db.sql(
 		"""delete from `tabOpt Log` where parent like %(like)s and parenttype = 'Phone' and parentfield = 'opt_logs'
@@ -581,7 +582,7 @@ def run_on_workers(count: int, on: dt.date, chunk: int, deadline_s: float = 4 * 
 	import frappe
 	from bench_workers import QUEUE  # scripts/, next to this file
 
-	from opt_consent.adapters import runs
+	from opt_consent.jobs import runs
 
 	figure = timed_on_workers(
 		count,
@@ -639,7 +640,7 @@ def bench_backlog_workers(bm, args, count: int, on: dt.date, anchor: dt.date) ->
 	configuration to the floor, and the figures of every configuration."""
 	import frappe
 
-	from opt_consent.adapters import lapse
+	from opt_consent.reauth import lapse
 
 	configurations = [int(k) for k in args.workers.split(",")]
 	os.environ.setdefault("SITE", frappe.local.site)
@@ -650,9 +651,9 @@ def bench_backlog_workers(bm, args, count: int, on: dt.date, anchor: dt.date) ->
 	)
 	frappe.clear_document_cache("Opt Consent Settings", "Opt Consent Settings")
 	frappe.db.commit()
-	assert lapse.get_rules() == bm.bench_rules(PERIOD), (
-		"the settings hold method periods: not the benchmark's rules"
-	)
+	assert lapse.get_rules() == bm.bench_rules(
+		PERIOD
+	), "the settings hold method periods: not the benchmark's rules"
 	due = due_phones(bm, on)
 	figures = []
 	try:
@@ -771,10 +772,10 @@ def main(args, bm) -> None:
 # What this scale adds to benchmark.CHANGES (the app's changes made to hold the ratios at 10M rows).
 SCALE_CHANGES: list[str] = [
 	"- At 10M log rows: `can_contact` reads the records with one plain query built once per doctype and",
-	"  fields (`adapters.gate.records_query`) instead of building it through the query builder on every check",
+	"  fields (`gate.adapter.records_query`) instead of building it through the query builder on every check",
 	"  (1.24x to 1.27x of `frappe.db.get_value` before, at 100k and 1M phones; that call builds its query).",
 	"- The chain canonicalises the values the database returns (text, date, datetime, a Time's timedelta)",
-	"  without the general path's conversions, to the same text (`core.chain.canonical`): sealing and the",
+	"  without the general path's conversions, to the same text (`ledger.rules.chain.canonical`): sealing and the",
 	"  verification of every row spend less per row. The benchmark's generator seals 10M rows with the",
 	"  chain's own serialisation, one template per distinct row, checked against `chain.row_hash`.",
 	"- The log's order index became `(parent, parenttype, parentfield, idx)` (a patch swaps it for `(parent, idx)`",

@@ -4,7 +4,7 @@ A command, not a test. Generates N phones (sealed Opt In rows; texting consent g
 30-day period, so about half lapse), then for each configuration resets the data to its state before the
 lapse, runs the lapse and checks that every due phone has exactly one Lapsed row:
 
-- ``single``: :func:`opt_consent.adapters.lapse.run` committing per batch, in this process;
+- ``single``: :func:`opt_consent.reauth.lapse.run` committing per batch, in this process;
 - ``single job``: the same, as one job on one worker (the workers' process model and lower priority);
 - ``workers=K``: K workers consuming the queue ``opt_consent_test`` (declared in common_site_config
   ``workers``), timed from the coordinator's start to the run's completion (worker start-up excluded).
@@ -67,8 +67,8 @@ def generate(count: int) -> float:
 	import frappe
 	from frappe.utils import get_system_timezone, getdate, now_datetime, nowdate
 
-	from opt_consent.adapters.log import insert_log_rows
-	from opt_consent.core import reauth
+	from opt_consent.ledger.log import insert_log_rows
+	from opt_consent.reauth import rules as reauth
 
 	started = time.perf_counter()
 	remove()
@@ -115,7 +115,7 @@ def reset() -> None:
 	"""Back to the state before the lapse: the Lapsed rows removed, Text Opt on, the dates recomputed."""
 	import frappe
 
-	from opt_consent.adapters import lapse
+	from opt_consent.reauth import lapse
 
 	frappe.db.rollback()
 	log, phone = frappe.qb.DocType("Opt Log"), frappe.qb.DocType("Phone")
@@ -130,7 +130,7 @@ def reset() -> None:
 def check() -> dict:
 	import frappe
 
-	from opt_consent.adapters import lapse
+	from opt_consent.reauth import lapse
 
 	frappe.db.rollback()
 	due = frappe.db.sql(
@@ -175,7 +175,7 @@ def stop_workers(processes: list) -> None:
 
 
 def measure_single() -> float:
-	from opt_consent.adapters import lapse
+	from opt_consent.reauth import lapse
 
 	started = time.perf_counter()
 	lapse.run(commit=lapse.commit_batch)
@@ -188,13 +188,13 @@ def measure_single_job() -> float:
 	import frappe
 	from frappe.utils.background_jobs import get_job
 
-	from opt_consent.adapters import lapse
+	from opt_consent.reauth import lapse
 
 	processes = start_workers(1)
 	try:
 		started = time.perf_counter()
 		frappe.enqueue(
-			"opt_consent.adapters.lapse.run",
+			"opt_consent.reauth.lapse.run",
 			queue=QUEUE,
 			job_id="bench_workers_single",
 			commit=lapse.commit_batch,
@@ -212,7 +212,7 @@ def measure_single_job() -> float:
 def measure_workers(count: int, chunk: int) -> tuple[float, str]:
 	import frappe
 
-	from opt_consent.adapters import runs
+	from opt_consent.jobs import runs
 
 	processes = start_workers(count)
 	try:
@@ -234,7 +234,7 @@ def main() -> None:
 	connect(args.site)
 	import frappe
 
-	from opt_consent.adapters import lapse
+	from opt_consent.reauth import lapse
 
 	before = frappe.db.get_value(
 		"Opt Consent Settings", None, ["text_reauth_days", "reauth_reminder_days"], as_dict=True

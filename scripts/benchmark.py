@@ -34,7 +34,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from opt_consent.core import reauth  # noqa: E402  (pure: no Frappe)
+from opt_consent.reauth import rules as reauth  # noqa: E402  (pure: no Frappe)
 
 PREFIX = "BENCH-"
 ROWS_PER_PHONE = 10
@@ -291,7 +291,7 @@ def remove() -> None:
 @contextmanager
 def bare_frappe_save():
 	"""The floor: Frappe's own get_doc / append / save, with this app's controller hooks switched off."""
-	from opt_consent.adapters.records import ConsentRecord
+	from opt_consent.ledger.records import ConsentRecord
 
 	saved = ConsentRecord.validate
 	ConsentRecord.validate = lambda self: None
@@ -305,7 +305,7 @@ def bench_action(samples: int, count: int) -> dict:
 	import frappe
 	from frappe.utils import now_datetime
 
-	from opt_consent.adapters.consent import ActionRequest, record_action
+	from opt_consent.ledger.consent import ActionRequest, record_action
 
 	names = [f"{PREFIX}{random.Random(i).randrange(count):07d}" for i in range(samples)]
 	at = now_datetime() - dt.timedelta(minutes=1)
@@ -358,7 +358,7 @@ def contact_doc(i: int) -> dict:
 @contextmanager
 def contact_sync_disabled():
 	"""The floor: the same Contact inserts with the app's Contact hook (``on_contact_update``) a no-op."""
-	from opt_consent.adapters import contact
+	from opt_consent.contact import adapter as contact
 
 	saved = contact.on_contact_update
 	contact.on_contact_update = lambda doc, method=None: None
@@ -487,12 +487,12 @@ def write_import_csv(events: int, path: Path) -> int:
 
 def import_floor(events: int) -> float:
 	"""The floor: the same phones and log rows (every column the import writes, hashes stood in) inserted
-	with the same multi-row INSERTs the import uses (``adapters.log.insert_rows``, 2,000 rows a statement),
+	with the same multi-row INSERTs the import uses (``ledger.log.insert_rows``, 2,000 rows a statement),
 	committed; then removed."""
 	import frappe
 	from frappe.utils import get_system_timezone, now_datetime
 
-	from opt_consent.adapters.log import insert_rows
+	from opt_consent.ledger.log import insert_rows
 
 	now = now_datetime()
 	zone = get_system_timezone()
@@ -554,8 +554,8 @@ def bench_history_import(events: int, report: dict, workers: str = "") -> list[d
 
 	import frappe
 
-	from opt_consent.adapters import history_import as importer
-	from opt_consent.core import history_import as pure
+	from opt_consent.history import adapter as importer
+	from opt_consent.history import rules as pure
 
 	remove_imported()
 	directory = Path(tempfile.mkdtemp(prefix="opt-bench-import-"))
@@ -575,7 +575,7 @@ def bench_history_import(events: int, report: dict, workers: str = "") -> list[d
 	rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 	print(f"import: {ours:.1f} s; {result.as_dict()}", flush=True)
 	# the imported logs verify like any other: a sample of records
-	from opt_consent.core.chain import verify
+	from opt_consent.ledger.rules.chain import verify
 
 	phone = frappe.qb.DocType("Phone")
 	sample = (
@@ -628,7 +628,7 @@ def bench_rules(period_days: int = 30) -> "reauth.Rules":
 def bench_can_contact(samples: int, count: int) -> dict:
 	import frappe
 
-	from opt_consent.adapters.gate import can_contact
+	from opt_consent.gate.adapter import can_contact
 
 	rng = random.Random(11)
 	numbers = [number(rng.randrange(count)) for _ in range(samples)]
@@ -650,7 +650,7 @@ def raw_lapse(on: dt.date, idx: int, scheme: int) -> None:
 	import frappe
 	from frappe.utils import now_datetime
 
-	from opt_consent.adapters import lapse
+	from opt_consent.reauth import lapse
 
 	where = "text_opt = 1 and text_opt_in_date <= %(cutoff)s"
 	values = {"cutoff": on - dt.timedelta(days=30)}
@@ -673,7 +673,7 @@ def bench_sweep(samples: int, count: int) -> dict:
 	"""The daily lapse job over every phone vs a raw set-based UPDATE plus bulk insert of the same rows."""
 	import frappe
 
-	from opt_consent.adapters import lapse
+	from opt_consent.reauth import lapse
 
 	on = lapse.today()
 	rules = bench_rules()
@@ -731,7 +731,7 @@ def explain(count: int) -> list[dict]:
 	import frappe
 	from frappe.query_builder.functions import Count
 
-	from opt_consent.adapters import lapse
+	from opt_consent.reauth import lapse
 
 	phone = frappe.qb.DocType("Phone")
 	log = frappe.qb.DocType("Opt Log")
@@ -924,7 +924,7 @@ def finish(report: dict, results: list, args) -> None:
 CHANGES = [
 	"## What was changed to get there",
 	"",
-	"- A Phone or Email loads only its newest 50 log rows (`adapters.log.LOG_WINDOW`) instead of the whole child",
+	"- A Phone or Email loads only its newest 50 log rows (`ledger.log.LOG_WINDOW`) instead of the whole child",
 	"  table, and a save never rewrites the rows it did not load (form payload: from 11x to under 2x at 1,000 rows).",
 	"- A consent action reads the previous row's hash and the channel's latest event from the rows it loaded",
 	"  (the table is asked only when the loaded rows hold none of the channel).",
@@ -963,7 +963,7 @@ IMPORT_NOTES = [
 	"  size), groups by record and orders each record's events by time.",
 	"- Per chunk of whole records: one ledger read, one locking read of the existing records, one read of each",
 	"  channel's latest event, the engine's replay in Python, one INSERT of new records, one UPDATE of existing",
-	"  ones, one sealed INSERT of log rows (`adapters.log.insert_log_rows`), one INSERT of ledger rows, a commit.",
+	"  ones, one sealed INSERT of log rows (`ledger.log.insert_log_rows`), one INSERT of ledger rows, a commit.",
 	"- The floor is a raw multi-row INSERT of the same phones and log rows (stand-in hashes, no ledger), committed,",
 	"  measured before and after the import in the same run; its median is the divisor.",
 ]

@@ -243,7 +243,7 @@ def bench_scrub(count: int, samples: int, report: dict, compare, interleaved, mo
 	import frappe
 	from frappe.utils import now_datetime
 
-	from opt_consent.adapters import contact_control
+	from opt_consent.contact_control import adapter as contact_control
 
 	remove()  # leftovers of an interrupted run
 	before = site_rules()

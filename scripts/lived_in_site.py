@@ -102,10 +102,12 @@ def when(days_ago: float) -> dict:
 def fill(args) -> dict:
 	import frappe
 
-	from opt_consent import api, control
-	from opt_consent.adapters import lapse, runs
-	from opt_consent.adapters.contact_control import RULES_FIELD
-	from opt_consent.core import contact_control as cc
+	from opt_consent.api import consent as api
+	from opt_consent.api import control
+	from opt_consent.contact_control import rules as cc
+	from opt_consent.contact_control.adapter import RULES_FIELD
+	from opt_consent.jobs import runs
+	from opt_consent.reauth import lapse
 
 	rng = random.Random(args.seed)
 	state = load_state()

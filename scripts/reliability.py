@@ -89,7 +89,7 @@ def render(data: dict) -> str:
 		"  held the record's lock: the record is byte-for-byte as before and takes the next action.",
 		"- *Bad inputs* and *tamper paths*: see `tests/integration/test_bad_input.py` (tables of cases).",
 		"- *Replies corpus*: `tests/data/replies.csv`, labelled replies in English and Spanish read by",
-		"  `core.replies.classify` (docs/REVOCATION.md); the goal is every revocation and no false one.",
+		"  `revocation.rules.replies.classify` (docs/REVOCATION.md); the goal is every revocation and no false one.",
 		"",
 	]
 	paths = sorted(nodeid for nodeid, p in data["per_test"].items() if "evidence_path" in p)

@@ -1,6 +1,6 @@
 """Consent purposes arrive: the site's records and log rows move to the default purpose, by definition.
 
-A log row that names no purpose belongs to the default purpose (:mod:`opt_consent.core.coverage`), and the
+A log row that names no purpose belongs to the default purpose (:mod:`opt_consent.ledger.rules.coverage`), and the
 record's own Call Opt / Text Opt / Email Opt fields are the default purpose's state. So nothing is
 rewritten: no sealed row changes (its hash stays valid), whatever the size of the log. The patch seeds the
 default purpose, names it in settings, and marks the shipped written Opt Methods (Written, Web Form) as

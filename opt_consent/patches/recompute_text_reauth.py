@@ -1,4 +1,4 @@
-from opt_consent.adapters import lapse
+from opt_consent.reauth import lapse
 
 
 def execute():

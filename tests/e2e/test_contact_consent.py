@@ -6,9 +6,9 @@ import frappe
 from frappe.utils import add_days, formatdate, nowdate
 from playwright.sync_api import expect
 
-from opt_consent.adapters import lapse
-from opt_consent.adapters.consent import ActionRequest, record_action
-from opt_consent.core import reauth
+from opt_consent.ledger.consent import ActionRequest, record_action
+from opt_consent.reauth import lapse
+from opt_consent.reauth import rules as reauth
 from tests.e2e.conftest import shot
 from tests.e2e.desk import DIALOG, clear_alerts, fill_dialog, ok
 from tests.integration.factories import random_email, random_number, user

@@ -6,10 +6,10 @@ import frappe
 from frappe.utils import add_to_date, now_datetime
 from playwright.sync_api import expect
 
-from opt_consent.adapters import contact_control
-from opt_consent.adapters.consent import ActionRequest, record_action
-from opt_consent.core import contact_control as cc
-from opt_consent.core.addresses import number_zones
+from opt_consent.contact_control import adapter as contact_control
+from opt_consent.contact_control import rules as cc
+from opt_consent.ledger.consent import ActionRequest, record_action
+from opt_consent.model.addresses import number_zones
 from tests.e2e.conftest import shot
 from tests.e2e.desk import open_record
 from tests.integration.factories import COMMITTED, random_number, user

@@ -9,8 +9,8 @@ import frappe
 from frappe.utils import add_to_date, now_datetime
 from playwright.sync_api import expect
 
-from opt_consent.adapters import contact_scrub as scrub_job
-from opt_consent.adapters.consent import ActionRequest, record_action
+from opt_consent.ledger.consent import ActionRequest, record_action
+from opt_consent.scrub import adapter as scrub_job
 from tests.e2e.conftest import shot
 from tests.e2e.desk import button
 from tests.integration.factories import COMMITTED, make_phone, random_number, user

@@ -230,7 +230,7 @@ def open_bulk_action(page) -> None:
 def test_bulk_opt_out_of_three_phones_from_the_list(page):
 	import frappe
 
-	from opt_consent.adapters.consent import ActionRequest, record_action
+	from opt_consent.ledger.consent import ActionRequest, record_action
 
 	cells = [make_phone(phone_type="Cell").name for _ in range(2)]
 	home = make_phone(phone_type="Home").name
@@ -338,8 +338,8 @@ def test_a_long_log_shows_its_newest_rows_and_pages_in_the_older_ones(page):
 	import frappe
 	from frappe.utils import now_datetime
 
-	from opt_consent.adapters.consent import ActionRequest, record_action
-	from opt_consent.adapters.log import LOG_WINDOW
+	from opt_consent.ledger.consent import ActionRequest, record_action
+	from opt_consent.ledger.log import LOG_WINDOW
 
 	phone = make_phone(random_number())
 	start = now_datetime().replace(microsecond=0) - dt.timedelta(minutes=LOG_WINDOW + 20)

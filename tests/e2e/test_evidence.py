@@ -88,7 +88,7 @@ def test_an_opt_consent_user_is_not_offered_evidence(page):
 
 
 def test_an_auditor_downloads_a_json_twin_from_a_contacts_consent_section(browser, desk, tmp_path):
-	from opt_consent.core import evidence_file
+	from opt_consent.evidence_document.rules import evidence_file
 	from tests.integration.factories import random_email, random_number
 	from tests.integration.test_contact import committed
 

@@ -7,7 +7,7 @@ import frappe
 from frappe.utils import add_days, nowdate
 from playwright.sync_api import expect
 
-from opt_consent.core import purposes as rules
+from opt_consent.ledger.rules import purposes as rules
 from tests.e2e.conftest import shot
 from tests.e2e.desk import DIALOG, button, clear_alerts, consent_buttons, fill_dialog, ok, open_record
 from tests.integration.factories import random_number
@@ -51,9 +51,11 @@ def test_two_purposes_then_revoke_all(page, gateway):  # noqa: F811
 		clear_alerts(page)
 		ok(dialog)
 		expect(page.locator(DIALOG)).to_have_count(0)
-		expect(page.locator(f".opt-consent-purposes tr[data-channel='Text'][data-purpose='{marketing}'] td:nth-child(3)")).to_have_text(
-			"Out"
-		)
+		expect(
+			page.locator(
+				f".opt-consent-purposes tr[data-channel='Text'][data-purpose='{marketing}'] td:nth-child(3)"
+			)
+		).to_have_text("Out")
 		states = purpose_states(page)
 		assert states[("Text", default())] == "In" and states[("Text", marketing)] == "Out"
 		shot(page, "82-marketing-out-servicing-in")

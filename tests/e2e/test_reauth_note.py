@@ -8,8 +8,8 @@ import frappe
 from frappe.utils import add_days, formatdate, getdate, nowdate
 from playwright.sync_api import expect
 
-from opt_consent.adapters import lapse
-from opt_consent.core import reauth
+from opt_consent.reauth import lapse
+from opt_consent.reauth import rules as reauth
 from tests.e2e.conftest import shot
 from tests.e2e.desk import open_record
 from tests.integration.factories import COMMITTED, make_texting_phone

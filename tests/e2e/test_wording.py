@@ -9,8 +9,8 @@ import pytest
 from frappe.utils import add_to_date, now_datetime
 from playwright.sync_api import expect
 
-from opt_consent.adapters import wording as wording_adapter
-from opt_consent.core.wording import text_hash
+from opt_consent.ledger import wording as wording_adapter
+from opt_consent.ledger.rules.wording import text_hash
 from tests.e2e.conftest import shot
 from tests.e2e.desk import DIALOG, button, clear_alerts, log_rows, ok, open_dialog, open_record, stored
 from tests.integration.factories import COMMITTED, make_method, make_phone

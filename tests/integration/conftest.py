@@ -99,8 +99,8 @@ def made_runs():
 	import frappe
 	from frappe.utils.background_jobs import get_job
 
-	from opt_consent.adapters import runs
-	from opt_consent.core import chunks
+	from opt_consent.jobs import rules as chunks
+	from opt_consent.jobs import runs
 
 	names: list[str] = []
 	yield names

@@ -120,7 +120,7 @@ def make_reauth_settings(period_days=0, lead_days=0, method_periods=(), **fields
 	settings.update(fields)
 	settings.save()
 	# saving queues the recompute as a background job; run here what that job runs (without its commits)
-	from opt_consent.adapters import lapse
+	from opt_consent.reauth import lapse
 
 	lapse.recompute_phones()
 	return settings
@@ -130,7 +130,7 @@ def make_texting_phone(days_ago: int, method: str = "Verbal", at: str = "10:00:0
 	"""A new Cell Phone opted in to texts ``days_ago`` days ago (fresh, so no later event blocks the date)."""
 	from frappe.utils import add_days, nowdate
 
-	from opt_consent.adapters.consent import ActionRequest, record_action
+	from opt_consent.ledger.consent import ActionRequest, record_action
 
 	phone = make_phone(**fields)
 	return record_action(
@@ -207,7 +207,7 @@ HISTORY = ((30, "opt_in", "Call"), (20, "opt_in", "Text"))
 
 def make_phone_with_history(steps=HISTORY, notes: bool = False) -> str:
 	"""A Cell phone with ``steps`` (minutes ago, api action, channel) recorded through the actions."""
-	from opt_consent import api
+	from opt_consent.api import consent as api
 
 	phone = make_phone()
 	for minutes, action, channel in steps:

@@ -6,7 +6,8 @@ import frappe
 import pytest
 from frappe.utils import add_to_date, now_datetime
 
-from opt_consent import api, install
+from opt_consent import install
+from opt_consent.api import consent as api
 from tests.integration.factories import make_email, make_method, make_phone, snapshot, user, when
 
 
@@ -256,7 +257,7 @@ def test_non_string_arguments_are_refused_with_a_type_error():
 
 
 def test_date_objects_from_python_callers():
-	from opt_consent.adapters.consent import ActionRequest, record_action
+	from opt_consent.ledger.consent import ActionRequest, record_action
 
 	phone = make_phone()
 	at = add_to_date(now_datetime(), minutes=-3)
@@ -284,7 +285,7 @@ def _phone_with_rows(count: int):
 
 
 def test_a_long_log_loads_only_its_newest_rows_and_pages_the_rest():
-	from opt_consent.adapters.log import LOG_WINDOW
+	from opt_consent.ledger.log import LOG_WINDOW
 
 	name = _phone_with_rows(LOG_WINDOW + 7)
 	doc = frappe.get_doc("Phone", name)
@@ -305,7 +306,7 @@ def test_a_long_log_loads_only_its_newest_rows_and_pages_the_rest():
 
 
 def test_a_long_log_still_refuses_back_dating_against_rows_outside_the_window():
-	from opt_consent.adapters.log import LOG_WINDOW
+	from opt_consent.ledger.log import LOG_WINDOW
 
 	phone = make_phone()
 	api.opt_in(doctype="Phone", name=phone.name, channel="Text", method="Verbal", **when(LOG_WINDOW + 30))

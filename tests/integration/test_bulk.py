@@ -6,8 +6,9 @@ import frappe
 import pytest
 from frappe.utils import add_to_date, now_datetime
 
-from opt_consent import api, bulk
-from opt_consent.adapters.consent import ActionRequest, record_action
+from opt_consent.api import bulk
+from opt_consent.api import consent as api
+from opt_consent.ledger.consent import ActionRequest, record_action
 from tests.integration.factories import API_KEYS, COMMITTED, make_email, make_phone, snapshot, user, when
 
 

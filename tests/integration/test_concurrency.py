@@ -9,9 +9,10 @@ import pytest
 import requests
 from frappe.utils import add_to_date, now_datetime
 
-from opt_consent.adapters.integrity import verify_record
-from opt_consent.adapters.settings import get_policy
-from opt_consent.core import channels, engine
+from opt_consent.ledger.integrity import verify_record
+from opt_consent.ledger.rules import engine
+from opt_consent.ledger.settings import get_policy
+from opt_consent.model import channels
 from tests.integration.factories import API_KEYS, random_number
 from tests.integration.http import METHOD, Client, message_of
 
@@ -22,7 +23,7 @@ EXPECTED_REFUSALS = (
 	"is already opted out",
 	"is earlier than the latest",
 	"A revocation is not reauthorised",
-	# the snapshot guard (adapters.consent.guard_snapshot): a racing action committed between this request's
+	# the snapshot guard (ledger.consent.guard_snapshot): a racing action committed between this request's
 	# first read and its lock; refused, nothing written, "Try again" (seen under load from another process)
 	"was changed by another action while this one waited",
 )

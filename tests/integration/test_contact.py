@@ -7,9 +7,9 @@ import pytest
 from frappe.desk.form.load import get_docinfo
 from frappe.model.rename_doc import rename_doc
 
-from opt_consent import api
-from opt_consent.adapters.contact import sync
-from opt_consent.adapters.gate import can_contact
+from opt_consent.api import consent as api
+from opt_consent.contact.adapter import sync
+from opt_consent.gate.adapter import can_contact
 from tests.integration.factories import COMMITTED, random_email, random_number, user, when
 from tests.integration.http import Client, message_of
 from tests.integration.test_bad_input import run_import

@@ -10,11 +10,11 @@ import frappe
 import pytest
 from frappe.utils import add_to_date, get_system_timezone, now_datetime
 
-from opt_consent import control
-from opt_consent.adapters import contact_control
-from opt_consent.adapters.consent import ActionRequest, record_action
-from opt_consent.core import contact_control as cc
-from opt_consent.core import gate
+from opt_consent.api import control
+from opt_consent.contact_control import adapter as contact_control
+from opt_consent.contact_control import rules as cc
+from opt_consent.gate import rules as gate
+from opt_consent.ledger.consent import ActionRequest, record_action
 from tests.integration.factories import (
 	make_email,
 	make_outgoing_email_account,
@@ -182,7 +182,7 @@ def test_no_rules_keeps_the_consent_verdict():
 
 
 def control_can_contact(channel, address, at=None, reference=None):
-	from opt_consent.api import can_contact
+	from opt_consent.api.consent import can_contact
 
 	return can_contact(channel, address, at, reference)
 
@@ -607,7 +607,7 @@ def door_stand_in():
 	"""The SMS door's gateway call replaced: every number it is handed is taken (200)."""
 	from unittest import mock
 
-	from opt_consent.adapters import sms as door
+	from opt_consent.outbound import door
 
 	def take(settings, number, message):
 		return door.Delivery(number, True, 200, "OK")
@@ -620,7 +620,7 @@ def door_stand_in():
 
 
 def test_the_sms_door_withholds_a_text_outside_the_persons_hours_and_counts_the_ones_sent():
-	from opt_consent import sms
+	from opt_consent.api import sms
 
 	phone = opted_in_phone("+1 212 555 0147")
 	today_ny = dt.datetime.now(ZoneInfo("America/New_York")).weekday()

@@ -17,12 +17,12 @@ import redis
 from frappe.utils import add_to_date, now_datetime
 from frappe.utils.background_jobs import get_job
 
-from opt_consent.adapters import contact_control
-from opt_consent.adapters import contact_scrub as scrub_job
-from opt_consent.adapters.consent import ActionRequest, record_action
-from opt_consent.core import contact_control as cc
-from opt_consent.core import gate
+from opt_consent.contact_control import adapter as contact_control
+from opt_consent.contact_control import rules as cc
+from opt_consent.gate import rules as gate
+from opt_consent.ledger.consent import ActionRequest, record_action
 from opt_consent.opt_consent.doctype.contact_scrub.contact_scrub import start_scrub
+from opt_consent.scrub import adapter as scrub_job
 from tests.integration.bench import BENCH, SITES
 from tests.integration.conftest import ARTIFACTS
 from tests.integration.factories import COMMITTED, make_phone, random_number, user
@@ -393,7 +393,7 @@ def test_who_may_create_read_and_start_a_scrub(server):
 
 
 def test_a_scrub_is_not_started_again_while_its_parts_wait_and_a_stale_part_counts_nothing(no_commit):
-	from opt_consent.core import chunks
+	from opt_consent.jobs import rules as chunks
 
 	doc = new_scrub(csv_bytes([[random_number()] for _ in range(30)]))
 	first = scrub_job.run(doc.name, "Administrator", queue_name="opt_consent_test", part_size=10)

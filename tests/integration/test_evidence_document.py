@@ -13,9 +13,9 @@ from pathlib import Path
 import frappe
 import pytest
 
-from opt_consent import evidence as evidence_api
-from opt_consent.adapters import evidence_document as evidence
-from opt_consent.core import evidence_file
+from opt_consent.api import evidence as evidence_api
+from opt_consent.evidence_document import document as evidence
+from opt_consent.evidence_document.rules import evidence_file
 from tests.integration.factories import (
 	COMMITTED,
 	make_email,
@@ -188,7 +188,7 @@ def test_the_print_format_renders_every_row_and_the_verdict():
 
 def test_the_email_print_format_renders():
 	email = make_email()
-	from opt_consent import api
+	from opt_consent.api import consent as api
 
 	api.opt_in(
 		doctype="Email", name=email.name, channel="Email", method="Web Form", note="signup", **when(10)
@@ -298,7 +298,7 @@ def test_http_json_twin_is_logged_and_verifies_offline_and_a_tampered_copy_fails
 	python = shutil.which("python3") or "python3"
 	env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
 	run = lambda *a: subprocess.run(  # noqa: E731
-		[python, "-m", "opt_consent.core.evidence_file", "verify", *a],
+		[python, "-m", "opt_consent.evidence_document.rules.evidence_file", "verify", *a],
 		cwd=REPO,
 		env=env,
 		capture_output=True,

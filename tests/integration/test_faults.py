@@ -9,8 +9,8 @@ import pytest
 from frappe.model.base_document import BaseDocument
 from frappe.model.document import Document
 
-from opt_consent import api
-from opt_consent.adapters.integrity import verify_record
+from opt_consent.api import consent as api
+from opt_consent.ledger.integrity import verify_record
 from tests.integration.factories import COMMITTED, make_phone, random_number, snapshot, when
 from tests.integration.http import Client
 

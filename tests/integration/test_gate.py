@@ -10,9 +10,10 @@ import requests
 from frappe.utils import add_to_date, getdate, now_datetime, today
 from frappe.utils.password import get_decrypted_password, remove_encrypted_password, set_encrypted_password
 
-from opt_consent.adapters.consent import ActionRequest, apply_outcome, record_action
-from opt_consent.adapters.gate import can_contact
-from opt_consent.core import business_days, channels, engine
+from opt_consent.gate.adapter import can_contact
+from opt_consent.ledger.consent import ActionRequest, apply_outcome, record_action
+from opt_consent.ledger.rules import business_days, engine
+from opt_consent.model import channels
 from tests.integration.factories import (
 	COMMITTED,
 	make_email,
@@ -63,7 +64,7 @@ def test_every_phone_state_now():
 	act(phone, "Opt Out", "Call", 20)
 	assert verdict("Call", number) == (False, "opted_out")
 	# with the seed's policy the call opt out set Active = No and Do Not Call: texting is blocked with it
-	from opt_consent.adapters.settings import get_policy
+	from opt_consent.ledger.settings import get_policy
 
 	blocks = get_policy().opt_out_blocks
 	assert verdict("Text", number) == ((False, "do_not_call") if blocks else (True, "opted_in"))
@@ -573,7 +574,7 @@ def test_malformed_bodies_get_a_4xx_and_change_nothing(gateway):
 
 
 def test_an_inbound_text_can_only_be_marked_reviewed():
-	from opt_consent.inbound import mark_reviewed
+	from opt_consent.api.inbound import mark_reviewed
 
 	doc = make_inbound_text()
 	doc.message = "STOP"
@@ -610,7 +611,9 @@ def test_every_opt_out_gets_an_honour_by_date_and_opt_ins_do_not():
 		order_by="recorded_at asc",
 	)
 	for row in rows:
-		expected = business_days.add_business_days(getdate(row.recorded_at), 10) if row.action == "Opt Out" else None
+		expected = (
+			business_days.add_business_days(getdate(row.recorded_at), 10) if row.action == "Opt Out" else None
+		)
 		assert row.honour_by == expected
 
 
@@ -630,7 +633,11 @@ def test_honour_by_skips_the_holidays_in_settings():
 	settings.set("holidays", [])
 	base = business_days.add_business_days(getdate(today()), 10)
 	# every business day of the window is a holiday: the deadline moves by as many business days
-	window = [d for d in (add_days(getdate(today()), i) for i in range(1, 15)) if business_days.is_business_day(d, ())]
+	window = [
+		d
+		for d in (add_days(getdate(today()), i) for i in range(1, 15))
+		if business_days.is_business_day(d, ())
+	]
 	for day in window[:3]:
 		settings.append("holidays", {"holiday_date": day, "description": "test"})
 	settings.save()

@@ -11,9 +11,9 @@ import frappe
 import pytest
 from frappe.utils import add_days, nowdate
 
-from opt_consent import history_import as door
-from opt_consent.adapters import history_import as importer
-from opt_consent.api import verify_log
+from opt_consent.api.consent import verify_log
+from opt_consent.history import adapter as importer
+from opt_consent.history import job as door
 from tests.integration import factories
 from tests.integration.bench import BENCH, SITE
 
@@ -174,7 +174,7 @@ def test_rerunning_the_same_file_changes_nothing(history):
 
 
 def test_an_existing_record_continues_its_chain_and_earlier_events_are_out_of_order():
-	from opt_consent.adapters.consent import ActionRequest, record_action
+	from opt_consent.ledger.consent import ActionRequest, record_action
 
 	phone = factories.make_phone()
 	record_action(

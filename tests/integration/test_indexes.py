@@ -2,8 +2,8 @@
 
 import frappe
 
-from opt_consent.adapters.log import LOCKING_GROUP, highest_idx_query, rows_at_query
 from opt_consent.install import INDEXES, RETIRED_INDEXES
+from opt_consent.ledger.log import LOCKING_GROUP, highest_idx_query, rows_at_query
 from opt_consent.patches import retire_log_order_index
 from tests.integration.factories import make_phone_with_history
 

@@ -4,11 +4,11 @@ import frappe
 import pytest
 from frappe.utils import now_datetime
 
-from opt_consent import api
-from opt_consent.adapters.integrity import stored_rows, verify_record
-from opt_consent.adapters.log import insert_log_rows
-from opt_consent.adapters.records import ConsentTamperError
-from opt_consent.core import chain
+from opt_consent.api import consent as api
+from opt_consent.ledger.integrity import stored_rows, verify_record
+from opt_consent.ledger.log import insert_log_rows
+from opt_consent.ledger.records import ConsentTamperError
+from opt_consent.ledger.rules import chain
 from opt_consent.opt_consent.report.opt_log_integrity import opt_log_integrity
 from tests.integration.factories import make_phone, make_phone_with_history, snapshot, user
 

@@ -6,8 +6,9 @@ import pytest
 from frappe.utils.background_jobs import get_job, is_job_enqueued
 
 from opt_consent import tasks
-from opt_consent.adapters import lapse, runs
-from opt_consent.core import chunks
+from opt_consent.jobs import rules as chunks
+from opt_consent.jobs import runs
+from opt_consent.reauth import lapse
 from tests.integration.factories import (
 	COMMITTED,
 	make_method,
@@ -145,7 +146,7 @@ def test_saving_the_settings_queues_the_recompute_instead_of_running_it(server, 
 	# the request did not touch the phones; the job is queued for a worker
 	assert frappe.db.get_value("Phone", phone.name, "text_consent_lapses_on") is None
 	assert is_job_enqueued(JOB)
-	assert get_job(JOB).kwargs["method"] == "opt_consent.adapters.runs.recompute_job"
+	assert get_job(JOB).kwargs["method"] == "opt_consent.jobs.runs.recompute_job"
 	run = runs.start_recompute(inline=True)  # what the worker runs, with its chunks run here
 	try:
 		assert frappe.db.get_value("Phone", phone.name, "text_consent_lapses_on") is not None
@@ -179,7 +180,7 @@ def test_verify_all_records_runs_in_chunks_and_shows_the_broken_records(monkeypa
 	(method, job_id, kwargs), *_ = queued
 	assert job_id == f"opt_consent_integrity_{run}"
 	assert (method, kwargs["enqueue_after_commit"], kwargs["run"]) == (
-		"opt_consent.adapters.runs.integrity_job",
+		"opt_consent.jobs.runs.integrity_job",
 		True,
 		run,
 	)
@@ -215,3 +216,34 @@ def test_verify_all_records_over_http_is_a_post_for_managers_and_auditors(server
 			job.delete()
 		frappe.delete_doc(runs.RUN, run, force=True, ignore_permissions=True)
 		frappe.db.commit()
+
+
+# Stored names from before the layout by capability ------------------------------------------------------------
+
+
+def test_a_run_that_stored_a_chunk_method_by_its_old_name_resumes_under_the_new_one(monkeypatch):
+	"""Runs started before the app was laid out by capability stored their chunk method's old dotted name.
+	The run machine answers the new name for each, Resume enqueues it, and the migration patch rewrites the
+	stored rows (twice is the same as once)."""
+	from opt_consent.patches import chunk_methods_by_capability
+
+	assert set(runs.RENAMED) == {
+		"opt_consent.adapters.runs.run_chunk",
+		"opt_consent.adapters.contact_scrub.run_chunk",
+		"opt_consent.history_import.run_chunk",
+	}
+	made = []
+	for old, new in runs.RENAMED.items():
+		run = runs.create_run(runs.INTEGRITY, status=runs.COMPLETED, chunk_method=old)
+		made.append((run.name, new))
+		assert runs.chunk_method(run.name) == new
+		assert callable(frappe.get_attr(new)), new
+	queued = []
+	monkeypatch.setattr(frappe, "enqueue", lambda method, **kwargs: queued.append(method))
+	runs.enqueue_chunk(made[0][0], 0)
+	assert queued == [runs.CHUNK_METHOD]
+	chunk_methods_by_capability.execute()
+	chunk_methods_by_capability.execute()
+	assert [frappe.db.get_value(runs.RUN, name, "chunk_method") for name, _new in made] == [
+		new for _name, new in made
+	]

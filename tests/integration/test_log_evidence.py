@@ -5,10 +5,10 @@ import frappe
 import pytest
 from frappe.core.doctype.deleted_document.deleted_document import restore
 
-from opt_consent import api
-from opt_consent.adapters.gate import can_contact
-from opt_consent.adapters.integrity import verify_all, verify_record
-from opt_consent.adapters.log import LOG_WINDOW
+from opt_consent.api import consent as api
+from opt_consent.gate.adapter import can_contact
+from opt_consent.ledger.integrity import verify_all, verify_record
+from opt_consent.ledger.log import LOG_WINDOW
 from tests.integration.factories import (
 	COMMITTED,
 	make_inbound_text,

@@ -9,10 +9,12 @@ import frappe
 import pytest
 from frappe.utils import add_days, nowdate
 
-from opt_consent import api, control
-from opt_consent.adapters import contact_control, purposes
-from opt_consent.adapters.integrity import verify_record
-from opt_consent.core import purposes as rules
+from opt_consent.api import consent as api
+from opt_consent.api import control
+from opt_consent.contact_control import adapter as contact_control
+from opt_consent.ledger import site_purposes as purposes
+from opt_consent.ledger.integrity import verify_record
+from opt_consent.ledger.rules import purposes as rules
 from tests.integration.factories import COMMITTED, make_phone, random_number, user, when
 from tests.integration.http import Client, message_of
 from tests.integration.test_gate import committed_phone, gateway, message_id, post  # noqa: F401
@@ -35,7 +37,9 @@ def make_purpose(name, requires_written=0, **fields):
 		{
 			"doctype": "Consent Purpose",
 			"purpose_name": name,
-			"legal_basis": rules.PRIOR_EXPRESS_WRITTEN_CONSENT if requires_written else rules.PRIOR_EXPRESS_CONSENT,
+			"legal_basis": rules.PRIOR_EXPRESS_WRITTEN_CONSENT
+			if requires_written
+			else rules.PRIOR_EXPRESS_CONSENT,
 			"requires_written": requires_written,
 			"for_call": 1,
 			"for_text": 1,
@@ -97,7 +101,14 @@ def allowed(channel, address, purpose=None):
 
 def act(name, action, channel="Text", purpose=None, minutes_ago=5, method="Verbal", **more):
 	call = {"Opt In": api.opt_in, "Opt Out": api.opt_out}[action]
-	args = {"doctype": "Phone", "name": name, "channel": channel, "method": method, **when(minutes_ago), **more}
+	args = {
+		"doctype": "Phone",
+		"name": name,
+		"channel": channel,
+		"method": method,
+		**when(minutes_ago),
+		**more,
+	}
 	if purpose:
 		args["purpose"] = purpose
 	return call(**args)
@@ -124,7 +135,9 @@ def test_install_seeds_one_default_purpose_and_a_single_purpose_site_is_unchange
 	doc = frappe.get_doc("Phone", phone.name)
 	# the seed's behaviour: the opt out sets Active = No and Do Not Call, exactly as before
 	assert (doc.text_opt, doc.active, doc.do_not_call) == (0, 0, 1)
-	rows = frappe.get_all("Opt Log", {"parent": phone.name}, ["purpose", "scope", "hash_scheme"], order_by="idx")
+	rows = frappe.get_all(
+		"Opt Log", {"parent": phone.name}, ["purpose", "scope", "hash_scheme"], order_by="idx"
+	)
 	assert [(r.purpose, r.scope, r.hash_scheme) for r in rows] == [
 		(rules.DEFAULT_PURPOSE, "", 4),
 		(rules.DEFAULT_PURPOSE, rules.ALL, 4),
@@ -146,10 +159,15 @@ def test_opt_out_of_marketing_texts_leaves_servicing_texts_allowed(two_purposes)
 	assert allowed("Text", number) == (True, "opted_in")  # the default purpose: servicing
 	doc = frappe.get_doc("Phone", phone.name)
 	assert (doc.text_opt, doc.active, doc.do_not_call) == (1, 1, 0)
-	last = frappe.get_all("Opt Log", {"parent": phone.name}, ["purpose", "scope"], order_by="idx desc", limit=1)[0]
+	last = frappe.get_all(
+		"Opt Log", {"parent": phone.name}, ["purpose", "scope"], order_by="idx desc", limit=1
+	)[0]
 	assert (last.purpose, last.scope) == (MARKETING, "")
 	assert verify_record("Phone", phone.name)["ok"]
-	states = {(s["channel"], s["purpose"]): s["opted_in"] for s in api.purpose_states(doctype="Phone", name=phone.name)["states"]}
+	states = {
+		(s["channel"], s["purpose"]): s["opted_in"]
+		for s in api.purpose_states(doctype="Phone", name=phone.name)["states"]
+	}
 	assert states[("Text", MARKETING)] is False and states[("Text", default())] is True
 
 
@@ -160,7 +178,9 @@ def test_revoke_all_from_its_date_ends_every_purpose(two_purposes):
 	act(phone.name, "Opt Out", purpose=MARKETING, minutes_ago=10)
 	assert allowed("Text", phone.phone, MARKETING)[0] is False
 	assert allowed("Text", phone.phone) == (False, "opted_out")
-	row = frappe.get_all("Opt Log", {"parent": phone.name}, ["purpose", "scope"], order_by="idx desc", limit=1)[0]
+	row = frappe.get_all(
+		"Opt Log", {"parent": phone.name}, ["purpose", "scope"], order_by="idx desc", limit=1
+	)[0]
 	assert (row.purpose, row.scope) == (MARKETING, rules.ALL)
 	# a new opt in for one purpose reopens that purpose only
 	act(phone.name, "Opt In", purpose=MARKETING, minutes_ago=5)
@@ -218,7 +238,10 @@ def test_bad_purposes_are_refused_clearly_and_change_nothing(two_purposes):
 	phone = texting_phone()
 	calls_only = make_purpose("OC Test Calls Only", for_text=0, for_email=0)
 	before = frappe.db.count("Opt Log", {"parent": phone.name})
-	for purpose, words in (("No Such Purpose", "not a known Consent Purpose"), (calls_only.name, "does not apply")):
+	for purpose, words in (
+		("No Such Purpose", "not a known Consent Purpose"),
+		(calls_only.name, "does not apply"),
+	):
 		with pytest.raises(frappe.ValidationError, match=words):
 			act(phone.name, "Opt In", purpose=purpose)
 		with pytest.raises(frappe.ValidationError, match=words):
@@ -284,14 +307,34 @@ def test_rest_opt_in_and_can_contact_with_a_purpose_as_each_role(server):
 		number = random_number()
 		name = committed_phone(number)
 		manager, outsider = Client(server, "manager"), Client(server, "outsider")
-		denied = outsider.action("opt_in", doctype="Phone", name=name, channel="Text", method="Verbal", purpose=MARKETING, **when(5))
+		denied = outsider.action(
+			"opt_in",
+			doctype="Phone",
+			name=name,
+			channel="Text",
+			method="Verbal",
+			purpose=MARKETING,
+			**when(5),
+		)
 		assert denied.status_code == 403, denied.text
-		done = manager.action("opt_in", doctype="Phone", name=name, channel="Text", method="Verbal", purpose=MARKETING, **when(5))
+		done = manager.action(
+			"opt_in",
+			doctype="Phone",
+			name=name,
+			channel="Text",
+			method="Verbal",
+			purpose=MARKETING,
+			**when(5),
+		)
 		assert done.status_code == 200, done.text
-		check = manager.get("/api/method/opt_consent.api.can_contact", channel="Text", address=number, purpose=MARKETING)
+		check = manager.get(
+			"/api/method/opt_consent.api.can_contact", channel="Text", address=number, purpose=MARKETING
+		)
 		assert check.status_code == 200 and check.json()["message"]["allowed"] is True, check.text
 		assert check.json()["message"]["purpose"] == MARKETING
-		bad = manager.get("/api/method/opt_consent.api.can_contact", channel="Text", address=number, purpose="Nope")
+		bad = manager.get(
+			"/api/method/opt_consent.api.can_contact", channel="Text", address=number, purpose="Nope"
+		)
 		assert bad.status_code == 417 and "not a known Consent Purpose" in message_of(bad)
 
 
@@ -341,7 +384,7 @@ def test_a_stop_answers_the_purpose_of_the_latest_text_then_revoke_all_ends_both
 
 
 def test_the_sms_door_checks_each_notification_against_its_purpose(site):
-	from opt_consent import sms as sms_door
+	from opt_consent.api import sms as sms_door
 
 	with stand_in_gateway() as stand_in, clean_door(stand_in):
 		frappe.db.rollback()
@@ -454,14 +497,18 @@ def test_an_all_answer_after_a_purpose_revocation_stops_every_purpose(gateway): 
 		assert (answer.json()["message"]["status"], answer.json()["message"]["changed"]) == ("Flagged", 1)
 		frappe.db.rollback()
 		assert allowed("Text", number)[0] is False and allowed("Text", number, marketing)[0] is False
-		row = frappe.get_all("Opt Log", {"parent": name}, ["scope", "source"], order_by="idx desc", limit=1)[0]
+		row = frappe.get_all("Opt Log", {"parent": name}, ["scope", "source"], order_by="idx desc", limit=1)[
+			0
+		]
 		assert (row.scope, row.source) == (rules.ALL, "Inbound SMS")
 
 
-def test_the_daily_lapse_follows_the_default_purposes_period_and_leaves_another_purpose(two_purposes, monkeypatch):
+def test_the_daily_lapse_follows_the_default_purposes_period_and_leaves_another_purpose(
+	two_purposes, monkeypatch
+):
 	"""The scheduler's job lapses the default purpose by its own period (the record's Text Opt) and names
 	it on the Lapsed row; a purpose with no period of its own keeps its consent."""
-	from opt_consent.adapters import runs
+	from opt_consent.jobs import runs
 	from tests.integration.factories import make_reauth_settings
 
 	frappe.db.set_value("Consent Purpose", default(), "reauth_days", 30)
@@ -483,7 +530,11 @@ def test_the_daily_lapse_follows_the_default_purposes_period_and_leaves_another_
 
 def test_the_contacts_consent_section_shows_each_purpose_when_there_are_several(two_purposes):
 	contact = frappe.get_doc(
-		{"doctype": "Contact", "first_name": "OC Purpose", "phone_nos": [{"phone": random_number(), "is_primary_mobile_no": 1}]}
+		{
+			"doctype": "Contact",
+			"first_name": "OC Purpose",
+			"phone_nos": [{"phone": random_number(), "is_primary_mobile_no": 1}],
+		}
 	).insert(ignore_permissions=True)
 	record = frappe.get_all("Phone", {"link_name": contact.name}, pluck="name")[0]
 	frappe.db.set_value("Phone", record, "phone_type", "Cell")
@@ -524,7 +575,10 @@ def test_data_import_adds_purposes_and_cannot_rewrite_a_rows_purpose(site):
 		)
 		assert [log.success for log in logs] == [0], logs
 		frappe.db.rollback()
-		assert frappe.db.get_value("Opt Log", row.name, ["purpose", "row_hash"]) == (row.purpose, row.row_hash)
+		assert frappe.db.get_value("Opt Log", row.name, ["purpose", "row_hash"]) == (
+			row.purpose,
+			row.row_hash,
+		)
 		assert verify_record("Phone", phone.name)["ok"]
 	finally:
 		frappe.db.rollback()
@@ -536,9 +590,9 @@ def test_data_import_adds_purposes_and_cannot_rewrite_a_rows_purpose(site):
 def test_the_fast_reads_of_a_purpose_decide_as_the_whole_log_replayed(two_purposes):
 	"""The joined query of can_contact and the scrub's covering rows (read through the purpose index) give
 	the decision the pure rules give on each record's whole log."""
-	from opt_consent.adapters import gate as gate_adapter
-	from opt_consent.core import gate
-	from opt_consent.core import purposes as core
+	from opt_consent.gate import adapter as gate_adapter
+	from opt_consent.gate import rules as gate
+	from opt_consent.ledger.rules import purposes as core
 
 	phones = [make_phone(random_number()) for _ in range(6)]
 	home = make_phone(random_number(), phone_type="Home")
@@ -560,6 +614,8 @@ def test_the_fast_reads_of_a_purpose_decide_as_the_whole_log_replayed(two_purpos
 		state, last = core.purpose_state(doc.as_dict(), "Text", MARKETING, site.default, logs[record.name])
 		expected.append(gate.decide("Text", state, last_action=last, phone_type=doc.phone_type).reason)
 	joined = [api.can_contact("Text", r.phone_e164, purpose=MARKETING)["reason"] for r in records]
-	scrubbed = [r["reason"] for r in contact_control.scrub("Text", [r.phone_e164 for r in records], purpose=MARKETING)]
+	scrubbed = [
+		r["reason"] for r in contact_control.scrub("Text", [r.phone_e164 for r in records], purpose=MARKETING)
+	]
 	assert joined == scrubbed == expected
 	assert expected[:4] == ["opted_in", "opted_out", "opted_out", "opted_in"]

@@ -9,10 +9,11 @@ from frappe.desk import query_report
 from frappe.utils import add_to_date, get_datetime, getdate, now_datetime
 from frappe.utils.background_jobs import get_job
 
-from opt_consent import tasks, workspace
-from opt_consent.adapters import confirmation as confirmations
-from opt_consent.adapters.settings import honour_by
-from opt_consent.core import confirmation
+from opt_consent import tasks
+from opt_consent.api import workspace
+from opt_consent.ledger.settings import honour_by
+from opt_consent.revocation import confirmation_job as confirmations
+from opt_consent.revocation.rules import confirmation
 from tests.integration.factories import (
 	make_email,
 	random_email,

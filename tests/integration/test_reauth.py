@@ -7,12 +7,15 @@ import frappe
 import pytest
 from frappe.utils import add_days, getdate, nowdate
 
-from opt_consent import api
-from opt_consent.adapters import integrity, lapse, runs, settings
-from opt_consent.adapters.records import ConsentTamperError
-from opt_consent.core import engine, reauth
-from opt_consent.core.purposes import DEFAULT_PURPOSE
+from opt_consent.api import consent as api
+from opt_consent.jobs import runs
+from opt_consent.ledger import integrity, settings
+from opt_consent.ledger.records import ConsentTamperError
+from opt_consent.ledger.rules import engine
+from opt_consent.ledger.rules.purposes import DEFAULT_PURPOSE
 from opt_consent.opt_consent.report.texting_reauthorisation_due import texting_reauthorisation_due as report
+from opt_consent.reauth import lapse
+from opt_consent.reauth import rules as reauth
 from tests.integration.factories import (
 	make_phone,
 	make_reauth_settings,

@@ -25,8 +25,9 @@ import frappe
 import pytest
 import requests
 
-from opt_consent import api, control
-from opt_consent.adapters import contact_control
+from opt_consent.api import consent as api
+from opt_consent.api import control
+from opt_consent.contact_control import adapter as contact_control
 from tests.integration.bench import SITE, SITES
 from tests.integration.factories import COMMITTED, make_phone, random_number
 from tests.integration.http import Client
@@ -48,7 +49,7 @@ def connection_id() -> int:
 @pytest.fixture
 def opted_out_phone():
 	"""A committed Phone whose calls were opted out (the replica connection sees only committed rows)."""
-	from opt_consent.adapters.consent import ActionRequest, record_action
+	from opt_consent.ledger.consent import ActionRequest, record_action
 
 	phone = make_phone(random_number())
 	record_action(

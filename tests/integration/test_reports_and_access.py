@@ -8,8 +8,8 @@ import frappe
 import pytest
 from frappe.desk import query_report
 
-from opt_consent import api
-from opt_consent.adapters.gate import can_contact
+from opt_consent.api import consent as api
+from opt_consent.gate.adapter import can_contact
 from tests.integration.factories import make_phone, make_phone_with_history, make_reauth_settings, user, when
 
 
@@ -153,7 +153,7 @@ def test_a_shared_record_is_visible_to_a_user_without_the_role():
 
 
 def test_the_workspace_cards_count_what_their_report_shows_and_open_it():
-	from opt_consent import workspace
+	from opt_consent.api import workspace
 
 	report_data()
 	frappe.set_user(user("user"))

@@ -7,10 +7,11 @@ import frappe
 import pytest
 from frappe.utils import add_to_date, getdate, now_datetime
 
-from opt_consent import api, inbound
-from opt_consent.adapters.gate import can_contact
-from opt_consent.adapters.settings import honour_by
-from opt_consent.core import business_days
+from opt_consent.api import consent as api
+from opt_consent.api import inbound
+from opt_consent.gate.adapter import can_contact
+from opt_consent.ledger.rules import business_days
+from opt_consent.ledger.settings import honour_by
 from tests.integration.factories import COMMITTED, make_method, make_phone, random_number, when
 from tests.integration.test_gate import committed_phone, gateway, message_id, post, text_log  # noqa: F401
 

@@ -10,12 +10,13 @@ import frappe
 import pytest
 from frappe.utils import add_days, add_to_date, get_datetime, now_datetime
 
-from opt_consent.adapters import contact_control, lapse
-from opt_consent.adapters import contact_scrub as scrub_job
-from opt_consent.adapters.consent import ActionRequest, record_action
-from opt_consent.core import contact_control as cc
-from opt_consent.core import gate
-from opt_consent.core.messages import Refused
+from opt_consent.contact_control import adapter as contact_control
+from opt_consent.contact_control import rules as cc
+from opt_consent.gate import rules as gate
+from opt_consent.ledger.consent import ActionRequest, record_action
+from opt_consent.model.messages import Refused
+from opt_consent.reauth import lapse
+from opt_consent.scrub import adapter as scrub_job
 from tests.integration.factories import (
 	COMMITTED,
 	make_email,

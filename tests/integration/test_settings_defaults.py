@@ -3,9 +3,9 @@
 import frappe
 
 from opt_consent import install
-from opt_consent.adapters import settings as consent
-from opt_consent.core import engine
-from opt_consent.core.purposes import DEFAULT_PURPOSE
+from opt_consent.ledger import settings as consent
+from opt_consent.ledger.rules import engine
+from opt_consent.ledger.rules.purposes import DEFAULT_PURPOSE
 
 
 def test_unsaved_settings_get_the_seed_defaults_and_an_admin_choice_is_kept():

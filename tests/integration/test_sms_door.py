@@ -20,8 +20,8 @@ import requests
 from frappe.utils import add_to_date, now_datetime, today
 
 from opt_consent import install
-from opt_consent.adapters import sms
-from opt_consent.adapters.consent import ActionRequest, record_action
+from opt_consent.ledger.consent import ActionRequest, record_action
+from opt_consent.outbound import door as sms
 from tests.integration.bench import SITES
 from tests.integration.factories import API_KEYS, COMMITTED, make_phone, make_user, random_number, user
 
@@ -623,7 +623,7 @@ def test_a_gateway_that_does_not_answer_in_time_is_recorded_as_not_sent(door, mo
 	numbers = numbers_in_every_state()
 	monkeypatch.setattr(sms, "GATEWAY_TIMEOUT", 0.5)
 	door.slow = 2
-	from opt_consent import sms as door_api
+	from opt_consent.api import sms as door_api
 
 	answer = door_api.send_sms([numbers["opted_in"]], "Statement ready")
 	assert answer["sent_to"] == [] and answer["not_sent"][0]["gateway_status"] == 0
@@ -643,7 +643,7 @@ def test_a_text_that_left_is_never_turned_into_an_error_by_its_recording(door, m
 
 	monkeypatch.setattr(sms, "keep_sent", broken)
 	errors_before = frappe.db.count("Error Log")
-	from opt_consent import sms as door_api
+	from opt_consent.api import sms as door_api
 
 	answer = door_api.send_sms([numbers["opted_in"]], "Statement ready")
 	assert answer["sent_to"] == [numbers["opted_in"]] and door.numbers() == [stripped(numbers["opted_in"])]
@@ -669,7 +669,7 @@ def test_an_sms_notification_keeps_each_text_sent_with_its_notification(
 def test_with_no_gateway_set_the_sender_is_told_as_frappe_tells_and_nothing_is_sent(door, monkeypatch):
 	numbers = numbers_in_every_state()
 	monkeypatch.setattr(sms, "gateway_url", lambda: None)
-	from opt_consent import sms as door_api
+	from opt_consent.api import sms as door_api
 
 	frappe.local.message_log = []
 	answer = door_api.send_sms([numbers["opted_in"]], "Statement ready")

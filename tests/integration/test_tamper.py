@@ -3,7 +3,7 @@
 import frappe
 import pytest
 
-from opt_consent.adapters.records import ConsentTamperError
+from opt_consent.ledger.records import ConsentTamperError
 from tests.integration.factories import make_email, make_phone, make_phone_with_history, snapshot, user
 
 

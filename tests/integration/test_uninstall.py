@@ -17,7 +17,7 @@ SETUP = """
 import frappe, sys
 frappe.init(site=sys.argv[1], sites_path="."); frappe.connect(); frappe.set_user("Administrator")
 frappe.db.set_single_value("System Settings", "country", "United States")
-from opt_consent import api
+from opt_consent.api import consent as api
 email = frappe.get_doc({"doctype": "Email", "email_id": "leaving@example.com"}).insert()
 now = frappe.utils.now_datetime()
 api.opt_out(doctype="Email", name=email.name, channel="Email", method="Verbal",

@@ -6,12 +6,13 @@ import pytest
 from frappe.desk.form.save import savedocs
 from frappe.utils import add_to_date, now_datetime
 
-from opt_consent import api, wordings
-from opt_consent.adapters.consent import ActionRequest, record_action
-from opt_consent.adapters.integrity import verify_record
-from opt_consent.adapters.wording import WordingLockedError
-from opt_consent.core import chain
-from opt_consent.core.wording import text_hash
+from opt_consent.api import consent as api
+from opt_consent.api import wordings
+from opt_consent.ledger.consent import ActionRequest, record_action
+from opt_consent.ledger.integrity import verify_record
+from opt_consent.ledger.rules import chain
+from opt_consent.ledger.rules.wording import text_hash
+from opt_consent.ledger.wording import WordingLockedError
 from tests.integration.factories import make_email, make_method, make_phone, random_number, user, when
 from tests.integration.http import Client, message_of
 
@@ -381,7 +382,11 @@ def test_rest(server, committed_wording):
 	)
 	assert response.status_code == 200, response.text
 	row = response.json()["message"]["opt_logs"][-1]
-	assert (row["wording"], row["wording_hash"], row["hash_scheme"]) == (name, text_hash(TEXT), chain.CURRENT_SCHEME)
+	assert (row["wording"], row["wording_hash"], row["hash_scheme"]) == (
+		name,
+		text_hash(TEXT),
+		chain.CURRENT_SCHEME,
+	)
 	frappe.db.rollback()
 	stored = frappe.get_doc("Consent Wording", name)
 	assert (stored.text, stored.status) == (TEXT, "Published")

@@ -29,10 +29,12 @@ import pytest
 from frappe.utils import add_days, get_system_timezone, getdate, now_datetime, nowdate
 from frappe.utils.background_jobs import get_job, get_queue, get_workers
 
-from opt_consent.adapters import lapse, runs
-from opt_consent.adapters.integrity import verify_record
-from opt_consent.adapters.log import insert_log_rows
-from opt_consent.core import chunks, reauth
+from opt_consent.jobs import rules as chunks
+from opt_consent.jobs import runs
+from opt_consent.ledger.integrity import verify_record
+from opt_consent.ledger.log import insert_log_rows
+from opt_consent.reauth import lapse
+from opt_consent.reauth import rules as reauth
 from tests.integration.bench import SITE, SITES
 from tests.integration.factories import make_method
 

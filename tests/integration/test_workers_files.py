@@ -28,12 +28,12 @@ import pytest
 from frappe.utils import add_days, get_datetime, nowdate
 from frappe.utils.background_jobs import get_job
 
-from opt_consent import history_import as door
-from opt_consent.adapters import contact_scrub as scrub_job
-from opt_consent.adapters import history_import as importer
-from opt_consent.adapters import runs
-from opt_consent.core import chunks
-from opt_consent.core.channels import PHONE, channels_of
+from opt_consent.history import adapter as importer
+from opt_consent.history import job as door
+from opt_consent.jobs import rules as chunks
+from opt_consent.jobs import runs
+from opt_consent.model.channels import PHONE, channels_of
+from opt_consent.scrub import adapter as scrub_job
 from tests.integration.bench import SITE, SITES
 from tests.integration.test_contact_scrub import new_scrub as scrub_with_list
 from tests.integration.test_workers import (
@@ -348,7 +348,7 @@ def test_the_last_part_counts_the_parts_committed_after_its_transaction_began(si
 		for no in range(last):  # every other part, committed by another process meanwhile
 			done = subprocess.run(
 				[sys.executable, "-m", "frappe.utils.bench_helper", "frappe", "--site", SITE, "execute",
-				 "opt_consent.adapters.contact_scrub.run_chunk", "--kwargs", json.dumps({"run": run, "chunk_no": no})],
+				 "opt_consent.scrub.adapter.run_chunk", "--kwargs", json.dumps({"run": run, "chunk_no": no})],
 				cwd=SITES, capture_output=True, text=True, timeout=120,
 			)  # fmt: skip
 			assert done.returncode == 0, done.stderr[-2000:]

@@ -2,8 +2,8 @@
 
 import pytest
 
-from opt_consent.core.addresses import normalize_email, normalize_phone
-from opt_consent.core.messages import Refused
+from opt_consent.model.addresses import normalize_email, normalize_phone
+from opt_consent.model.messages import Refused
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from opt_consent.core import chain
+from opt_consent.ledger.rules import chain
 
 
 def make_row(i: int, **fields) -> dict:
@@ -435,7 +435,7 @@ def test_tampering_is_always_detected_at_or_before_the_first_changed_row(operati
 	],
 )
 def test_notes_that_are_refused(note, code):
-	from opt_consent.core import engine
+	from opt_consent.ledger.rules import engine
 
 	with pytest.raises(engine.Refused) as refused:
 		engine.check_note(note)
@@ -443,7 +443,7 @@ def test_notes_that_are_refused(note, code):
 
 
 def test_notes_that_are_kept():
-	from opt_consent.core import engine
+	from opt_consent.ledger.rules import engine
 
 	assert engine.check_note("x" * 1000) == "x" * 1000
 	assert engine.check_note("2 < 3, said on the phone\nline two") == "2 < 3, said on the phone\nline two"
@@ -461,7 +461,7 @@ def test_notes_that_are_kept():
 	],
 )
 def test_operators_that_are_refused(operator, code):
-	from opt_consent.core import engine
+	from opt_consent.ledger.rules import engine
 
 	with pytest.raises(engine.Refused) as refused:
 		engine.check_operator(operator)
@@ -469,7 +469,7 @@ def test_operators_that_are_refused(operator, code):
 
 
 def test_operators_that_are_kept():
-	from opt_consent.core import engine
+	from opt_consent.ledger.rules import engine
 
 	assert engine.check_operator("  j.smith (legacy CRM)  ") == "j.smith (legacy CRM)"
 	assert engine.check_operator("x" * 140) == "x" * 140

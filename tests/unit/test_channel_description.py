@@ -1,4 +1,4 @@
-"""The doctypes carry exactly what the one channel description (opt_consent.core.channels) says: adding a
+"""The doctypes carry exactly what the one channel description (opt_consent.model.channels) says: adding a
 channel is one entry there plus its fields, and this test names any field or option left out."""
 
 import json
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from opt_consent.core import channels, evidence
+from opt_consent.model import channels, evidence
 
 DOCTYPES = Path(__file__).resolve().parents[2] / "opt_consent" / "opt_consent" / "doctype"
 
@@ -58,9 +58,9 @@ def test_the_desk_description_is_plain_data_with_every_label():
 
 def test_contact_control_doctypes_follow_the_one_description():
 	"""Contact Attempt and the settings' rule rows offer exactly the channels, outcomes, sources, kinds and
-	"counts per" choices opt_consent.core.contact_control describes."""
-	from opt_consent.core import contact_control as cc
-	from opt_consent.core import outbound
+	"counts per" choices opt_consent.contact_control.rules describes."""
+	from opt_consent.contact_control import rules as cc
+	from opt_consent.outbound import rules as outbound
 
 	attempt = fields_of("Contact Attempt")
 	assert attempt["channel"]["options"].split("\n") == list(channels.CHANNELS)

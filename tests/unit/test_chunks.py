@@ -1,4 +1,4 @@
-"""Chunk planning (:mod:`opt_consent.core.chunks`): disjoint ranges that cover every key, stable job ids."""
+"""Chunk planning (:mod:`opt_consent.jobs.rules`): disjoint ranges that cover every key, stable job ids."""
 
 import datetime as dt
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from opt_consent.core import chunks
+from opt_consent.jobs import rules as chunks
 
 names = st.text(alphabet="ABCDEFGHIJ-0123456789", min_size=1, max_size=8)
 

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from opt_consent.core import confirmation as c
-from opt_consent.core.messages import Refused
+from opt_consent.model.messages import Refused
+from opt_consent.revocation.rules import confirmation as c
 
 RECEIVED = dt.datetime(2027, 2, 1, 9, 0, 0)
 

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from opt_consent.core import contact_control as cc
-from opt_consent.core.channels import CALL, EMAIL_CHANNEL, TEXT
-from opt_consent.core.messages import Refused
+from opt_consent.contact_control import rules as cc
+from opt_consent.model.channels import CALL, EMAIL_CHANNEL, TEXT
+from opt_consent.model.messages import Refused
 
 UTC = dt.timezone.utc
 NY = "America/New_York"

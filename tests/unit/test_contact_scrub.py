@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from opt_consent.core import contact_scrub as cs
+from opt_consent.scrub import rules as cs
 
 
 def read(text: str | bytes, email: bool = False, max_bytes=None) -> list[str]:

@@ -6,10 +6,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from opt_consent.core import channels, engine
-from opt_consent.core.channels import CALL, EMAIL, EMAIL_CHANNEL, OPT_IN, OPT_OUT, PHONE, TEXT, TEXT_REAUTH
-from opt_consent.core.engine import LastEvent, Method, Policy
-from opt_consent.core.messages import Refused
+from opt_consent.ledger.rules import engine
+from opt_consent.ledger.rules.engine import LastEvent, Method, Policy
+from opt_consent.model import channels
+from opt_consent.model.channels import CALL, EMAIL, EMAIL_CHANNEL, OPT_IN, OPT_OUT, PHONE, TEXT, TEXT_REAUTH
+from opt_consent.model.messages import Refused
 
 NOW = dt.datetime(2026, 11, 26, 12, 0, 0)
 VERBAL = Method("Verbal")

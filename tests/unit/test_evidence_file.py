@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from opt_consent.core import chain, evidence_file
-from opt_consent.core.evidence import EVIDENCE_FIELDS
+from opt_consent.evidence_document.rules import evidence_file
+from opt_consent.ledger.rules import chain
+from opt_consent.model.evidence import EVIDENCE_FIELDS
 
 REPO = Path(__file__).resolve().parents[2]
 SUBJECT = "+14155550123"
@@ -192,7 +193,7 @@ def test_dumps_is_stable():
 
 def cli(*args):
 	return subprocess.run(
-		[sys.executable, "-m", "opt_consent.core.evidence_file", *args],
+		[sys.executable, "-m", "opt_consent.evidence_document.rules.evidence_file", *args],
 		cwd=REPO,
 		capture_output=True,
 		text=True,

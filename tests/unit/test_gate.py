@@ -7,13 +7,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from opt_consent.core import business_days, channels, engine, gate, replies
-from opt_consent.core.gate import Decision
+from opt_consent.gate import rules as gate
+from opt_consent.gate.rules import Decision
+from opt_consent.ledger.rules import business_days, engine
+from opt_consent.model import channels
+from opt_consent.revocation.rules import replies
 
 # --- keywords -----------------------------------------------------------------------------------------
 
 
-# The inbound keywords the gate once matched exactly are read by core.replies now (a revocation by any
+# The inbound keywords the gate once matched exactly are read by revocation.rules.replies now (a revocation by any
 # reasonable means, 47 CFR 64.1200(a)(10)): each old keyword keeps its meaning, in any case and padding.
 OLD_OPT_OUT_KEYWORDS = ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT")
 
@@ -226,7 +229,9 @@ def test_friday_plus_one_is_monday():
 
 def test_holidays_are_skipped():
 	thanksgiving = dt.date(2026, 11, 26)
-	assert business_days.add_business_days(MONDAY, 10, {thanksgiving, dt.date(2026, 11, 27)}) == dt.date(2026, 12, 9)
+	assert business_days.add_business_days(MONDAY, 10, {thanksgiving, dt.date(2026, 11, 27)}) == dt.date(
+		2026, 12, 9
+	)
 
 
 def test_a_holiday_list_may_define_its_own_weekend():

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from opt_consent.core import history_import as hi
-from opt_consent.core.addresses import normalize_email, normalize_phone
-from opt_consent.core.engine import LastEvent, Method, Refused
+from opt_consent.history import rules as hi
+from opt_consent.ledger.rules.engine import LastEvent, Method, Refused
+from opt_consent.model.addresses import normalize_email, normalize_phone
 
 NOW = dt.datetime(2026, 6, 1, 12, 0)
 METHODS = {
@@ -310,7 +310,7 @@ def test_a_chunk_holds_whole_records_even_when_one_is_larger_than_the_size():
 
 
 def plan(events, state=None, last=None, phone_type="Cell", mapping=None):
-	from opt_consent.core.channels import initial_state
+	from opt_consent.model.channels import initial_state
 
 	return hi.plan_record(
 		"Phone",
@@ -373,7 +373,7 @@ def test_a_mapping_names_the_opt_method_and_case_is_forgiven():
 @given(st.lists(st.sampled_from(["Opt In", "Opt Out"]), min_size=1, max_size=30))
 def test_replay_matches_applying_each_accepted_event_one_by_one(actions):
 	"""The end state is what the accepted events, applied one after the other, give: the engine's replay."""
-	from opt_consent.core.engine import replay
+	from opt_consent.ledger.rules.engine import replay
 
 	events = [event(i, action=a) for i, a in enumerate(actions)]
 	result = plan(events)

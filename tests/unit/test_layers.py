@@ -1,11 +1,15 @@
-"""The app's layers point one way, and its import graph has no circle.
+"""The app is one package per capability, and its import graph points one way, with no circle.
 
-- ``opt_consent.core``: the pure rules. Imports only itself (and the standard library, ``phonenumbers``);
-  never Frappe.
-- ``opt_consent.adapters``: Frappe adapters over the rules. Imports the core and other adapters, never the
-  top layer.
-- the top (``api``, ``inbound``, ``bulk``, ``tasks``, ``boot``, ``install``, ``patches``, the doctype
-  controllers and reports): imports anything below it.
+Capabilities, lowest first (docs/DESIGN.md draws them); each may import only the ones before it:
+
+    model, ledger, reauth, gate, contact_control, contact, outbound, revocation, jobs, history, scrub,
+    evidence_document, then the top: ``api`` (every whitelisted method and the hooks' events), the old public
+    modules kept as aliases of it, ``tasks``, ``boot``, ``install``, ``commands``, ``patches`` and the
+    doctype controllers, reports and number cards.
+
+Inside a capability its pure rules (``model`` as a whole, and every module with ``rules`` in its path) import
+only pure rules, and never Frappe; its Frappe side imports its own rules, the rules and Frappe sides of the
+capabilities below it, and nothing above.
 
 Imports inside function bodies count: a circle hidden in a function is still a circle.
 """
@@ -19,6 +23,22 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "opt_consent"
+
+ORDER = [
+	"model",
+	"ledger",
+	"reauth",
+	"gate",
+	"contact_control",
+	"contact",
+	"outbound",
+	"revocation",
+	"jobs",
+	"history",
+	"scrub",
+	"evidence_document",
+]
+TOP = len(ORDER)
 
 
 def module_name(path: Path) -> str:
@@ -48,23 +68,45 @@ def imports_of(module: str) -> set[str]:
 GRAPH = {module: imports_of(module) for module in MODULES}
 
 
-def layer(module: str) -> int:
-	if module.startswith("opt_consent.core"):
-		return 0
-	if module.startswith("opt_consent.adapters"):
-		return 1
-	return 2
+def capability(module: str) -> str | None:
+	parts = module.split(".")
+	return parts[1] if len(parts) > 1 and parts[1] in ORDER else None
+
+
+def rank(module: str) -> int:
+	"""The capability's place in :data:`ORDER`; the top (and the app's root package) ranks above them all."""
+	found = capability(module)
+	return ORDER.index(found) if found else TOP
+
+
+def is_pure(module: str) -> bool:
+	return capability(module) == "model" or "rules" in module.split(".")
 
 
 def test_the_graph_is_read():
-	assert "opt_consent.core.engine" in GRAPH["opt_consent.adapters.consent"]
-	assert "opt_consent.adapters.consent" in GRAPH["opt_consent.api"]
+	assert "opt_consent.ledger.rules.engine" in GRAPH["opt_consent.ledger.consent"]
+	assert "opt_consent.ledger.consent" in GRAPH["opt_consent.api.consent"]
+	assert "opt_consent.api.control" in GRAPH["opt_consent.control"]
+	assert is_pure("opt_consent.revocation.rules.replies") and not is_pure("opt_consent.revocation.settings")
+
+
+def test_the_layout_is_by_capability():
+	"""Nothing is left in the layout by kind, and every capability is a package."""
+	assert not (APP / "core").exists() and not (APP / "adapters").exists()
+	for name in [*ORDER, "api"]:
+		assert (APP / name / "__init__.py").is_file(), name
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))
 def test_imports_point_down_or_across(module):
-	upward = [dep for dep in GRAPH[module] if layer(dep) > layer(module)]
-	assert not upward, f"{module} (layer {layer(module)}) imports a higher layer: {upward}"
+	upward = [dep for dep in GRAPH[module] if rank(dep) > rank(module)]
+	assert not upward, f"{module} ({capability(module) or 'top'}) imports a capability above it: {upward}"
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if is_pure(m)))
+def test_pure_rules_import_only_pure_rules(module):
+	impure = [dep for dep in GRAPH[module] if not is_pure(dep) and dep.count(".") > 1]
+	assert not impure, f"{module} (pure) imports a Frappe side: {impure}"
 
 
 def test_no_import_circle():
@@ -85,8 +127,8 @@ def test_no_import_circle():
 			visit(module, [module])
 
 
-@pytest.mark.parametrize("module", sorted(m for m in MODULES if layer(m) == 0))
-def test_core_module_does_not_import_frappe(module):
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if is_pure(m)))
+def test_pure_module_does_not_import_frappe(module):
 	code = f"import sys, {module}; sys.exit(1 if any(m == 'frappe' or m.startswith('frappe.') for m in sys.modules) else 0)"
 	result = subprocess.run(
 		[sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60

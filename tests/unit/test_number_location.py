@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from phonenumbers import timezone
 
-from opt_consent.core.addresses import number_region, number_zones
+from opt_consent.model.addresses import number_region, number_zones
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,8 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from opt_consent.core import gate, outbound
+from opt_consent.gate import rules as gate
+from opt_consent.outbound import rules as outbound
 
 REFUSALS = [r for r in gate.PRECEDENCE if r != gate.OPTED_IN] + [gate.UNKNOWN_ADDRESS, gate.INVALID_ADDRESS]
 

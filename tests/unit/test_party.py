@@ -1,8 +1,8 @@
 """The records a Contact needs: one per normalised number or address, a mobile is a Cell."""
 
-from opt_consent.core.addresses import normalize_email, normalize_phone
-from opt_consent.core.channels import CELL, EMAIL, PHONE
-from opt_consent.core.party import OTHER, plan
+from opt_consent.contact.rules import OTHER, plan
+from opt_consent.model.addresses import normalize_email, normalize_phone
+from opt_consent.model.channels import CELL, EMAIL, PHONE
 
 
 def normalize(doctype: str, address: str) -> str:

@@ -8,9 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from opt_consent.core import channels, engine, gate
-from opt_consent.core import purposes as rules
-from opt_consent.core.messages import Refused
+from opt_consent.gate import rules as gate
+from opt_consent.ledger.rules import engine
+from opt_consent.ledger.rules import purposes as rules
+from opt_consent.model import channels
+from opt_consent.model.messages import Refused
 
 NOW = dt.datetime(2027, 6, 1, 12, 0)
 SERVICING, MARKETING = "Servicing", "Marketing"

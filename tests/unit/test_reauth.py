@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from opt_consent.core import channels, reauth
-from opt_consent.core.messages import Refused
+from opt_consent.model import channels
+from opt_consent.model.messages import Refused
+from opt_consent.reauth import rules as reauth
 
 TODAY = dt.date(2026, 6, 15)
 

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from opt_consent.core import replies
-from opt_consent.core.messages import Refused
-from opt_consent.core.replies import HELP, OPT_IN, OTHER, REVOCATION, Vocabulary, classify
+from opt_consent.model.messages import Refused
+from opt_consent.revocation.rules import replies
+from opt_consent.revocation.rules.replies import HELP, OPT_IN, OTHER, REVOCATION, Vocabulary, classify
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "replies.csv"
 

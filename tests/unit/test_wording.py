@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from opt_consent.core import wording as w
-from opt_consent.core.channels import CHANNELS
-from opt_consent.core.messages import Refused
+from opt_consent.ledger.rules import wording as w
+from opt_consent.model.channels import CHANNELS
+from opt_consent.model.messages import Refused
 
 T0 = dt.datetime(2026, 3, 1, 9, 0)
 

@@ -1,5 +1,5 @@
 // The channels as the desk reads them: the server's ONE description, sent in the boot info
-// (opt_consent.core.channels.describe), and what it lets a record offer. Loaded with the forms of Phone,
+// (opt_consent.model.channels.describe), and what it lets a record offer. Loaded with the forms of Phone,
 // Email and Contact (doctype_js) and the lists of Phone and Email (doctype_list_js), before the scripts
 // that read it.
 

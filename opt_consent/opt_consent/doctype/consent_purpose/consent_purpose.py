@@ -5,7 +5,7 @@ import frappe
 from frappe import _
 from frappe.model.document import Document
 
-from opt_consent.adapters import purposes
+from opt_consent.ledger import site_purposes as purposes
 
 
 class ConsentPurpose(Document):
@@ -34,7 +34,7 @@ class ConsentPurpose(Document):
 		if changed and self.name == purposes.default_name():
 			# the default purpose's period is the Phones' stored due and lapse dates: recompute them, in
 			# the background as a change of the settings' period does
-			from opt_consent.adapters.runs import queue_recompute
+			from opt_consent.jobs.runs import queue_recompute
 
 			queue_recompute()
 
@@ -46,9 +46,9 @@ class ConsentPurpose(Document):
 			)
 		if frappe.db.exists("Opt Log", {"purpose": self.name}):
 			frappe.throw(
-				_("Consent Purpose {0} is named in the consent log and cannot be deleted; disable it.").format(
-					frappe.bold(self.name)
-				),
+				_(
+					"Consent Purpose {0} is named in the consent log and cannot be deleted; disable it."
+				).format(frappe.bold(self.name)),
 				title=_("Not deleted"),
 			)
 		purposes.clear_cache()

@@ -3,13 +3,13 @@
 
 from frappe.model.document import Document
 
-from opt_consent.adapters import wording
+from opt_consent.ledger import wording
 
 
 class ConsentWording(Document):
 	"""A version of the text shown or read to a person when consent is asked. Only a Draft is edited;
 	Publish makes it the title's current version; a Published or Superseded version never changes, is never
-	deleted and never renamed (see opt_consent.core.wording)."""
+	deleted and never renamed (see opt_consent.ledger.rules.wording)."""
 
 	def autoname(self):
 		wording.autoname(self)

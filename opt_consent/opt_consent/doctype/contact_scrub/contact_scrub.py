@@ -6,7 +6,7 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import get_datetime
 
-from opt_consent.adapters import contact_scrub as scrub_adapter
+from opt_consent.scrub import adapter as scrub_adapter
 
 # What the list is (a person edits these while the scrub is not queued or running).
 INPUTS = ("channel", "at", "reference", "input_file")
@@ -26,7 +26,7 @@ JOB_FIELDS = (
 
 
 class ContactScrub(Document):
-	"""A CSV of addresses scrubbed by a background job (:mod:`opt_consent.adapters.contact_scrub`).
+	"""A CSV of addresses scrubbed by a background job (:mod:`opt_consent.scrub.adapter`).
 
 	People set the list (channel, moment, reference, file); the job alone sets the status, the counts and
 	the result. Changing the list of a finished scrub makes it a Draft again and drops the stale result.

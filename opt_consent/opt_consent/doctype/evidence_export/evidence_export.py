@@ -8,7 +8,7 @@ from frappe.model.document import Document
 
 class EvidenceExport(Document):
 	"""That evidence was produced for a consent record: by whom, when, in which format, and the SHA-256 of
-	its JSON twin. Written only by :mod:`opt_consent.adapters.evidence_document`; nobody edits or deletes one
+	its JSON twin. Written only by :mod:`opt_consent.evidence_document.document`; nobody edits or deletes one
 	(not even a System Manager: the log of who took evidence away is itself evidence)."""
 
 	def before_insert(self):

@@ -5,7 +5,7 @@ import frappe
 from frappe import _
 from frappe.model.document import Document
 
-from opt_consent.adapters.records import normalize_value
+from opt_consent.ledger.records import normalize_value
 
 REVIEW_FIELDS = ("status", "review_note", "reviewed_by", "reviewed_at")
 CONFIRMATION_FIELDS = ("confirmation_status", "confirmation_attempts", "confirmation_sent_at", "confirmation")

@@ -3,10 +3,10 @@
 
 from frappe.model.document import Document
 
-from opt_consent.adapters.refusals import refuse
-from opt_consent.adapters.reply_settings import REPLY_KINDS
-from opt_consent.core import replies
-from opt_consent.core.messages import Refused
+from opt_consent.ledger.refusals import refuse
+from opt_consent.model.messages import Refused
+from opt_consent.revocation.rules import replies
+from opt_consent.revocation.settings import REPLY_KINDS
 
 
 class OptConsentReplyWord(Document):

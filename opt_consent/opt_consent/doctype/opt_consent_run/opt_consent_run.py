@@ -4,11 +4,11 @@
 import frappe
 from frappe.model.document import Document
 
-from opt_consent.adapters import runs
+from opt_consent.jobs import runs
 
 
 class OptConsentRun(Document):
-	"""A long job cut into chunks (see :mod:`opt_consent.adapters.runs`): its chunks and outcome. Written by
+	"""A long job cut into chunks (see :mod:`opt_consent.jobs.runs`): its chunks and outcome. Written by
 	the jobs only; read-only in the desk."""
 
 

@@ -5,13 +5,14 @@ import frappe
 from frappe import _
 from frappe.model.document import Document
 
-from opt_consent.adapters import purposes
-from opt_consent.adapters.refusals import refuse
-from opt_consent.adapters.reply_settings import reply_rows
-from opt_consent.core import confirmation, reauth, replies
-from opt_consent.core import purposes as scope_rules
-from opt_consent.core.contact_control import make_rule
-from opt_consent.core.messages import Refused
+from opt_consent.contact_control.rules import make_rule
+from opt_consent.ledger import site_purposes as purposes
+from opt_consent.ledger.refusals import refuse
+from opt_consent.ledger.rules import purposes as scope_rules
+from opt_consent.model.messages import Refused
+from opt_consent.reauth import rules as reauth
+from opt_consent.revocation.rules import confirmation, replies
+from opt_consent.revocation.settings import reply_rows
 
 
 class OptConsentSettings(Document):
@@ -46,9 +47,11 @@ class OptConsentSettings(Document):
 				title=_("Invalid settings"),
 			)
 		if not self.default_purpose:
-			self.default_purpose = old or scope_rules.DEFAULT_PURPOSE if frappe.db.exists(
-				"Consent Purpose", old or scope_rules.DEFAULT_PURPOSE
-			) else None
+			self.default_purpose = (
+				old or scope_rules.DEFAULT_PURPOSE
+				if frappe.db.exists("Consent Purpose", old or scope_rules.DEFAULT_PURPOSE)
+				else None
+			)
 
 	def check_contact_rules(self):
 		"""Every Contact Control rule, enabled or not, must make sense; names are unique."""
@@ -75,7 +78,9 @@ class OptConsentSettings(Document):
 				if self.revocation_scope_question:
 					# the text with its scope question is still one text that only confirms
 					confirmation.check_text(
-						scope_rules.with_question(self.revocation_confirmation_text, self.revocation_scope_question)
+						scope_rules.with_question(
+							self.revocation_confirmation_text, self.revocation_scope_question
+						)
 					)
 		except Refused as refusal:
 			refuse(refusal, title=_("Invalid settings"))
@@ -97,7 +102,7 @@ class OptConsentSettings(Document):
 		phones, so it runs in a background job (batch by batch), not in this request; the form says so."""
 		if not self.rules_changed():
 			return
-		from opt_consent.adapters.runs import queue_recompute
+		from opt_consent.jobs.runs import queue_recompute
 
 		queue_recompute()
 

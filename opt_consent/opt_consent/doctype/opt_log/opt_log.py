@@ -1,8 +1,8 @@
 # Copyright (c) 2026, opt_consent developers
 # License: MIT
 
-from opt_consent.adapters.records import EvidenceRow
-from opt_consent.core.messages import _  # marks the message; translated when shown
+from opt_consent.ledger.records import EvidenceRow
+from opt_consent.model.messages import _  # marks the message; translated when shown
 
 
 class OptLog(EvidenceRow):

@@ -1,8 +1,8 @@
 # Copyright (c) 2026, opt_consent developers
 # License: MIT
 
-from opt_consent.adapters.door_evidence import DoorEvidence
-from opt_consent.core.messages import _  # marks the messages; the base translates them when shown
+from opt_consent.model.messages import _  # marks the messages; the base translates them when shown
+from opt_consent.outbound.door_evidence import DoorEvidence
 
 
 class WithheldMessage(DoorEvidence):

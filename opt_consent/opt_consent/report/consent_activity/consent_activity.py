@@ -6,9 +6,9 @@ import frappe
 from frappe import _
 from frappe.utils import add_days, getdate, today
 
-from opt_consent.adapters.access import can_read_any, read_is_unrestricted
-from opt_consent.core.channels import CHANNELS, DOCTYPES, OPT_IN, OPT_OUT
-from opt_consent.core.evidence import LOG_DOCTYPE, LOG_TABLE_FIELD
+from opt_consent.ledger.access import can_read_any, read_is_unrestricted
+from opt_consent.model.channels import CHANNELS, DOCTYPES, OPT_IN, OPT_OUT
+from opt_consent.model.evidence import LOG_DOCTYPE, LOG_TABLE_FIELD
 
 
 def execute(filters=None):

@@ -11,10 +11,10 @@ import frappe
 from frappe import _
 from frappe.utils import cint
 
-from opt_consent.adapters.access import readable
-from opt_consent.adapters.integrity import require_integrity_role, verify_all
-from opt_consent.adapters.report_columns import column, typed_link
-from opt_consent.core.channels import DOCTYPES
+from opt_consent.ledger.access import readable
+from opt_consent.ledger.integrity import require_integrity_role, verify_all
+from opt_consent.ledger.report_columns import column, typed_link
+from opt_consent.model.channels import DOCTYPES
 
 
 def execute(filters=None):

@@ -8,11 +8,11 @@ import frappe
 from frappe import _
 from frappe.utils import add_days, getdate, today
 
-from opt_consent.adapters.access import can_read_any, readable
-from opt_consent.adapters.report_columns import column, typed_link
-from opt_consent.core.channels import DOCTYPES, OPT_OUT, RECORDS, TEXT
-from opt_consent.core.evidence import LOG_DOCTYPE, LOG_TABLE_FIELD
-from opt_consent.core.inbound_status import AWAITING_REVIEW
+from opt_consent.ledger.access import can_read_any, readable
+from opt_consent.ledger.report_columns import column, typed_link
+from opt_consent.model.channels import DOCTYPES, OPT_OUT, RECORDS, TEXT
+from opt_consent.model.evidence import LOG_DOCTYPE, LOG_TABLE_FIELD
+from opt_consent.revocation.rules.inbound_status import AWAITING_REVIEW
 
 
 def execute(filters=None):

@@ -6,9 +6,9 @@ import frappe
 from frappe import _
 from frappe.utils import add_days, cint
 
-from opt_consent.adapters import lapse
-from opt_consent.adapters.report_columns import column, typed_link
-from opt_consent.core import reauth
+from opt_consent.ledger.report_columns import column, typed_link
+from opt_consent.reauth import lapse
+from opt_consent.reauth import rules as reauth
 
 FIELDS = [
 	"name",

@@ -1,0 +1,1 @@
+"""Contact Control: attempt limits, quiet hours and Regulation F, the attempt log."""

@@ -1,0 +1,1 @@
+"""Evidence documents: print, PDF and the JSON twin anyone can verify offline."""

@@ -1,0 +1,1 @@
+"""The evidence file's pure rules (no Frappe): its format and offline verification."""

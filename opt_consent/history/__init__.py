@@ -1,0 +1,1 @@
+"""The consent history import: read, check and replay a CSV of past consent events."""

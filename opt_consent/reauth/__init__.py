@@ -1,0 +1,1 @@
+"""Texting reauthorisation: the rules, the stored due / lapse dates, the daily lapse."""

@@ -1,0 +1,1 @@
+"""Revocation's pure rules (no Frappe): reading replies, the confirmation, an Inbound Text's status."""
