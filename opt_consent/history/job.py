@@ -24,11 +24,10 @@ import os
 import frappe
 from frappe import _
 from frappe.utils import cint
-from frappe.utils.background_jobs import is_job_enqueued
 
 from opt_consent.history import adapter as importer
+from opt_consent.jobs import documents, runs
 from opt_consent.jobs import rules as chunks
-from opt_consent.jobs import runs
 
 DOCTYPE = "Consent History Import"
 ROLES = ("Opt Consent Manager", "System Manager")
@@ -53,7 +52,7 @@ def import_queue() -> str:
 
 
 def job_id(name: str) -> str:
-	return f"opt-consent-import::{name}"
+	return documents.job_id("opt-consent-import", name)
 
 
 def still_running(doc) -> bool:
@@ -61,7 +60,7 @@ def still_running(doc) -> bool:
 	whatever its status says (an import whose workers were all killed may be started again: the ledger makes
 	an apply go on). A queued import is not started twice: its job is queued once the request that queued it
 	commits."""
-	return is_job_enqueued(job_id(doc.name)) or bool(doc.consent_run and runs.chunks_in_hand(doc.consent_run))
+	return documents.still_running(job_id(doc.name), doc.consent_run)
 
 
 def file_path(file_url: str) -> str:
@@ -110,13 +109,7 @@ def run_job(
 	size sets (tests, benchmarks). Returns the run's name (None when the file was refused)."""
 	dry_run = mode == DRY_RUN
 	doc = frappe.get_doc(DOCTYPE, name)
-	run = runs.create_run(
-		runs.IMPORT,
-		walk="bucket",
-		reference_doctype=DOCTYPE,
-		reference_name=name,
-		chunk_method=CHUNK_METHOD,
-	)
+	run = documents.open_run(runs.IMPORT, DOCTYPE, name, "bucket", CHUNK_METHOD)
 	set_status(doc, "Dry Run Running" if dry_run else "Applying", consent_run=run.name)
 	options = options_of(doc, dry_run)
 	options.buckets = cint(buckets) or None
@@ -126,10 +119,9 @@ def run_job(
 			file_path(doc.import_file), options, runs.work_dir(run.name), progress_of(name)
 		)
 	except Exception as error:
-		frappe.db.rollback()
-		runs.remove_work_dir(run.name)
-		runs.discard(run.name)  # nothing was planned: no run to keep
-		frappe.db.set_value(DOCTYPE, name, "consent_run", None, update_modified=False)
+		documents.give_up_first_pass(
+			run.name, lambda: frappe.db.set_value(DOCTYPE, name, "consent_run", None, update_modified=False)
+		)
 		record_failure(name, mode, error)
 		return None
 	run.summary = json.dumps({**prepared.as_dict(), "mode": mode, "options": options_dict(options)})
@@ -147,18 +139,10 @@ def run_job(
 def run_chunk(run: str, chunk_no: int) -> int:
 	"""One bucket of an import's run (what a worker runs), as the user who started the import. Returns the
 	events it recorded (0 when the chunk is Done already, or its import started a newer run)."""
-	row = frappe.db.get_value(
-		runs.CHUNK,
-		{"parent": run, "parenttype": runs.RUN, "chunk_no": cint(chunk_no)},
-		["name", "after_key", "status", "parts_done", "result"],
-		as_dict=True,
-	)
-	meta = frappe.db.get_value(runs.RUN, run, ["reference_name", "started_by", "summary"], as_dict=True)
-	if not row or row.status == runs.DONE or not meta:
+	claimed = documents.claim_chunk(run, chunk_no, DOCTYPE, ("parts_done", "result"), ("summary",))
+	if not claimed:
 		return 0
-	if frappe.db.get_value(DOCTYPE, meta.reference_name, "consent_run") != run:
-		return 0
-	frappe.set_user(meta.started_by)
+	row, meta = claimed
 	summary = json.loads(meta.summary)
 	mode, name = summary["mode"], meta.reference_name
 	context = importer.Context.make(importer.Options(**summary["options"], import_name=name))
@@ -200,7 +184,7 @@ def complete(run: str) -> None:
 	"""The run's last chunk (in its transaction): every chunk's counts added up, the refusal reports
 	joined, the summary put on the import; the working folder removed once that is committed."""
 	meta = frappe.db.get_value(runs.RUN, run, ["reference_name", "summary"], as_dict=True)
-	if frappe.db.get_value(DOCTYPE, meta.reference_name, "consent_run", for_update=True) != run:
+	if not documents.is_latest_run(DOCTYPE, meta.reference_name, run):
 		return  # the import was started again since: its newer run reports
 	summary = json.loads(meta.summary)
 	result = importer.merge(runs.work_dir(run), summary, runs.chunk_results(run), summary["buckets"])

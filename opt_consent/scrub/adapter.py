@@ -35,13 +35,12 @@ import frappe
 from frappe import _
 from frappe.core.doctype.file.utils import generate_file_name
 from frappe.utils import cint, get_datetime, get_files_path, now_datetime, strip_html
-from frappe.utils.background_jobs import is_job_enqueued
 
 from opt_consent.contact_control import adapter as contact_control
 from opt_consent.gate import adapter as gate_adapter
 from opt_consent.gate import rules as gate
+from opt_consent.jobs import documents, runs
 from opt_consent.jobs import rules as chunks
-from opt_consent.jobs import runs
 from opt_consent.ledger.refusals import translate
 
 # the pure rules' no-op marker, under a name Frappe's message extractor reads
@@ -74,7 +73,7 @@ def max_bytes() -> int:
 
 
 def job_id(name: str) -> str:
-	return f"opt_consent_contact_scrub::{name}"
+	return documents.job_id("opt_consent_contact_scrub", name)
 
 
 # ---------------------------------------------------------------- starting
@@ -108,9 +107,7 @@ def start(name: str) -> dict:
 def still_running(doc) -> bool:
 	"""Whether the scrub's coordinator job or a chunk of its last run is queued or in a live worker's hands,
 	whatever its status says (a scrub whose workers were all killed may be started again)."""
-	return is_job_enqueued(job_id(doc.name)) or bool(
-		doc.get("consent_run") and runs.chunks_in_hand(doc.consent_run)
-	)
+	return documents.still_running(job_id(doc.name), doc.get("consent_run"))
 
 
 def check_may_read(channel: str) -> None:
@@ -173,10 +170,7 @@ def run(
 	try:
 		plan_parts(doc, run, part_size or PART)
 	except Exception as error:
-		rollback()
-		runs.remove_work_dir(run.name)
-		runs.discard(run.name)  # nothing was planned: no run to keep
-		set_values(doc, consent_run=None)
+		documents.give_up_first_pass(run.name, lambda: set_values(doc, consent_run=None))
 		failed(name, error)
 		return None
 	runs.dispatch(run.name, inline, queue_name)
@@ -188,9 +182,7 @@ def open_run(doc):
 	earlier result cleared (committed)."""
 	moment = doc.at or now_datetime()
 	remove_result(doc)
-	run = runs.create_run(
-		runs.SCRUB, walk="line", reference_doctype=DOCTYPE, reference_name=doc.name, chunk_method=CHUNK_METHOD
-	)
+	run = documents.open_run(runs.SCRUB, DOCTYPE, doc.name, "line", CHUNK_METHOD)
 	set_values(
 		doc,
 		notify=True,
@@ -235,19 +227,11 @@ def run_chunk(run: str, chunk_no: int) -> int:
 	answered :data:`CHUNK` at a time into the part's answer file; then, in one transaction, the part's counts
 	added to the scrub and its chunk marked Done (a chunk run twice adds nothing), and the chunk that
 	completes the run joins the parts into the result. Returns the addresses answered."""
-	row = frappe.db.get_value(
-		runs.CHUNK,
-		{"parent": run, "parenttype": runs.RUN, "chunk_no": cint(chunk_no)},
-		["name", "after_key", "status"],
-		as_dict=True,
-	)
-	meta = frappe.db.get_value(runs.RUN, run, ["reference_name", "started_by"], as_dict=True)
-	if not row or row.status == runs.DONE or not meta:
+	claimed = documents.claim_chunk(run, chunk_no, DOCTYPE)
+	if not claimed:  # Done already, or the scrub was started again since: this run is stale
 		return 0
+	row, meta = claimed
 	doc = frappe.get_doc(DOCTYPE, meta.reference_name)
-	if doc.consent_run != run:  # the scrub was started again since: this run is stale
-		return 0
-	frappe.set_user(meta.started_by)
 	try:
 		check_may_read(doc.channel)
 		part = chunks.decode_key(row.after_key)[0]
@@ -290,7 +274,7 @@ def count_part(doc, run: str, chunk_row: str, counts: Counter) -> int:
 	the run's row locked first (so the chunks' ends queue up there rather than deadlock); the chunk that
 	completes the run joins the parts. 0 when the chunk is Done already."""
 	runs.lock_run(run)
-	if frappe.db.get_value(DOCTYPE, doc.name, "consent_run", for_update=True) != run:
+	if not documents.is_latest_run(DOCTYPE, doc.name, run):
 		return 0  # the scrub was started again since this chunk began: its counts belong to no result
 	locked = frappe.db.sql(
 		"select status from `tabOpt Consent Run Chunk` where name = %s for update", chunk_row
