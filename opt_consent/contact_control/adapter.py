@@ -247,6 +247,11 @@ class Scrubber:
 			record = records[0]
 			link = record.get("link_name")
 			return self.one(key, (record.get("link_doctype"), link) if link else (None, None))
+		return self.over_parties(key, records)
+
+	def over_parties(self, key: str, records: list) -> cc.Verdict:
+		"""The general case of :meth:`verdict`: each party of the records answered on its own, the most
+		restrictive verdict kept (a refusal whose next allowed moment is latest)."""
 		parties = list(
 			dict.fromkeys((r.get("link_doctype"), r.get("link_name")) for r in records if r.get("link_name"))
 		) or [(None, None)]

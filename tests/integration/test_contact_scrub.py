@@ -4,7 +4,6 @@ answers the same list (the job called in-process, through ``frappe.enqueue(now=T
 its result, and who may create, read and start a scrub."""
 
 import csv
-import datetime as dt
 import io
 import os
 import subprocess
@@ -614,12 +613,4 @@ def slow_verdict(self, key, records):
 	"""Scrubber.verdict without its one-record shortcut."""
 	if not self.rules:
 		return cc.Verdict(True, cc.ALLOWED, None, self.at.astimezone(cc.UTC))
-	parties = list(
-		dict.fromkeys((r.get("link_doctype"), r.get("link_name")) for r in records if r.get("link_name"))
-	) or [(None, None)]
-	verdicts = [self.one(key, party) for party in parties]
-	refused = [v for v in verdicts if not v.allowed]
-	if not refused:
-		return verdicts[0]
-	far = dt.datetime.max.replace(tzinfo=cc.UTC)
-	return max(refused, key=lambda v: v.next_allowed_at or far)
+	return self.over_parties(key, records)
