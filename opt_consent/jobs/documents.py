@@ -48,11 +48,11 @@ def open_run(kind: str, doctype: str, name: str, walk: str, chunk_method: str):
 	)
 
 
-def give_up_first_pass(run_name: str, forget_run) -> None:
-	"""The coordinator's first pass refused the file: its work undone, its working folder and its run
-	removed (nothing was planned, so there is nothing to resume), and ``forget_run()`` clears the document's
-	link to it."""
-	frappe.db.rollback()
+def give_up_first_pass(run_name: str, forget_run, rollback=None) -> None:
+	"""The coordinator's first pass refused the file: its work undone (``rollback``, default the
+	transaction's), its working folder and its run removed (nothing was planned, so there is nothing to
+	resume), and ``forget_run()`` clears the document's link to it."""
+	(rollback or frappe.db.rollback)()
 	runs.remove_work_dir(run_name)
 	runs.discard(run_name)
 	forget_run()

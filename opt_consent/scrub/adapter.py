@@ -170,7 +170,7 @@ def run(
 	try:
 		plan_parts(doc, run, part_size or PART)
 	except Exception as error:
-		documents.give_up_first_pass(run.name, lambda: set_values(doc, consent_run=None))
+		documents.give_up_first_pass(run.name, lambda: set_values(doc, consent_run=None), rollback)
 		failed(name, error)
 		return None
 	runs.dispatch(run.name, inline, queue_name)

@@ -13,6 +13,7 @@ from frappe.utils import add_days, nowdate
 
 from opt_consent.api.consent import verify_log
 from opt_consent.history import adapter as importer
+from opt_consent.api import history_import as history_api
 from opt_consent.history import job as door
 from tests.integration import factories
 from tests.integration.bench import BENCH, SITE
@@ -342,7 +343,7 @@ def test_only_managers_import(key, history):
 	doc = make_import(history["path"])
 	frappe.set_user(factories.user(key))
 	with pytest.raises(frappe.PermissionError):
-		door.start(doc.name, door.DRY_RUN)
+		history_api.start(doc.name, door.DRY_RUN)
 	with pytest.raises(frappe.PermissionError):
 		door.run_file(history["path"], True)
 
@@ -351,10 +352,10 @@ def test_a_manager_starts_a_dry_run_and_apply_waits_for_it(history):
 	frappe.set_user(factories.user("manager"))
 	doc = make_import(history["path"])
 	with pytest.raises(frappe.ValidationError):
-		door.start(doc.name, door.APPLY)
-	assert door.start(doc.name, door.DRY_RUN)["status"] == "Dry Run Queued"
+		history_api.start(doc.name, door.APPLY)
+	assert history_api.start(doc.name, door.DRY_RUN)["status"] == "Dry Run Queued"
 	with pytest.raises(frappe.ValidationError):
-		door.start(doc.name, door.DRY_RUN)  # already running
+		history_api.start(doc.name, door.DRY_RUN)  # already running
 
 
 def test_job_dry_run_then_apply_commits_per_chunk_and_reruns(history):
