@@ -17,7 +17,7 @@ from opt_consent.ledger.refusals import refuse
 from opt_consent.ledger.rules import engine
 from opt_consent.ledger.rules import purposes as purpose_rules
 from opt_consent.ledger.settings import get_policy, normalize
-from opt_consent.model.channels import CHANNELS, PHONE, RECORDS, Channel
+from opt_consent.model.channels import CHANNELS, OPT_OUT, PHONE, RECORDS, Channel
 from opt_consent.model.evidence import LOG_DOCTYPE, LOG_TABLE_FIELD, REPLAY_FIELDS
 from opt_consent.model.messages import Refused
 from opt_consent.reauth import rules as reauth
@@ -263,13 +263,15 @@ def decide_for_purpose(
 
 	Now, only the rows that may cover the purpose are read (:func:`covering_rows`); at ``moment`` the whole
 	log, which the replay of the record's fields needs. ``logs``: the covering rows already read (now)."""
+	rules_of = get_rules(purpose) if spec.reauth_label else None
+	if moment is None and logs is None and rules_of is None and all(LAST_ACTION in r for r in records):
+		return decide_by_last_action(spec, records)
 	names = [r.name for r in records]
 	if moment is not None:
 		logs = logs_by_record(spec.doctype, names)
 	elif logs is None:
 		logs = covering_rows(spec, names, purpose, site.default)
 	policy = get_policy()
-	rules_of = get_rules(purpose) if spec.reauth_label else None
 	decisions = []
 	alike: dict[tuple, gate.Decision] = {}  # now, records with no covering row decide by their fields alone
 	for record in records:
@@ -301,8 +303,47 @@ def decide_for_purpose(
 	return decisions
 
 
+def decide_by_last_action(spec: Channel, records: list) -> list[gate.Decision]:
+	""":func:`decide_for_purpose` now, for records read with their purpose's latest covering action
+	(:data:`LAST_ACTION`, from :func:`last_action_column`): no log row is read, and records alike in
+	what decides (block field, Active, phone type, that action) share one decision. Only where no
+	reauthorisation period can lapse the purpose's consent (a lapse needs the granting row's date)."""
+	decisions = []
+	alike: dict[tuple, gate.Decision] = {}
+	for record in records:
+		action = record[LAST_ACTION]
+		kind = (record.get(spec.block_field), record.get("active"), record.get("phone_type"), action)
+		if kind not in alike:
+			state, last = purpose_rules.state_for_action(record, spec.name, action)
+			alike[kind] = gate.decide(spec.name, state, last_action=last, phone_type=kind[2])
+		decisions.append(alike[kind])
+	return decisions
+
+
 CHUNK = 5000
 PURPOSE_INDEX = "log_purpose_index"  # opt_consent.install.INDEXES
+# A record read with its purpose's latest covering action (:func:`last_action_column`) carries it here.
+LAST_ACTION = "_purpose_last_action"
+
+
+def last_action_column(spec: Channel, purpose: str, default: str) -> tuple[str, list]:
+	"""A column for a query of ``spec``'s records aliased ``r``: the action of the record's latest log row
+	that covers ``purpose``, as :func:`opt_consent.ledger.rules.purposes.last_covering` picks it (event date,
+	then time, then log order), or NULL when none does; with its parameters.
+
+	A row covers a purpose when it names it, when it names none and the purpose is the default
+	(:func:`opt_consent.ledger.rules.coverage.covers`), or when it revokes every purpose of the channel
+	(revoke-all, FCC 24-24; 47 CFR 64.1200(a)(10)). One aggregate per record in the purpose index: the
+	greatest "date time idx|action", whose date, time and zero-padded idx have the same width in every row
+	of a column (so text order is event order, then log order); the action is what follows the "|"."""
+	also = " or l.`purpose` is null or l.`purpose` = ''" if purpose == default else ""
+	column = f"""substring_index((select max(concat(l.`event_date`, ' ', l.`event_time`, ' ',
+				lpad(l.`idx`, 10, '0'), '|', l.`action`))
+		from `{LOG_TABLE}` l force index (`{PURPOSE_INDEX}`)
+		where l.`parent` = r.`name` and l.`parenttype` = %s and l.`channel` = %s
+			and (l.`purpose` = %s or (l.`scope` = %s and l.`action` = %s){also})), '|', -1)"""
+	return column, [spec.doctype, spec.name, purpose, purpose_rules.ALL, OPT_OUT]
+
 
 # What a purpose's state is decided by (:func:`opt_consent.ledger.rules.purposes.purpose_state`, ``granted_on``):
 # what a replay reads.

@@ -619,3 +619,62 @@ def test_the_fast_reads_of_a_purpose_decide_as_the_whole_log_replayed(two_purpos
 	]
 	assert joined == scrubbed == expected
 	assert expected[:4] == ["opted_in", "opted_out", "opted_out", "opted_in"]
+
+
+# A purpose's latest covering action read with the records (the scrub's query) ------------------------------
+
+
+def test_the_scrub_reads_each_records_latest_covering_action_as_the_rules_pick_it():
+	"""The scrub reads, with each record, the action of its latest log row covering the purpose, in SQL
+	(gate.adapter.last_action_column). Over logs of rows for the purpose, for the default (named and
+	unnamed), for another purpose, of other channels, revocations of all purposes and of one, with equal
+	dates and times (log order decides), it is the action the pure rule's last_covering picks, for every
+	record, and the scrub's answers are those of the path that reads the rows."""
+	import datetime as dt
+	import random
+
+	from opt_consent.gate import adapter as gate_adapter
+
+	spec = gate_adapter.channel_spec("Call")
+	site = purposes.get_purposes()
+	draw = random.Random(20270131)
+	phones, logs = [], {}
+	for _ in range(60):
+		phone = make_phone()
+		rows = []
+		for idx in range(1, draw.randrange(0, 7) + 1):
+			row = {
+				"name": frappe.generate_hash(length=12),
+				"parent": phone.name,
+				"idx": idx,
+				"channel": draw.choice(["Call", "Call", "Call", "Text"]),
+				"action": draw.choice(["Opt In", "Opt Out", "Opt Out"]),
+				"event_date": dt.date(2026, 11, draw.randrange(1, 4)),
+				"event_time": dt.timedelta(hours=draw.choice([9, 9, 10])),
+				"purpose": draw.choice([MARKETING, MARKETING, site.default, None, "", "OC Other Purpose"]),
+				"scope": draw.choice([rules.ALL, "", None]),
+			}
+			frappe.db.sql(
+				"""insert into `tabOpt Log` (name, parent, parenttype, parentfield, idx, channel, action,
+				event_date, event_time, purpose, scope, creation, modified, owner, modified_by)
+				values (%(name)s, %(parent)s, 'Phone', 'opt_logs', %(idx)s, %(channel)s, %(action)s,
+				%(event_date)s, %(event_time)s, %(purpose)s, %(scope)s, now(), now(), 'Administrator',
+				'Administrator')""",
+				row,
+			)
+			rows.append(row)
+		phones.append(phone)
+		logs[phone.name] = rows
+	keys = [p.phone_e164 for p in phones]
+	read = contact_control.records_for(spec, keys, check_permission=False, purpose=MARKETING)
+	for phone in phones:
+		(record,) = read[phone.phone_e164]
+		last = rules.last_covering(logs[phone.name], "Call", MARKETING, site.default)
+		assert record[gate_adapter.LAST_ACTION] == (last["action"] if last else None), logs[phone.name]
+	# the consent verdicts the scrub answers by: from the column, and from the rows read as before
+	plain = contact_control.records_for(spec, keys, check_permission=False)
+	assert all(gate_adapter.LAST_ACTION not in r for key in keys for r in plain[key])
+	by_column = contact_control.consent_verdicts(spec, read, None, MARKETING)
+	by_rows = contact_control.consent_verdicts(spec, plain, None, MARKETING)
+	assert by_column == by_rows
+	assert {d.reason for d, _record in by_rows.values()} >= {"opted_in", "opted_out"}

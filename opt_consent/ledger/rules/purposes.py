@@ -192,14 +192,21 @@ def purpose_state(
 	The default purpose's state is the record's own fields; another purpose's opt box is on when its
 	latest covering row grants consent. Active, the block field and the phone type are the record's.
 	"""
-	spec = channels.CHANNELS[channel]
 	rows = list(rows)
 	if is_default(purpose, default):
 		mine = [r for r in rows if r.get("channel") == channel and covers_default(r, default)]
 		last = max(mine, key=_order) if mine else None
 		return dict(record), (last["action"] if last else None)
 	last = last_covering(rows, channel, purpose, default)
-	action = last["action"] if last else None
+	return state_for_action(record, channel, last["action"] if last else None)
+
+
+def state_for_action(record: Mapping, channel: str, action: str | None) -> tuple[dict, str | None]:
+	"""A purpose other than the default, decided by ``action``, its latest covering row's action (None:
+	no row covers it): the record's state with the channel's opt box on only when that action grants
+	consent; Active, the block field and the phone type stay the record's. What :func:`purpose_state`
+	answers from the rows, for a caller that read only the latest covering action."""
+	spec = channels.CHANNELS[channel]
 	state = dict(record)
 	state[spec.opt_field] = 1 if action in channels.GRANTING else 0
 	return state, action
