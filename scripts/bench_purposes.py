@@ -638,6 +638,8 @@ def explain(bm, count: int) -> list[dict]:
 			gate.covering_query(len(names), False),
 			[*names, "Phone", "Call", MARKETING, purposes.rules.ALL],
 		),
+		f"scrub for a purpose: {len(names):,} records with their latest covering action "
+		"(contact_control.records_for, gate.last_action_column)": scrub_records_query(names),
 		"consent action on a site with several purposes: a record's rows of a channel (purposes.channel_rows)": (
 			purposes._CHANNEL_ROWS,
 			[names[0], "Phone", "opt_logs", "Call"],
@@ -655,6 +657,22 @@ def explain(bm, count: int) -> list[dict]:
 			}
 		)
 	return plans
+
+
+def scrub_records_query(names: list[str]) -> tuple[str, list]:
+	"""The scrub's query of records for a purpose, as ``contact_control.records_for`` builds it (by name here:
+	the plan of the column is the point)."""
+	from opt_consent.gate import adapter as gate
+	from opt_consent.ledger import site_purposes as purposes
+
+	column, values = gate.last_action_column(
+		gate.channel_spec("Call"), MARKETING, purposes.get_purposes().default
+	)
+	query = (
+		f"select r.`name`, r.`call_opt`, {column} from `tabPhone` r "
+		f"where r.`name` in ({', '.join(['%s'] * len(names))}) order by r.creation"
+	)
+	return query, [*values, *names]
 
 
 def table_mb() -> dict:
@@ -698,9 +716,11 @@ NOTES = [
 	"  31 January 2027 covers its purpose only (revoke-all applies from then, FCC 24-24), so it leaves the",
 	"  record's fields alone and its floor appends the same row without changing them.",
 	"- For a purpose other than the default, the gate decides from the log: each record's latest row of the",
-	"  channel covering the purpose (`ledger.rules.purposes.purpose_state`), read per check (`can_contact`) or per",
-	"  chunk of 5,000 records (`scrub`) by `gate.adapter.decide_for_purpose`. For the default purpose the",
-	"  record's fields decide and the log is read only for a record that is off.",
+	"  channel covering the purpose (`ledger.rules.purposes.purpose_state`), read per check (`can_contact`);",
+	"  the scrub reads only that row's action, as one column of its query of 5,000 records",
+	"  (`gate.adapter.last_action_column`: the greatest `date time idx|action` of the record's covering rows,",
+	"  in the purpose index), and decides records alike once (`gate.adapter.decide_by_last_action`). For the",
+	"  default purpose the record's fields decide and the log is read only for a record that is off.",
 	"",
 ]
 
@@ -761,6 +781,14 @@ PURPOSE_CHANGES = [
 	"- A consent action on a site with several purposes reads the record's rows of the channel",
 	"  (`ledger.site_purposes.channel_rows`) with one plain query instead of `frappe.get_all`: 2.6 ms to 0.9 ms",
 	"  per action (median of 600, interleaved).",
+	"- The scrub for a purpose read the covering rows of each chunk of 5,000 records in a second query",
+	"  (33,334 rows of 9 columns for the 100,000 numbers) and decided each record with rows in Python; now",
+	"  each record's latest covering action comes with the record (`gate.adapter.last_action_column`) and",
+	"  records alike share one decision. Contact Control's attempts are read with their moment as text",
+	"  (Frappe's DATETIME converter parses each with strptime) and a refused moment is converted once per",
+	"  chunk. On the same kept data, 5 samples interleaved with the floor: the scrub for a purpose from",
+	"  2.48x to 1.60x its floor, the scrub for the default purpose from 2.09x to 1.94x (its hour: every",
+	"  number outside the allowed hours in one of its possible zones, so each needs its next allowed moment).",
 ]
 
 
@@ -768,7 +796,7 @@ PURPOSE_CHANGES = [
 INTEREST = {
 	"consent": ("lock", "load_from_db", "decide", "others", "channel_rows", "save_action"),
 	"can_contact": ("records_with_covering_rows", "decide_for_purpose"),
-	"scrub": ("records_for", "decide_for_purpose", "covering_rows", "load", "verdict"),
+	"scrub": ("records_for", "decide_for_purpose", "decide_by_last_action", "load", "verdict"),
 }
 
 
@@ -807,9 +835,9 @@ def misses_section(report: dict) -> list[str]:
 		if r["name"].startswith("scrub"):
 			size = report.get("log_table") or {}
 			lines.append(
-				"  The purpose's rows are read per chunk of 5,000 records by `gate.covering_rows`, through the "
-				"purpose index `(parent, parenttype, channel, purpose, scope)` (named in the query), and each "
-				"record with rows is decided in Python; the log's rows "
+				"  Each record's latest action covering the purpose is one column of the scrub's query of 5,000 "
+				"records (`gate.last_action_column`), an aggregate in the purpose index `(parent, parenttype, "
+				"channel, purpose, scope)` (named in the query); the log's rows "
 				f"{size.get('data_mb', '?')} MB and indexes {size.get('index_mb', '?')} MB against a "
 				f"{report.get('buffer_pool_mb', '?')} MB buffer pool."
 			)
