@@ -278,29 +278,41 @@ def decide_for_purpose(
 		if moment is None:
 			rows = logs.get(record.name, [])
 			if not rows:
-				kind = (record.get(spec.block_field), record.get("active"), record.get("phone_type"))
-				if kind not in alike:
-					state = {**record, spec.opt_field: 0}
-					alike[kind] = gate.decide(spec.name, state, phone_type=kind[2])
-				decisions.append(alike[kind])
+				decisions.append(decide_unlogged(spec, record, alike))
 				continue
 			state = record
 		else:
 			rows = gate.logs_until(logs.get(record.name, []), moment)
 			state = engine.replay(spec.doctype, rows, policy)
 		state, last = purpose_rules.purpose_state(state, spec.name, purpose, site.default, rows)
-		lapsed = False
-		if moment is None and rules_of is not None:
-			granted = purpose_rules.granted_on(rows, spec.name, purpose, site.default)
-			if granted is not None:
-				lapses_on = reauth.lapse_date(rules_of, getdate(granted["event_date"]), granted.get("method"))
-				lapsed = lapses_on is not None and lapses_on <= getdate(today())
+		lapsed = moment is None and lapsed_now(rules_of, rows, spec, purpose, site.default)
 		decisions.append(
 			gate.decide(
 				spec.name, state, last_action=last, phone_type=record.get("phone_type"), lapsed=lapsed
 			)
 		)
 	return decisions
+
+
+def decide_unlogged(spec: Channel, record, alike: dict) -> gate.Decision:
+	"""The decision now for a record with no row covering the purpose: never opted in to it; records alike
+	in their block field, Active and phone type share one decision (``alike``, filled here)."""
+	kind = (record.get(spec.block_field), record.get("active"), record.get("phone_type"))
+	if kind not in alike:
+		alike[kind] = gate.decide(spec.name, {**record, spec.opt_field: 0}, phone_type=kind[2])
+	return alike[kind]
+
+
+def lapsed_now(rules_of, rows: list, spec: Channel, purpose: str, default: str) -> bool:
+	"""Whether the purpose's consent in ``rows`` has lapsed today under its reauthorisation ``rules_of``
+	(None: the channel or purpose has no period)."""
+	if rules_of is None:
+		return False
+	granted = purpose_rules.granted_on(rows, spec.name, purpose, default)
+	if granted is None:
+		return False
+	lapses_on = reauth.lapse_date(rules_of, getdate(granted["event_date"]), granted.get("method"))
+	return lapses_on is not None and lapses_on <= getdate(today())
 
 
 def decide_by_last_action(spec: Channel, records: list) -> list[gate.Decision]:

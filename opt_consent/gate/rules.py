@@ -98,7 +98,7 @@ def most_restrictive(decisions: Sequence[Decision]) -> int | None:
 
 # --- what was true at a past moment -------------------------------------------------------------------
 
-DEFAULT_POLICY = engine.Policy()
+DEFAULT_POLICY = engine.SEED_POLICY
 
 
 def row_datetime(row: Mapping) -> dt.datetime:

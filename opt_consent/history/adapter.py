@@ -165,12 +165,8 @@ class Prepared:
 	unknown_methods: dict[str, int]
 
 	def as_dict(self) -> dict:
-		return {
-			"rows": self.rows,
-			"refused": self.refused,
-			"unknown_methods": self.unknown_methods,
-			"buckets": self.buckets,
-		}
+		"""What the coordinator keeps of the first pass (the context is rebuilt by each chunk)."""
+		return {key: getattr(self, key) for key in ("rows", "refused", "unknown_methods", "buckets")}
 
 
 def prepare(path: str, options: Options, folder: str, progress: Callable[[int, str], None]) -> Prepared:

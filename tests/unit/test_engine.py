@@ -406,13 +406,31 @@ ZONES = [
 def test_a_time_typed_in_any_zone_lands_on_the_same_instant_in_the_site_zone(at, entered, site):
 	from zoneinfo import ZoneInfo
 
-	at = at.replace(microsecond=0)
+	# typed text carries no fold: a wall time a daylight-saving fall-back repeats is read as its first
+	# occurrence (to_site_time's rule; pinned by the next test), so the typed moment is the fold-0 one
+	at = at.replace(microsecond=0, fold=0)
 	date, time = engine.to_site_time(at.date().isoformat(), at.strftime("%H:%M:%S"), entered, site)
 	stored = dt.datetime.combine(date, time).replace(tzinfo=ZoneInfo(site))
 	# compared as UTC instants: Python never calls two aware datetimes of different zones equal when one is
 	# in a daylight-saving fold (PEP 495), e.g. 01:00 on 2010-11-07 typed in New York
 	utc = dt.timezone.utc
 	assert stored.astimezone(utc) == at.replace(tzinfo=ZoneInfo(entered)).astimezone(utc)
+
+
+@pytest.mark.parametrize(
+	("entered", "typed", "first_utc"),
+	[
+		# Lord Howe falls back half an hour (02:00 daylight -> 01:30 standard): 01:45 happens twice
+		("Australia/Lord_Howe", "2013-04-07 01:45:00", "2013-04-06 14:45:00"),
+		("America/New_York", "2010-11-07 01:30:00", "2010-11-07 05:30:00"),
+	],
+)
+def test_a_wall_time_a_fall_back_repeats_is_read_as_its_first_occurrence(entered, typed, first_utc):
+	date, time = typed.split(" ")
+	assert engine.to_site_time(date, time, entered, "UTC") == (
+		dt.date.fromisoformat(first_utc[:10]),
+		dt.time.fromisoformat(first_utc[11:]),
+	)
 
 
 @settings(max_examples=200, deadline=None)

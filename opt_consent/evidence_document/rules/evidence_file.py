@@ -19,7 +19,7 @@ import json
 import sys
 import zipfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from opt_consent.ledger.rules import chain
@@ -87,16 +87,7 @@ class Verdict:
 	notes: list[str] = field(default_factory=list)
 
 	def as_dict(self) -> dict:
-		return {
-			"ok": self.ok,
-			"rows": self.rows,
-			"head_hash": self.head_hash,
-			"code": self.code,
-			"idx": self.idx,
-			"row": self.row,
-			"message": self.message,
-			"notes": list(self.notes),
-		}
+		return asdict(self)
 
 
 def _broken(code: str, message: str, *args, idx=None, row=None, rows: int = 0) -> Verdict:

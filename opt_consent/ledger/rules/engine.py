@@ -67,6 +67,10 @@ class Policy:
 	default_purpose: str | None = None
 
 
+SEED_POLICY = Policy()
+"""The settings as the seed had them (frozen: one shared value serves as every default)."""
+
+
 @dataclass(frozen=True)
 class Outcome:
 	"""What an accepted action does: field changes, and the log entry to append."""
@@ -162,7 +166,7 @@ class Context:
 	now: dt.datetime
 	last: LastEvent | None = None
 	phone_type: str | None = None
-	policy: Policy = Policy()
+	policy: Policy = SEED_POLICY
 	purposes: purposes_.Purposes | None = None
 	others: Mapping[str, str | None] | None = None
 
@@ -329,7 +333,7 @@ def changes_for(
 	channel: str,
 	date: dt.date,
 	method_name: str | None,
-	policy: Policy = Policy(),
+	policy: Policy = SEED_POLICY,
 	row: Mapping | None = None,
 ) -> dict:
 	"""The field changes of an accepted action; also used to replay a log.
@@ -365,7 +369,7 @@ def changes_for(
 	raise ValueError(action)
 
 
-def replay(doctype: str, logs: Iterable[Mapping], policy: Policy = Policy()) -> dict:
+def replay(doctype: str, logs: Iterable[Mapping], policy: Policy = SEED_POLICY) -> dict:
 	"""The record state that the log, applied in order to a new record, produces."""
 	state = initial_state(doctype)
 	for row in logs:
