@@ -48,6 +48,16 @@ class Record:
 	block_label: str
 
 
+class OwnedField:
+	"""A consent field a :class:`Channel` owns: read on a channel, the channel's prefix and this suffix."""
+
+	def __init__(self, suffix: str):
+		self.suffix = suffix
+
+	def __get__(self, channel: Channel | None, owner: type | None = None):
+		return self if channel is None else f"{channel.prefix}_{self.suffix}"
+
+
 @dataclass(frozen=True)
 class Channel:
 	"""One consent channel, the record that carries it, the fields it owns and what the desk calls it."""
@@ -71,25 +81,12 @@ class Channel:
 	def block_field(self) -> str:
 		return self.record.block_field
 
-	@property
-	def opt_field(self) -> str:
-		return f"{self.prefix}_opt"
-
-	@property
-	def in_date(self) -> str:
-		return f"{self.prefix}_opt_in_date"
-
-	@property
-	def in_method(self) -> str:
-		return f"{self.prefix}_opt_in_method"
-
-	@property
-	def out_date(self) -> str:
-		return f"{self.prefix}_opt_out_date"
-
-	@property
-	def out_method(self) -> str:
-		return f"{self.prefix}_opt_out_method"
+	# the fields the channel owns on its record, each its prefix and a suffix ("text_opt_in_date")
+	opt_field = OwnedField("opt")
+	in_date = OwnedField("opt_in_date")
+	in_method = OwnedField("opt_in_method")
+	out_date = OwnedField("opt_out_date")
+	out_method = OwnedField("opt_out_method")
 
 	@property
 	def owned_fields(self) -> tuple[str, ...]:

@@ -218,6 +218,14 @@ def test_site_words_phrase_and_language():
 	assert classify("Aide arrêtez", site).kind == REVOCATION
 
 
+def test_a_site_word_that_is_also_padding_is_the_sites_keyword():
+	# hypothesis met "pleas" (padding: "stop pleas"); a site that names it as its revocation word means it
+	site = Vocabulary(revocation=("pleas",))
+	assert classify("PLEAS!", site) == replies.Reading(REVOCATION, "pleas", True, None)
+	assert classify("pleas", None).kind == OTHER
+	assert classify("stop pleas").kind == REVOCATION and classify("stop pleas").certain
+
+
 # --- the site's words are checked ---------------------------------------------------------------------
 
 

@@ -406,6 +406,7 @@ class _Keywords:
 	table: dict[tuple[str, ...], tuple[str, str | None]]  # words -> (kind, language)
 	longest: int
 	site_revocation: re.Pattern | None
+	padding: frozenset[str]  # PADDING less the words that are keywords themselves (a site's "pleas")
 
 
 def _words(phrase: str) -> tuple[str, ...]:
@@ -432,7 +433,8 @@ def _keywords(site: Vocabulary) -> _Keywords:
 				table[words] = (kind, language)
 	site_words = sorted({" ".join(_words(p)) for p in site.revocation} - {""}, key=len, reverse=True)
 	site_re = re.compile(r"\b(?:" + "|".join(map(re.escape, site_words)) + r")\b") if site_words else None
-	return _Keywords(table, max(map(len, table)), site_re)
+	padding = PADDING - {words[0] for words in table if len(words) == 1}
+	return _Keywords(table, max(map(len, table)), site_re, padding)
 
 
 _BUILT_IN = Vocabulary()
@@ -461,7 +463,7 @@ def classify(text: str | None, vocabulary: Vocabulary | None = None, channel: st
 	if entry and entry[0] == OPT_IN and not misspelt:
 		return Reading(OPT_IN, " ".join(words), True, entry[1])
 
-	core = [word for word in words if word not in PADDING]
+	core = [word for word in words if word not in keywords.padding]
 	if len(core) >= 3 and all(len(word) == 1 for word in core):
 		# "S T O P": spelt out, read as one word but flagged.
 		core, misspelt = ["".join(core)], True
