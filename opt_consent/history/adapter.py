@@ -231,7 +231,8 @@ def apply_bucket(
 	and ``part_done(part_no, counts)``, which commits the part when applying (a part is all or nothing and
 	records its rows in the ledger in the same transaction). Parts before ``first_part`` were committed by an
 	earlier attempt and are skipped. A part chosen as a deadlock victim (another worker's part, a person's
-	action on one of its records) is rolled back by the database and replayed, up to ``attempts`` times.
+	action on one of its records) is rolled back by the database and replayed after a pause
+	(:func:`opt_consent.jobs.runs.pause_before_retry`), up to ``attempts`` times.
 
 	With ``commit`` (a job's), each part first reserves the names of the records it will create in a
 	transaction of its own (:func:`reserve_part_names`), so that the part's transaction does not hold the
@@ -259,6 +260,7 @@ def apply_bucket(
 				if context.options.dry_run or attempt == attempts - 1 or not runs.deadlocked(error):
 					raise
 				frappe.db.rollback()
+				runs.pause_before_retry(attempt)
 	del events
 
 

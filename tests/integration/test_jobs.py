@@ -247,3 +247,68 @@ def test_a_run_that_stored_a_chunk_method_by_its_old_name_resumes_under_the_new_
 	assert [frappe.db.get_value(runs.RUN, name, "chunk_method") for name, _new in made] == [
 		new for _name, new in made
 	]
+
+
+PROBE = "__opt_consent_deadlock_probe"
+
+
+@pytest.fixture
+def probe_table():
+	"""A scratch table of two rows, and a second connection of the site's own (another worker)."""
+	frappe.db.sql(f"drop table if exists `{PROBE}`")
+	frappe.db.sql(f"create table `{PROBE}` (id int primary key, n int not null) engine=InnoDB")
+	frappe.db.sql(f"insert into `{PROBE}` values (1, 0), (2, 0)")
+	frappe.db.commit()
+	other = frappe.db.get_connection()
+	try:
+		yield other
+	finally:
+		other.rollback()
+		other.close()
+		frappe.db.rollback()
+		frappe.db.sql(f"drop table if exists `{PROBE}`")
+		frappe.db.commit()
+
+
+def test_a_deadlock_victim_is_rolled_back_paused_and_run_again_once(probe_table, monkeypatch):
+	"""A real deadlock: this transaction holds row 1 and waits for row 2, which another connection holds
+	while it asks for row 1. MariaDB rolls back the transaction that changed less (this one); the run
+	machine rolls it back, pauses and runs it again, and its change lands exactly once."""
+	import threading
+
+	other, holding, waiting = probe_table, threading.Event(), threading.Event()
+	attempts, pauses, crossed = [], [], []
+	real_pause = runs.pause_before_retry
+	monkeypatch.setattr(
+		runs, "pause_before_retry", lambda attempt: (pauses.append(attempt), real_pause(attempt))
+	)
+
+	def the_other_worker():
+		cursor = other.cursor()
+		cursor.execute(f"update `{PROBE}` set n = n + 1 where id = 2")
+		for extra in range(3, 40):  # heavier than ours: the database picks ours as the victim
+			cursor.execute(f"insert into `{PROBE}` values (%s, 0)", (extra,))
+		holding.set()
+		waiting.wait(10)
+		threading.Event().wait(0.5)  # ours is now waiting for row 2
+		cursor.execute(f"select n from `{PROBE}` where id = 1 for update")
+		crossed.append(True)
+		other.commit()
+
+	def work():
+		attempts.append(len(attempts))
+		frappe.db.sql(f"update `{PROBE}` set n = n + 10 where id = 1")
+		if len(attempts) == 1:
+			thread.start()
+			assert holding.wait(10)
+			waiting.set()
+		frappe.db.sql(f"select n from `{PROBE}` where id = 2 for update")
+		return "done"
+
+	thread = threading.Thread(target=the_other_worker)
+	assert runs.in_transaction(work) == "done"
+	thread.join(10)
+	assert crossed == [True], "the other transaction went through"
+	assert attempts == [0, 1] and pauses == [0]
+	values = dict(frappe.db.sql(f"select id, n from `{PROBE}` where id in (1, 2)"))
+	assert values == {1: 10, 2: 1}  # the victim's first try rolled back: its change landed once
