@@ -2,29 +2,22 @@
 # License: MIT
 
 import frappe
-from frappe import _
-from frappe.model.document import Document
 
+from opt_consent.ledger.evidence_record import EvidenceRecord
 from opt_consent.ledger.records import normalize_value
+from opt_consent.model.messages import _  # marks the messages; the base translates them when shown
 
 REVIEW_FIELDS = ("status", "review_note", "reviewed_by", "reviewed_at")
 CONFIRMATION_FIELDS = ("confirmation_status", "confirmation_attempts", "confirmation_sent_at", "confirmation")
 
 
-class InboundText(Document):
-	"""An inbound text as the gateway posted it. Only the endpoint creates one; only a review changes one."""
+class InboundText(EvidenceRecord):
+	"""An inbound text as the gateway posted it. Only the endpoint creates one; only a review changes one;
+	only a System Manager deletes one."""
 
-	def validate(self):
-		if self.is_new():
-			self.guard_origin()
-		else:
-			self.guard_changes()
-
-	def guard_origin(self):
-		if not self.flags.from_gateway:
-			frappe.throw(
-				_("Inbound texts are recorded by the SMS gateway endpoint only."), frappe.PermissionError
-			)
+	NOUN = _("An inbound text")
+	DOOR = _("the SMS gateway endpoint")
+	FLAG = "from_gateway"
 
 	def guard_changes(self):
 		"""Nothing changes but a review (status, note, who, when; the phones' outcomes when it records the
@@ -48,15 +41,7 @@ class InboundText(Document):
 			!= normalize_value(df.fieldtype, self.get(df.fieldname))
 		]
 		if changed or (not phones_may_change and phone_rows(before) != phone_rows(self)):
-			frappe.throw(
-				_("An inbound text is evidence and cannot be edited; use Mark Reviewed."),
-				exc=frappe.PermissionError,
-				title=_("Not saved"),
-			)
-
-	def on_trash(self):
-		if "System Manager" not in frappe.get_roles():
-			frappe.throw(_("An inbound text is evidence and cannot be deleted."), exc=frappe.PermissionError)
+			self.refuse_edit(frappe._("An inbound text is evidence and cannot be edited; use Mark Reviewed."))
 
 
 def phone_rows(doc) -> list[tuple]:
