@@ -150,6 +150,9 @@ def test_withheld_messages_and_contact_attempts_are_included():
 	html = frappe.get_print("Phone", name, "Phone Evidence", no_letterhead=1)
 	assert "Spring sale!" in html
 	assert ("No Answer" in html) == bool(attempts)
+	assert "Withheld Messages (1)" in html and "<th>Sent By</th>" in html
+	assert html.count('class="oc-withheld"') == 1
+	assert ("Contact Attempts (1)" in html) == bool(attempts) == ("<th>Attempted At</th>" in html)
 
 
 def test_the_wording_text_is_shown_when_rows_name_one():
