@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import os
 import tempfile
 from collections.abc import Callable
@@ -232,35 +233,34 @@ def apply_bucket(
 	records its rows in the ledger in the same transaction). Parts before ``first_part`` were committed by an
 	earlier attempt and are skipped. A part chosen as a deadlock victim (another worker's part, a person's
 	action on one of its records) is rolled back by the database and replayed after a pause
-	(:func:`opt_consent.jobs.runs.pause_before_retry`), up to ``attempts`` times.
+	(:func:`opt_consent.jobs.runs.retry_deadlocks`), up to ``attempts`` tries.
 
 	With ``commit`` (a job's), each part first reserves the names of the records it will create in a
 	transaction of its own (:func:`reserve_part_names`), so that the part's transaction does not hold the
 	naming series' row: parts on several workers then queue on it only for that short reservation."""
 	with open(spill_path(folder, bucket), "rb") as spill_file:
 		events = hi.load_spill(spill_file)
-	for part_no, groups in enumerate(hi.chunks(hi.order(events), context.options.chunk_events)):
-		if part_no < first_part:
-			continue
+
+	def apply_part(part_no: int, groups: list[list[hi.Event]]) -> None:
 		final = part_report_path(folder, bucket, part_no)
-		for attempt in range(attempts):
-			part = Result(chunks=1)
-			report = Report(final + ".tmp", part, header=False)
-			try:
-				if commit and not context.options.dry_run:
-					reserve_part_names(groups, context)
-					commit()
-				apply_chunk(groups, context, report, part)
-				report.close()
-				os.replace(final + ".tmp", final)
-				part_done(part_no, part)
-				break
-			except Exception as error:
-				report.close()
-				if context.options.dry_run or attempt == attempts - 1 or not runs.deadlocked(error):
-					raise
-				frappe.db.rollback()
-				runs.pause_before_retry(attempt)
+		part = Result(chunks=1)
+		report = Report(final + ".tmp", part, header=False)
+		try:
+			if commit and not context.options.dry_run:
+				reserve_part_names(groups, context)
+				commit()
+			apply_chunk(groups, context, report, part)
+			report.close()
+			os.replace(final + ".tmp", final)
+			part_done(part_no, part)
+		except Exception:
+			report.close()
+			raise
+
+	tries = 1 if context.options.dry_run else attempts
+	for part_no, groups in enumerate(hi.chunks(hi.order(events), context.options.chunk_events)):
+		if part_no >= first_part:
+			runs.retry_deadlocks(functools.partial(apply_part, part_no, groups), tries)
 	del events
 
 

@@ -87,19 +87,30 @@ def pause_before_retry(attempt: int) -> None:
 	time.sleep(random.uniform(0.05, 0.25) * (attempt + 1))
 
 
-def in_transaction(work, commit_it=None, rollback_it=None, attempts: int = 5):
-	"""``work()`` then a commit; a deadlock victim is rolled back and ``work()`` run again (up to
-	``attempts`` times). Returns what ``work`` returns. (A job's own commit and rollback may be given.)"""
+def retry_deadlocks(work, attempts: int = 5, rollback_it=None):
+	"""``work()``, again while it is a deadlock victim: each time rolled back (``rollback_it``, default the
+	site's rollback) and paused (:func:`pause_before_retry`), up to ``attempts`` tries in all. Any other error,
+	or the last try's, is raised. Returns what ``work`` returns."""
 	for attempt in range(attempts):
 		try:
-			value = work()
-			(commit_it or commit)()
-			return value
+			return work()
 		except Exception as error:
 			if attempt == attempts - 1 or not deadlocked(error):
 				raise
 			(rollback_it or frappe.db.rollback)()
 			pause_before_retry(attempt)
+
+
+def in_transaction(work, commit_it=None, rollback_it=None, attempts: int = 5):
+	"""``work()`` then a commit, retried as a deadlock victim (:func:`retry_deadlocks`). Returns what ``work``
+	returns. (A job's own commit and rollback may be given.)"""
+
+	def committed():
+		value = work()
+		(commit_it or commit)()
+		return value
+
+	return retry_deadlocks(committed, attempts, rollback_it)
 
 
 def lock_run(run: str) -> None:
@@ -390,17 +401,12 @@ def lapse_chunk(chunk_row: str, on: dt.date, after, upto, attempts: int = 3) -> 
 			)
 		commit()
 
-	for attempt in range(attempts):
-		try:
-			return lapse.lapse_range(
-				on, get_rules(), after, upto, by_name=True, batch_size=lapse.BATCH_SIZE, on_batch=batch_done
-			)
-		except Exception as error:
-			if attempt == attempts - 1 or not deadlocked(error):
-				raise
-			frappe.db.rollback()
-			pause_before_retry(attempt)
-	return 0
+	return retry_deadlocks(
+		lambda: lapse.lapse_range(
+			on, get_rules(), after, upto, by_name=True, batch_size=lapse.BATCH_SIZE, on_batch=batch_done
+		),
+		attempts,
+	)
 
 
 def integrity_chunk(run: str, row, after, upto) -> int:
