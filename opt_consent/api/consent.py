@@ -12,10 +12,11 @@ from opt_consent.ledger.refusals import require, require_readable
 from opt_consent.ledger.site_purposes import get_purposes
 from opt_consent.ledger.site_purposes import states as states_of
 from opt_consent.model.channels import OPT_IN, OPT_OUT, PHONE, TEXT, TEXT_REAUTH
-from opt_consent.revocation.reasonable_means import revoke
+from opt_consent.model.signatures import takes
+from opt_consent.revocation.reasonable_means import Revocation, revoke
 
 
-def act(action, doctype, name, channel, date, time, method, note, time_zone, wording, purpose) -> dict:
+def act(action, *, doctype, name, channel, date, time, method, note, time_zone, wording, purpose) -> dict:
 	"""One consent action of the desk or an API caller, in a fresh transaction; the record as it is now."""
 	begin_fresh()
 	return record_action(
@@ -36,18 +37,8 @@ def act(action, doctype, name, channel, date, time, method, note, time_zone, wor
 
 
 @frappe.whitelist(methods=["POST"])
-def opt_in(
-	doctype: str | None = None,
-	name: str | None = None,
-	channel: str | None = None,
-	date: str | None = None,
-	time: str | None = None,
-	method: str | None = None,
-	note: str | None = None,
-	time_zone: str | None = None,
-	wording: str | None = None,
-	purpose: str | None = None,
-) -> dict:
+@takes("doctype name channel date time method note time_zone wording purpose")
+def opt_in(**action) -> dict:
 	"""Opt ``channel`` (Call, Text or Email) of a Phone or Email record in, for ``purpose`` (a Consent
 	Purpose; default: the site's default purpose).
 
@@ -55,40 +46,24 @@ def opt_in(
 	the Published Consent Wording the person agreed to (required when the method requires one, and when
 	the purpose requires written consent).
 	"""
-	return act(OPT_IN, doctype, name, channel, date, time, method, note, time_zone, wording, purpose)
+	return act(OPT_IN, **action)
 
 
 @frappe.whitelist(methods=["POST"])
-def opt_out(
-	doctype: str | None = None,
-	name: str | None = None,
-	channel: str | None = None,
-	date: str | None = None,
-	time: str | None = None,
-	method: str | None = None,
-	note: str | None = None,
-	time_zone: str | None = None,
-	purpose: str | None = None,
-) -> dict:
+@takes("doctype name channel date time method note time_zone purpose")
+def opt_out(**action) -> dict:
 	"""Opt ``channel`` (Call, Text or Email) of a Phone or Email record out.
 
 	``date`` and ``time`` are read in ``time_zone`` (an IANA name; default the site's). ``purpose`` is
 	the Consent Purpose the person revoked; the revocation covers what Opt Consent Settings' revocation
 	scope says (every purpose under revoke-all, FCC 24-24; every purpose when none is named).
 	"""
-	return act(OPT_OUT, doctype, name, channel, date, time, method, note, time_zone, None, purpose)
+	return act(OPT_OUT, wording=None, **action)
 
 
 @frappe.whitelist(methods=["POST"])
-def record_revocation(
-	channel: str | None = None,
-	address: str | None = None,
-	means: str | None = None,
-	revoked_at: str | None = None,
-	note: str | None = None,
-	reference: str | None = None,
-	purpose: str | None = None,
-) -> dict:
+@takes("channel address means revoked_at note reference purpose")
+def record_revocation(reference, **revocation) -> dict:
 	"""A revocation by any reasonable means (47 CFR 64.1200(a)(10), FCC 24-24), from a dialer, an IVR, a
 	web form or a mailroom: ``channel`` (Call, Text or Email) of ``address`` is revoked on every record
 	that has it.
@@ -101,24 +76,16 @@ def record_revocation(
 	person named, if any: a revocation naming none covers every purpose of the channel.
 	"""
 	begin_fresh()
-	return revoke(channel, address, means, revoked_at, note=note, message_id=reference, purpose=purpose)
+	return revoke(Revocation(**revocation, message_id=reference))
 
 
 @frappe.whitelist(methods=["POST"])
-def text_reauth(
-	name: str | None = None,
-	date: str | None = None,
-	time: str | None = None,
-	method: str | None = None,
-	note: str | None = None,
-	time_zone: str | None = None,
-	wording: str | None = None,
-	purpose: str | None = None,
-) -> dict:
+@takes("name date time method note time_zone wording purpose")
+def text_reauth(**action) -> dict:
 	"""Reauthorise texting on a Cell Phone (``date`` / ``time`` in ``time_zone``, default the site's) under
 	the Consent Wording ``wording`` (required when the method requires one), for ``purpose`` (default: the
 	default purpose)."""
-	return act(TEXT_REAUTH, PHONE, name, TEXT, date, time, method, note, time_zone, wording, purpose)
+	return act(TEXT_REAUTH, doctype=PHONE, channel=TEXT, **action)
 
 
 @frappe.whitelist()
@@ -136,15 +103,8 @@ def get_log(
 
 
 @frappe.whitelist(methods=["POST"])
-def bulk_opt_out(
-	doctype: str | None = None,
-	names: str | list | None = None,
-	channel: str | None = None,
-	date: str | None = None,
-	time: str | None = None,
-	method: str | None = None,
-	time_zone: str | None = None,
-) -> dict:
+@takes("doctype names channel date time method time_zone", names=str | list | None)
+def bulk_opt_out(doctype, names, channel, date, time, method, time_zone) -> dict:
 	"""Opt ``channel`` of every record in ``names`` (a list or a JSON list) out, each on its own.
 
 	Returns ``{"succeeded": count, "refused": [{"name": ..., "reason": ...}]}``; a refusal undoes only itself.
@@ -166,13 +126,8 @@ def verify_log(doctype: str | None = None, name: str | None = None) -> dict:
 
 @frappe.whitelist(methods=["GET", "POST"])
 @frappe.read_only()
-def can_contact(
-	channel: str | None = None,
-	address: str | None = None,
-	at: str | None = None,
-	reference: str | None = None,
-	purpose: str | None = None,
-) -> dict:
+@takes("channel address at reference purpose")
+def can_contact(channel, address, at, reference, purpose) -> dict:
 	"""May ``channel`` (Call, Text or Email) be used on ``address`` for ``purpose`` (a Consent Purpose;
 	default: the default purpose) now, or at the moment ``at``, and if not, when next?
 

@@ -15,6 +15,7 @@ from opt_consent.contact_control import rules as cc
 from opt_consent.ledger.refusals import require, require_readable
 from opt_consent.ledger.settings import SETTINGS
 from opt_consent.model.channels import RECORDS, channels_of
+from opt_consent.model.signatures import takes
 
 # One call answers at most this many addresses; longer lists go through the desk's Contact Scrub (a job).
 MAX_SCRUB = 100_000
@@ -22,13 +23,8 @@ MAX_SCRUB = 100_000
 
 @frappe.whitelist(methods=["GET", "POST"])
 @frappe.read_only()
-def scrub(
-	channel: str | None = None,
-	addresses: str | list | None = None,
-	at: str | None = None,
-	reference: str | None = None,
-	purpose: str | None = None,
-) -> list[dict]:
+@takes("channel addresses at reference purpose", returns=list[dict], addresses=str | list | None)
+def scrub(channel, addresses, at, reference, purpose) -> list[dict]:
 	"""Each address's verdict for ``channel`` at ``at`` (default now) for ``purpose`` (default: the
 	default purpose): ``allowed``, ``reason``, ``rule`` and ``next_allowed_at`` (site time), in the order
 	given. ``addresses`` is a list or a JSON list."""
@@ -54,15 +50,8 @@ def parse_addresses(addresses) -> list:
 
 
 @frappe.whitelist(methods=["POST"])
-def record_attempt(
-	channel: str | None = None,
-	address: str | None = None,
-	outcome: str | None = None,
-	at: str | None = None,
-	reference: str | None = None,
-	override_reason: str | None = None,
-	purpose: str | None = None,
-) -> dict:
+@takes("channel address outcome at reference override_reason purpose")
+def record_attempt(channel, address, outcome, **attempt) -> dict:
 	"""Record an outbound attempt (a call placed, a text or an email sent) after checking it is allowed,
 	for ``purpose`` (a Consent Purpose; default: the default purpose).
 
@@ -71,9 +60,7 @@ def record_attempt(
 	``override_reason``).
 	"""
 	require(channel=channel, address=address, outcome=outcome)
-	return contact_control.record_attempt(
-		channel, address, outcome, at, reference, override_reason, purpose=purpose
-	)
+	return contact_control.record_attempt(channel, address, outcome, **attempt)
 
 
 @frappe.whitelist(methods=["GET"])

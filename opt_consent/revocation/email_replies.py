@@ -17,7 +17,7 @@ from frappe.utils import extract_email_id, get_datetime, now_datetime, strip_htm
 from opt_consent.ledger.settings import normalize
 from opt_consent.model.channels import EMAIL, EMAIL_CHANNEL, RECORDS
 from opt_consent.model.messages import Refused
-from opt_consent.revocation.reasonable_means import revoke
+from opt_consent.revocation.reasonable_means import Revocation, revoke
 from opt_consent.revocation.rules import replies
 from opt_consent.revocation.settings import reply_vocabulary
 
@@ -56,7 +56,7 @@ def on_communication_insert(doc, method=None) -> None:
 	savepoint = f"opt_email_reply_{frappe.generate_hash(length=8)}"
 	frappe.db.savepoint(savepoint)
 	try:
-		result = revoke(
+		revocation = Revocation(
 			EMAIL_CHANNEL,
 			address,
 			METHOD,
@@ -64,8 +64,8 @@ def on_communication_insert(doc, method=None) -> None:
 			note=_("Email reply: {0}").format((doc.subject or "")[:100]),
 			source=SOURCE,
 			message_id=(doc.message_id or "")[:140] or None,
-			check_permission=False,
 		)
+		result = revoke(revocation, check_permission=False)
 	except Exception:
 		frappe.db.rollback(save_point=savepoint)
 		frappe.log_error(

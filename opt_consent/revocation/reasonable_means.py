@@ -10,6 +10,7 @@ back-dated event) and never refused for the Opt Method configuration.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import KW_ONLY, dataclass
 
 import frappe
 from frappe import _
@@ -27,6 +28,23 @@ from opt_consent.model.messages import Refused
 
 class RevocationRequestError(frappe.ValidationError):
 	"""A revocation request that cannot be read: nothing was recorded."""
+
+
+@dataclass(frozen=True)
+class Revocation:
+	"""One revocation, as a caller or the system received it (plain values): ``channel`` of ``address``,
+	by ``means`` (an Opt Method), at ``revoked_at`` (the site's time; default now). ``source`` and
+	``message_id`` go on the log row; ``purpose`` is the Consent Purpose the person named, if any."""
+
+	channel: str | None
+	address: str | None
+	means: str | None
+	revoked_at: object = None
+	_: KW_ONLY
+	note: str | None = None
+	source: str | None = None
+	message_id: str | None = None
+	purpose: str | None = None
 
 
 def revoked_moment(revoked_at, now: dt.datetime) -> dt.datetime:
@@ -94,18 +112,7 @@ def records_of(channel: str, address: str) -> tuple[str, str, list[str]]:
 	return spec.doctype, key, names
 
 
-def revoke(
-	channel: str | None,
-	address: str | None,
-	means: str | None,
-	revoked_at=None,
-	*,
-	note: str | None = None,
-	source: str | None = None,
-	message_id: str | None = None,
-	check_permission: bool = True,
-	purpose: str | None = None,
-) -> dict:
+def revoke(revocation: Revocation, *, check_permission: bool = True) -> dict:
 	"""Record one revocation of ``channel`` for ``address`` on every record that has it, for ``purpose``
 	when the person named one (none: every purpose of the channel, :mod:`opt_consent.ledger.rules.purposes`).
 
@@ -114,18 +121,15 @@ def revoke(
 	revocation, e.g. an email reply) a means that no longer exists is recorded as none, as a STOP is.
 	Answers the records and what happened to each, and the honour-by date.
 	"""
-	require(channel=channel, address=address)
-	now = now_datetime()
-	moment = revoked_moment(revoked_at, now)
+	channel, means = revocation.channel, revocation.means
+	require(channel=channel, address=revocation.address)
+	moment = revoked_moment(revocation.revoked_at, now_datetime())
 	if check_permission or means:
 		require(means=means)
 		means = check_means(means) if check_permission or frappe.db.exists("Opt Method", means) else None
-	doctype, key, names = records_of(channel, address)
+	doctype, key, names = records_of(channel, revocation.address)
 	check_may_revoke(doctype, key, names, check_permission)
-	outcomes = [
-		revoke_one(doctype, name, channel, moment, means, note, source, message_id, check_permission, purpose)
-		for name in names
-	]
+	outcomes = [revoke_one(doctype, name, revocation, moment, means, check_permission) for name in names]
 	return {
 		"channel": channel,
 		"address": key,
@@ -156,8 +160,16 @@ def check_may_revoke(doctype: str, key: str, names: list[str], check_permission:
 
 
 def revoke_one(
-	doctype, name, channel, moment, means, note, source, message_id, check_permission, purpose=None
+	doctype: str,
+	name: str,
+	revocation: Revocation,
+	moment: dt.datetime,
+	means: str | None,
+	check_permission: bool,
 ) -> dict:
+	"""The revocation on one record (``means``: as checked), dated no earlier than its latest event of the
+	channel; nothing when what it covers is already out."""
+	channel, purpose = revocation.channel, revocation.purpose
 	doc = frappe.get_doc(doctype, name, for_update=True)
 	last = last_event(doc, channel)
 	at = max(moment, last.at) if last is not None else moment
@@ -172,9 +184,9 @@ def revoke_one(
 			at.date(),
 			at.time(),
 			means,
-			source=source,
-			note=note,
-			message_id=message_id,
+			source=revocation.source,
+			note=revocation.note,
+			message_id=revocation.message_id,
 			system_revocation=True,
 			purpose=purpose,
 		),
