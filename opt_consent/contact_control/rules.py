@@ -21,9 +21,11 @@ attempts and the person's location and calls these functions.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from opt_consent.gate import rules as gate
@@ -35,37 +37,35 @@ MINUTE = dt.timedelta(minutes=1)
 
 # --- the rule kinds, what they count per, and attempt outcomes ------------------------------------------
 
-FREQUENCY_CAP = "Frequency Cap"
-HOLD_AFTER_OUTCOME = "Hold After Outcome"
-ALLOWED_HOURS = "Allowed Hours"
-KINDS = (FREQUENCY_CAP, HOLD_AFTER_OUTCOME, ALLOWED_HOURS)
+KINDS = FREQUENCY_CAP, HOLD_AFTER_OUTCOME, ALLOWED_HOURS = (
+	"Frequency Cap",
+	"Hold After Outcome",
+	"Allowed Hours",
+)
 
-PER_ADDRESS = "Address"
-PER_PARTY = "Party"
-PER_PARTY_REFERENCE = "Party and Reference"
-PER = (PER_ADDRESS, PER_PARTY, PER_PARTY_REFERENCE)
+PER = PER_ADDRESS, PER_PARTY, PER_PARTY_REFERENCE = ("Address", "Party", "Party and Reference")
 
 # Outcomes of an attempt. Calls have the first five; a text or an email that left is Sent.
-NO_ANSWER = "No Answer"
-VOICEMAIL = "Voicemail"
-CONVERSATION = "Conversation"
-WRONG_PARTY = "Wrong Party"
-BUSY = "Busy"
-SENT = "Sent"
-OUTCOMES = (NO_ANSWER, VOICEMAIL, CONVERSATION, WRONG_PARTY, BUSY, SENT)
-CALL_OUTCOMES = (NO_ANSWER, VOICEMAIL, CONVERSATION, WRONG_PARTY, BUSY)
+OUTCOMES = NO_ANSWER, VOICEMAIL, CONVERSATION, WRONG_PARTY, BUSY, SENT = (
+	"No Answer",
+	"Voicemail",
+	"Conversation",
+	"Wrong Party",
+	"Busy",
+	"Sent",
+)
+CALL_OUTCOMES = OUTCOMES[:5]
 
 # Where an attempt came from.
-SOURCE_API = "API"
-SOURCE_SMS = "SMS"
-SOURCE_EMAIL_QUEUE = "Email Queue"
-SOURCES = (SOURCE_API, SOURCE_SMS, SOURCE_EMAIL_QUEUE)
+SOURCES = SOURCE_API, SOURCE_SMS, SOURCE_EMAIL_QUEUE = ("API", "SMS", "Email Queue")
 
 # The reasons a rule gives. The consent verdict's own reasons (opted_out, ...) come first, from the gate.
-REASON_FREQUENCY_CAP = "frequency_cap"
-REASON_CONVERSATION_HOLD = "conversation_hold"
-REASON_OUTCOME_HOLD = "outcome_hold"
-REASON_OUTSIDE_HOURS = "outside_hours"
+REASON_FREQUENCY_CAP, REASON_CONVERSATION_HOLD, REASON_OUTCOME_HOLD, REASON_OUTSIDE_HOURS = (
+	"frequency_cap",
+	"conversation_hold",
+	"outcome_hold",
+	"outside_hours",
+)
 ALLOWED = "allowed"
 
 # Every reason the gate answers with, in words (translated at the edge): consent's reasons, then the rules'.
@@ -452,121 +452,15 @@ def evaluate(
 	return Verdict(False, deciding.reason, deciding.name, combined, refused)
 
 
-def allowed_at(
-	rules: Sequence[Rule],
-	subject: Subject,
-	attempts: Iterable[Attempt],
-	moment: dt.datetime,
-	*,
-	holidays: Collection[dt.date] = (),
-	fallback_zones: Sequence[str] = ("UTC",),
-) -> bool:
-	"""Whether every rule allows ``moment`` (the attempts known then being those up to it), checked directly:
-	no next moment is computed. The property tests hold :func:`evaluate` to this."""
-	moment = moment.astimezone(UTC)
-	attempts = list(attempts)
-	zones = subject.zones or tuple(fallback_zones)
-	for rule in rules:
-		if not applies(rule, subject):
-			continue
-		if rule.kind == ALLOWED_HOURS:
-			if not all(in_hours(rule, name, moment, holidays) for name in zones):
-				return False
-			continue
-		limit = rule.max_attempts if rule.kind == FREQUENCY_CAP else 1
-		inside = sum(
-			1
-			for a in attempts
-			if counted(rule, subject, a) and moment - rule.window < a.at.astimezone(UTC) <= moment
-		)
-		if inside >= limit:
-			return False
-	return True
-
-
-def in_hours(rule: Rule, zone_name: str, moment: dt.datetime, holidays: Collection[dt.date] = ()) -> bool:
-	"""Whether ``moment`` is inside the rule's hours on its local day in one zone."""
-	local = moment.astimezone(zone(zone_name))
-	day = local.date()
-	if day.weekday() not in rule.weekdays or (rule.skip_holidays and day in holidays):
-		return False
-	tz = zone(zone_name)
-	return (
-		dt.datetime.combine(day, rule.start, tzinfo=tz)
-		<= moment
-		< dt.datetime.combine(day, rule.end, tzinfo=tz)
-	)
-
-
 # --- local time zones of an address --------------------------------------------------------------------
 
-# The US states and their time zones (a state spanning two zones lists both: a time must suit both).
+# The US states and their time zones (a state spanning two zones lists both: a time must suit both), and
+# each state's code by its name: a data file beside this module.
+_US_STATES = json.loads(Path(__file__).with_name("us_states.json").read_text(encoding="utf-8"))
 US_STATE_ZONES: dict[str, tuple[str, ...]] = {
-	"AL": ("America/Chicago",),
-	"AK": ("America/Anchorage", "America/Adak"),
-	"AZ": ("America/Phoenix",),
-	"AR": ("America/Chicago",),
-	"CA": ("America/Los_Angeles",),
-	"CO": ("America/Denver",),
-	"CT": ("America/New_York",),
-	"DE": ("America/New_York",),
-	"DC": ("America/New_York",),
-	"FL": ("America/New_York", "America/Chicago"),
-	"GA": ("America/New_York",),
-	"HI": ("Pacific/Honolulu",),
-	"ID": ("America/Boise", "America/Los_Angeles"),
-	"IL": ("America/Chicago",),
-	"IN": ("America/Indiana/Indianapolis", "America/Chicago"),
-	"IA": ("America/Chicago",),
-	"KS": ("America/Chicago", "America/Denver"),
-	"KY": ("America/New_York", "America/Chicago"),
-	"LA": ("America/Chicago",),
-	"ME": ("America/New_York",),
-	"MD": ("America/New_York",),
-	"MA": ("America/New_York",),
-	"MI": ("America/Detroit", "America/Menominee"),
-	"MN": ("America/Chicago",),
-	"MS": ("America/Chicago",),
-	"MO": ("America/Chicago",),
-	"MT": ("America/Denver",),
-	"NE": ("America/Chicago", "America/Denver"),
-	"NV": ("America/Los_Angeles",),
-	"NH": ("America/New_York",),
-	"NJ": ("America/New_York",),
-	"NM": ("America/Denver",),
-	"NY": ("America/New_York",),
-	"NC": ("America/New_York",),
-	"ND": ("America/Chicago", "America/Denver"),
-	"OH": ("America/New_York",),
-	"OK": ("America/Chicago",),
-	"OR": ("America/Los_Angeles", "America/Boise"),
-	"PA": ("America/New_York",),
-	"RI": ("America/New_York",),
-	"SC": ("America/New_York",),
-	"SD": ("America/Chicago", "America/Denver"),
-	"TN": ("America/Chicago", "America/New_York"),
-	"TX": ("America/Chicago", "America/Denver"),
-	"UT": ("America/Denver",),
-	"VT": ("America/New_York",),
-	"VA": ("America/New_York",),
-	"WA": ("America/Los_Angeles",),
-	"WV": ("America/New_York",),
-	"WI": ("America/Chicago",),
-	"WY": ("America/Denver",),
-	"PR": ("America/Puerto_Rico",),
+	code: tuple(zones) for code, zones in _US_STATES["zones"].items()
 }
-US_STATE_NAMES = {
-	"ALABAMA": "AL", "ALASKA": "AK", "ARIZONA": "AZ", "ARKANSAS": "AR", "CALIFORNIA": "CA", "COLORADO": "CO",
-	"CONNECTICUT": "CT", "DELAWARE": "DE", "DISTRICT OF COLUMBIA": "DC", "FLORIDA": "FL", "GEORGIA": "GA",
-	"HAWAII": "HI", "IDAHO": "ID", "ILLINOIS": "IL", "INDIANA": "IN", "IOWA": "IA", "KANSAS": "KS",
-	"KENTUCKY": "KY", "LOUISIANA": "LA", "MAINE": "ME", "MARYLAND": "MD", "MASSACHUSETTS": "MA",
-	"MICHIGAN": "MI", "MINNESOTA": "MN", "MISSISSIPPI": "MS", "MISSOURI": "MO", "MONTANA": "MT",
-	"NEBRASKA": "NE", "NEVADA": "NV", "NEW HAMPSHIRE": "NH", "NEW JERSEY": "NJ", "NEW MEXICO": "NM",
-	"NEW YORK": "NY", "NORTH CAROLINA": "NC", "NORTH DAKOTA": "ND", "OHIO": "OH", "OKLAHOMA": "OK",
-	"OREGON": "OR", "PENNSYLVANIA": "PA", "RHODE ISLAND": "RI", "SOUTH CAROLINA": "SC", "SOUTH DAKOTA": "SD",
-	"TENNESSEE": "TN", "TEXAS": "TX", "UTAH": "UT", "VERMONT": "VT", "VIRGINIA": "VA", "WASHINGTON": "WA",
-	"WEST VIRGINIA": "WV", "WISCONSIN": "WI", "WYOMING": "WY", "PUERTO RICO": "PR",
-}  # fmt: skip
+US_STATE_NAMES: dict[str, str] = _US_STATES["names"]
 
 
 def address_zones(
