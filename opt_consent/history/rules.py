@@ -280,17 +280,17 @@ class RowReader:
 			key=key,
 			address=address,
 			channel=channel,
+			dedupe=dedupe_key(external_id, fingerprint(values)),
 			action=action,
 			at=at,
 			method=method,
 			operator=operator,
+			purpose=purpose,
+			entered_tz=self.entered_zone or self.site_zone,
 			party=party,
 			phone_type=phone_type,
 			external_id=external_id,
 			note=note,
-			entered_tz=self.entered_zone or self.site_zone,
-			dedupe=dedupe_key(external_id, fingerprint(values)),
-			purpose=purpose,
 		)
 
 	def phone_type_of(self, doctype: str, raw: Mapping) -> str | None:
