@@ -1,9 +1,13 @@
-"""The columns of the app's script reports, each described in one line.
+"""The columns of the app's script reports, each described once.
 
-Labels are translated by the caller (``_("...")`` where the string stands, for the message extractor).
+Every plain column any report shows is in :func:`vocabulary`, by its fieldname (unique across the reports);
+a report names the ones it shows, in order, with :func:`named`, and a record type with the Dynamic Link it
+types with :func:`typed_link`. Labels are translated when a report runs (in the user's language).
 """
 
 from __future__ import annotations
+
+from frappe import _
 
 
 def column(fieldname: str, label: str, fieldtype: str, width: int, options: str | None = None) -> dict:
@@ -13,6 +17,50 @@ def column(fieldname: str, label: str, fieldtype: str, width: int, options: str 
 		described["options"] = options
 	described["width"] = width
 	return described
+
+
+def vocabulary() -> dict[str, dict]:
+	"""Every plain column of the app's reports, by fieldname."""
+	columns = [
+		# values (Consent Activity, Opt Log Integrity, Revocations, Texting Reauthorisation Due)
+		column("week", _("Week Of"), "Date", 120),
+		column("opt_ins", _("Opt Ins"), "Int", 100),
+		column("opt_outs", _("Opt Outs"), "Int", 100),
+		column("rows", _("Log Rows"), "Int", 90),
+		column("status", _("Status"), "Data", 130),
+		column("broken_idx", _("First Broken Row"), "Int", 120),
+		column("broken_row", _("Row ID"), "Data", 120),
+		column("problem", _("Problem"), "Data", 420),
+		column("deleted_document", _("Deleted Document"), "Data", 140),
+		column("received", _("Received"), "Datetime", 160),
+		column("honour_by", _("Honour By"), "Date", 110),
+		column("days_left", _("Days Left"), "Int", 90),
+		column("state", _("State"), "Data", 130),
+		column("channel", _("Channel"), "Data", 80),
+		column("source", _("Source"), "Data", 110),
+		column("address", _("Address"), "Data", 200),
+		column("recorded_by", _("Recorded By"), "Data", 150),
+		column("message_id", _("Message ID"), "Data", 140),
+		column("phone", _("Phone Number"), "Data", 150),
+		column("text_reauth_status", _("Status"), "Data", 90),
+		column("text_opt_in_date", _("Last Authorised On"), "Date", 130),
+		column("text_reauth_due_on", _("Due On"), "Date", 110),
+		column("text_consent_lapses_on", _("Lapses On"), "Date", 110),
+		# links
+		column("method", _("Method"), "Link", 120, options="Opt Method"),
+		column("name", _("Phone"), "Link", 120, options="Phone"),
+		column("text_opt_in_method", _("Method"), "Link", 120, options="Opt Method"),
+	]
+	by_fieldname = {described["fieldname"]: described for described in columns}
+	if len(by_fieldname) != len(columns):
+		raise ValueError("a report column's fieldname is described twice")
+	return by_fieldname
+
+
+def named(*fieldnames: str) -> list[dict]:
+	"""The columns ``fieldnames``, in that order, as :func:`vocabulary` describes them."""
+	described = vocabulary()
+	return [dict(described[fieldname]) for fieldname in fieldnames]
 
 
 def typed_link(

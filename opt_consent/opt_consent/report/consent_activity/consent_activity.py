@@ -9,6 +9,7 @@ from frappe.utils import add_days, getdate, today
 from opt_consent.ledger.access import can_read_any, read_is_unrestricted
 from opt_consent.model.channels import CHANNELS, DOCTYPES, OPT_IN, OPT_OUT
 from opt_consent.model.evidence import LOG_DOCTYPE, LOG_TABLE_FIELD
+from opt_consent.opt_consent.report.columns import named
 
 
 def execute(filters=None):
@@ -60,11 +61,7 @@ def counts(doctype: str, start, end, channel: str | None) -> list[tuple]:
 
 
 def columns() -> list[dict]:
-	return [
-		{"fieldname": "week", "label": _("Week Of"), "fieldtype": "Date", "width": 120},
-		{"fieldname": "opt_ins", "label": _("Opt Ins"), "fieldtype": "Int", "width": 100},
-		{"fieldname": "opt_outs", "label": _("Opt Outs"), "fieldtype": "Int", "width": 100},
-	]
+	return named("week", "opt_ins", "opt_outs")
 
 
 def chart(data: list[dict]) -> dict:

@@ -13,8 +13,8 @@ from frappe.utils import cint
 
 from opt_consent.ledger.access import readable
 from opt_consent.ledger.integrity import require_integrity_role, verify_all
-from opt_consent.ledger.report_columns import column, typed_link
 from opt_consent.model.channels import DOCTYPES
+from opt_consent.opt_consent.report.columns import named, typed_link
 
 
 def execute(filters=None):
@@ -52,12 +52,7 @@ def row_of(result: dict) -> dict:
 def columns() -> list[dict]:
 	return [
 		*typed_link("record_type", _("Record Type"), 100, "record", _("Record"), 140),
-		column("rows", _("Log Rows"), "Int", 90),
-		column("status", _("Status"), "Data", 130),
-		column("broken_idx", _("First Broken Row"), "Int", 120),
-		column("broken_row", _("Row ID"), "Data", 120),
-		column("problem", _("Problem"), "Data", 420),
-		column("deleted_document", _("Deleted Document"), "Data", 140),
+		*named("rows", "status", "broken_idx", "broken_row", "problem", "deleted_document"),
 	]
 
 

@@ -9,9 +9,9 @@ from frappe import _
 from frappe.utils import add_days, getdate, today
 
 from opt_consent.ledger.access import can_read_any, readable
-from opt_consent.ledger.report_columns import column, typed_link
 from opt_consent.model.channels import DOCTYPES, OPT_OUT, RECORDS, TEXT
 from opt_consent.model.evidence import LOG_DOCTYPE, LOG_TABLE_FIELD
+from opt_consent.opt_consent.report.columns import named, typed_link
 from opt_consent.revocation.rules.inbound_status import AWAITING_REVIEW
 
 
@@ -22,17 +22,9 @@ def execute(filters=None):
 
 def columns() -> list[dict]:
 	return [
-		column("received", _("Received"), "Datetime", 160),
-		column("honour_by", _("Honour By"), "Date", 110),
-		column("days_left", _("Days Left"), "Int", 90),
-		column("state", _("State"), "Data", 130),
-		column("channel", _("Channel"), "Data", 80),
-		column("source", _("Source"), "Data", 110),
-		column("method", _("Method"), "Link", 120, options="Opt Method"),
+		*named("received", "honour_by", "days_left", "state", "channel", "source", "method"),
 		*typed_link("record_doctype", _("Record Type"), 90, "record", _("Record"), 120),
-		column("address", _("Address"), "Data", 200),
-		column("recorded_by", _("Recorded By"), "Data", 150),
-		column("message_id", _("Message ID"), "Data", 140),
+		*named("address", "recorded_by", "message_id"),
 	]
 
 

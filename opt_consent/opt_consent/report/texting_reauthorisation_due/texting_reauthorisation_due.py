@@ -6,7 +6,7 @@ import frappe
 from frappe import _
 from frappe.utils import add_days, cint
 
-from opt_consent.ledger.report_columns import column, typed_link
+from opt_consent.opt_consent.report.columns import named, typed_link
 from opt_consent.reauth import lapse
 from opt_consent.reauth import rules as reauth
 
@@ -30,14 +30,15 @@ def execute(filters: dict | None = None):
 
 def columns() -> list[dict]:
 	return [
-		column("name", _("Phone"), "Link", 120, options="Phone"),
-		column("phone", _("Phone Number"), "Data", 150),
+		*named("name", "phone"),
 		*typed_link("link_doctype", _("Party Type"), 110, "link_name", _("Party"), 160),
-		column("text_reauth_status", _("Status"), "Data", 90),
-		column("text_opt_in_date", _("Last Authorised On"), "Date", 130),
-		column("text_opt_in_method", _("Method"), "Link", 120, options="Opt Method"),
-		column("text_reauth_due_on", _("Due On"), "Date", 110),
-		column("text_consent_lapses_on", _("Lapses On"), "Date", 110),
+		*named(
+			"text_reauth_status",
+			"text_opt_in_date",
+			"text_opt_in_method",
+			"text_reauth_due_on",
+			"text_consent_lapses_on",
+		),
 	]
 
 
