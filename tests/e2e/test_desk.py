@@ -332,6 +332,30 @@ def test_consent_workspace_has_the_shortcuts(page):
 	expect(page.locator(".frappe-control[data-fieldname='due_within'] input:visible")).to_have_value("7")
 
 
+def test_the_reports_offer_their_shared_date_and_channel_filters(page):
+	"""Consent Activity and Revocations take their dates and channel from one shared script, which Frappe
+	includes when it serves each report's script: the filters are there, with their defaults."""
+
+	def control(fieldname):
+		return page.locator(f".page-form .frappe-control[data-fieldname='{fieldname}']:visible")
+
+	for report, to_default, extra in (("Consent Activity", True, None), ("Revocations", False, "overdue")):
+		page.goto(f"/app/query-report/{report}")
+		expect(control("from_date").locator("input")).not_to_have_value("")
+		to_date = control("to_date").locator("input")
+		if to_default:
+			expect(to_date).not_to_have_value("")
+		else:
+			expect(to_date).to_be_visible()
+			expect(to_date).to_have_value("")
+		channels = control("channel").locator("select option")
+		expect(channels).to_have_count(4)  # every channel (empty), Call, Text, Email
+		expect(control("channel").locator("select")).to_contain_text("Email")
+		if extra:
+			expect(control(extra)).to_be_visible()
+	shot(page, "51-revocations-report-filters")
+
+
 def test_a_long_log_shows_its_newest_rows_and_pages_in_the_older_ones(page):
 	import datetime as dt
 

@@ -36,9 +36,18 @@ def test_every_hooked_script_exists_and_reads_the_channels_after_they_load():
 def test_every_required_bundle_is_built_and_every_bundle_is_required():
 	scripts = [*PUBLIC_JS.glob("*.js"), *(APP / "opt_consent" / "doctype").rglob("*.js")]
 	required = {
-		name
-		for path in scripts
-		for name in re.findall(r"[\"']([a-z_]+\.bundle\.js)[\"']", path.read_text())
+		name for path in scripts for name in re.findall(r"[\"']([a-z_]+\.bundle\.js)[\"']", path.read_text())
 	}
 	built = {path.name for path in PUBLIC_JS.glob("*.bundle.js")}
 	assert required == built
+
+
+def test_every_include_in_a_report_script_names_a_file_of_the_app():
+	"""Frappe expands ``{% include "app/path" %}`` when it serves a report's script; the path must exist."""
+	included = {}
+	for path in (APP / "opt_consent" / "report").glob("*/*.js"):
+		for name in re.findall(r"""{%\s*include\s+["']([^"']+)["']\s*%}""", path.read_text()):
+			included.setdefault(name, []).append(path.parent.name)
+			app, rest = name.split("/", 1)
+			assert app == "opt_consent" and (APP / rest).is_file(), (path, name)
+	assert sorted(included["opt_consent/public/js/report_filters.js"]) == ["consent_activity", "revocations"]

@@ -1,21 +1,14 @@
 // Copyright (c) 2026, opt_consent developers
 // License: MIT
 
+{% include "opt_consent/public/js/report_filters.js" %}
+
 frappe.query_reports["Revocations"] = {
 	filters: [
-		{
-			fieldname: "from_date",
-			label: __("Received From"),
-			fieldtype: "Date",
-			default: frappe.datetime.add_months(frappe.datetime.get_today(), -1),
-		},
-		{ fieldname: "to_date", label: __("Received To"), fieldtype: "Date" },
-		{
-			fieldname: "channel",
-			label: __("Channel"),
-			fieldtype: "Select",
-			options: [""].concat(Object.keys(frappe.boot.opt_consent.channels)),
-		},
+		...opt_consent.report_filters.dated_by_channel({
+			from: [__("Received From"), frappe.datetime.add_months(frappe.datetime.get_today(), -1)],
+			to: [__("Received To")],
+		}),
 		{ fieldname: "overdue", label: __("Past Honour-By Date"), fieldtype: "Check" },
 	],
 	formatter(value, row, column, data, default_formatter) {
