@@ -7,7 +7,7 @@ from opt_consent.ledger.evidence_record import EvidenceRecord
 
 
 class DoorEvidence(EvidenceRecord):
-	"""A row only the SMS door writes. Subclasses name themselves in ``NOUN`` and the door in ``DOOR``."""
+	"""A row only the SMS door writes. Subclasses name themselves in ``NOUN`` and the door in ``DOOR``
+	(marked for translation where they stand)."""
 
-	DOOR = "the SMS door"
 	FLAG = "from_sms_door"

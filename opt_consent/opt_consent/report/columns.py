@@ -20,7 +20,8 @@ def column(fieldname: str, label: str, fieldtype: str, width: int, options: str 
 
 
 def vocabulary() -> dict[str, dict]:
-	"""Every plain column of the app's reports, by fieldname."""
+	"""Every column of the app's reports by fieldname, but a record type and the Dynamic Link it types
+	(:func:`typed_link`)."""
 	columns = [
 		# values (Consent Activity, Opt Log Integrity, Revocations, Texting Reauthorisation Due)
 		column("week", _("Week Of"), "Date", 120),
